@@ -1,0 +1,12 @@
+//! The application: state, messages, the pure `update`, the keymap, and the run loop that performs
+//! commands and draws once per batch of messages.
+
+pub mod keymap;
+pub mod layout;
+pub mod model;
+pub mod run;
+pub mod sample;
+pub mod update;
+
+pub use model::{Mode, Model, MonthView, Status};
+pub use update::{Command, Msg, update};

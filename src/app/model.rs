@@ -1,0 +1,253 @@
+//! The UI state. Owned by the UI task; background work only sends messages.
+
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono_tz::Tz;
+
+use crate::config::Clock;
+use crate::domain::{Calendar, Occurrence};
+
+/// What has the keyboard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Month,
+    Help,
+    /// Typing a date to jump to.
+    GoTo(String),
+    /// The detail of the selected event.
+    Detail,
+}
+
+/// A message in the status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub text: String,
+    pub error: bool,
+}
+
+/// The month on screen, laid out: which events are bars across days and which sit in a day's cell.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MonthView {
+    /// The first of the month shown.
+    pub month: NaiveDate,
+    /// The first day of the first week row.
+    pub first_day: NaiveDate,
+    pub rows: Vec<WeekRow>,
+}
+
+/// One week row of the grid.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WeekRow {
+    /// All-day and multi-day events, each in a lane that stays the same across its days.
+    pub bars: Vec<Bar>,
+    pub lanes: usize,
+    /// Timed single-day events per column, in start order (indices into `Model::occurrences`).
+    pub timed: [Vec<usize>; 7],
+}
+
+/// A run of days one all-day or multi-day event covers within a week row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bar {
+    pub occ: usize,
+    pub lane: usize,
+    pub from_col: usize,
+    pub to_col: usize,
+    /// The event began before this row.
+    pub continues_left: bool,
+    /// The event goes on after this row.
+    pub continues_right: bool,
+}
+
+/// Everything the screen is drawn from.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub today: NaiveDate,
+    pub selected: NaiveDate,
+    /// Index of the selected event within the selected day's list.
+    pub cursor: usize,
+    pub week_start: Weekday,
+    pub zone: Tz,
+    pub clock: Clock,
+    /// False under `NO_COLOR`: the view then uses only bold, reverse and underline.
+    pub color: bool,
+    pub size: (u16, u16),
+    pub calendars: Vec<Calendar>,
+    /// The loaded occurrences (text already made safe to draw), sorted by local start.
+    pub occurrences: Vec<Occurrence>,
+    /// The days `occurrences` covers.
+    pub loaded: Option<(NaiveDate, NaiveDate)>,
+    /// The days last asked for.
+    pub requested: Option<(NaiveDate, NaiveDate)>,
+    pub month: MonthView,
+    pub mode: Mode,
+    pub status: Option<Status>,
+    pub quit: bool,
+}
+
+impl Model {
+    /// A model on `today`, nothing loaded yet.
+    pub fn new(
+        today: NaiveDate,
+        zone: Tz,
+        week_start: Weekday,
+        clock: Clock,
+        color: bool,
+    ) -> Model {
+        let mut model = Model {
+            today,
+            selected: today,
+            cursor: 0,
+            week_start,
+            zone,
+            clock,
+            color,
+            size: (80, 24),
+            calendars: Vec::new(),
+            occurrences: Vec::new(),
+            loaded: None,
+            requested: None,
+            month: MonthView::default(),
+            mode: Mode::Month,
+            status: None,
+            quit: false,
+        };
+        model.relayout();
+        model
+    }
+
+    /// The days the grid shows: whole weeks around the selected day's month.
+    pub fn visible_days(&self) -> (NaiveDate, NaiveDate) {
+        let first = self.month.first_day;
+        (
+            first,
+            first + Duration::days(self.month.rows.len() as i64 * 7 - 1),
+        )
+    }
+
+    /// The days to load for the visible month: a month either side, so paging is instant.
+    pub fn wanted_window(&self) -> (NaiveDate, NaiveDate) {
+        let (from, to) = self.visible_days();
+        (from - Duration::days(35), to + Duration::days(35))
+    }
+
+    /// The calendar with `id`.
+    pub fn calendar(&self, id: i64) -> Option<&Calendar> {
+        self.calendars.iter().find(|c| c.id == id)
+    }
+
+    /// True while the only data is the bundled sample.
+    pub fn showing_sample(&self) -> bool {
+        self.calendars.iter().any(|c| c.is_sample)
+    }
+
+    /// The occurrences on `day` (indices): all-day and multi-day first, then by start.
+    pub fn day_list(&self, day: NaiveDate) -> Vec<usize> {
+        let mut list: Vec<usize> = (0..self.occurrences.len())
+            .filter(|&i| {
+                let o = &self.occurrences[i];
+                !o.cancelled() && o.overlaps_days(day, day, &self.zone)
+            })
+            .collect();
+        list.sort_by_key(|&i| {
+            let o = &self.occurrences[i];
+            let (first, last) = o.days(&self.zone);
+            (!(o.all_day() || first != last), o.start.local(&self.zone))
+        });
+        list
+    }
+
+    /// The selected event, if the selected day has any.
+    pub fn selected_occurrence(&self) -> Option<&Occurrence> {
+        let list = self.day_list(self.selected);
+        list.get(self.cursor.min(list.len().saturating_sub(1)))
+            .map(|&i| &self.occurrences[i])
+    }
+
+    /// Recomputes the month layout for the selected day's month. Pure: called by `update`.
+    pub fn relayout(&mut self) {
+        self.month = layout_month(
+            self.selected,
+            self.week_start,
+            &self.occurrences,
+            &self.zone,
+        );
+    }
+}
+
+/// The first day of the week containing `day`, for weeks starting on `week_start`.
+pub fn week_start_of(day: NaiveDate, week_start: Weekday) -> NaiveDate {
+    let back = (day.weekday().num_days_from_monday() + 7 - week_start.num_days_from_monday()) % 7;
+    day - Duration::days(back as i64)
+}
+
+/// Lays out the month that contains `day`.
+pub fn layout_month(
+    day: NaiveDate,
+    week_start: Weekday,
+    occurrences: &[Occurrence],
+    zone: &Tz,
+) -> MonthView {
+    let month = day.with_day(1).expect("day 1 exists");
+    let next_month = month
+        .checked_add_months(chrono::Months::new(1))
+        .expect("dates stay in range");
+    let first_day = week_start_of(month, week_start);
+    let weeks = ((next_month - first_day).num_days() + 6) / 7;
+    let last_day = first_day + Duration::days(weeks * 7 - 1);
+    let mut rows: Vec<WeekRow> = (0..weeks).map(|_| WeekRow::default()).collect();
+    // Lane occupancy per row: lanes[row][lane] = last column taken.
+    let mut lanes: Vec<Vec<usize>> = vec![Vec::new(); weeks as usize];
+
+    for (idx, occ) in occurrences.iter().enumerate() {
+        if occ.cancelled() {
+            continue;
+        }
+        let (first, last) = occ.days(zone);
+        if last < first_day || first > last_day {
+            continue;
+        }
+        let spans = occ.all_day() || first != last;
+        if !spans {
+            let offset = (first - first_day).num_days() as usize;
+            rows[offset / 7].timed[offset % 7].push(idx);
+            continue;
+        }
+        let from = first.max(first_day);
+        let to = last.min(last_day);
+        let mut d = from;
+        while d <= to {
+            let offset = (d - first_day).num_days() as usize;
+            let (row, from_col) = (offset / 7, offset % 7);
+            let to_col = ((to - first_day).num_days() as usize).min(row * 7 + 6) % 7;
+            let row_lanes = &mut lanes[row];
+            // Lowest lane free from `from_col` on (bars are placed in start order, so a lane is free
+            // when its last bar ended before this one starts).
+            let lane = match row_lanes.iter().position(|&end| end < from_col) {
+                Some(l) => {
+                    row_lanes[l] = to_col;
+                    l
+                }
+                None => {
+                    row_lanes.push(to_col);
+                    row_lanes.len() - 1
+                }
+            };
+            rows[row].bars.push(Bar {
+                occ: idx,
+                lane,
+                from_col,
+                to_col,
+                continues_left: first < first_day + Duration::days((row * 7 + from_col) as i64),
+                continues_right: last > first_day + Duration::days((row * 7 + to_col) as i64),
+            });
+            d = first_day + Duration::days((row * 7 + 7) as i64);
+        }
+    }
+    for (row, l) in rows.iter_mut().zip(&lanes) {
+        row.lanes = l.len();
+    }
+    MonthView {
+        month,
+        first_day,
+        rows,
+    }
+}

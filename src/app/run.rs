@@ -1,0 +1,182 @@
+//! The run loop: reads terminal events and background results as messages, applies them with `update`,
+//! performs the returned commands, and draws once per batch when something changed.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use chrono::{Local, NaiveDate};
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event};
+use crossterm::execute;
+use tokio::sync::mpsc;
+
+use super::model::Model;
+use super::update::{Command, Msg, select, update};
+use crate::store::StoreReader;
+use crate::ui;
+
+/// What the run loop needs to start.
+pub struct Launch {
+    pub model: Model,
+    pub db: PathBuf,
+    /// When the process started, to log how long the first frame took.
+    pub started: Instant,
+}
+
+/// Runs the TUI until the person quits.
+pub fn run(launch: Launch) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()?;
+    runtime.block_on(run_loop(launch))
+}
+
+async fn run_loop(launch: Launch) -> std::io::Result<()> {
+    let Launch {
+        mut model,
+        db,
+        started,
+    } = launch;
+    let reader = StoreReader::open_file(&db).map_err(std::io::Error::other)?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+
+    // The first frame comes from the cache, before anything else happens.
+    let (day, zone) = (model.selected, model.zone);
+    for c in select(&mut model, day) {
+        if let Command::Load { from, to } = c {
+            let loaded = load(&reader, from, to, &zone);
+            update(&mut model, loaded);
+        }
+    }
+    let loads = spawn_loader(reader, model.zone, tx.clone());
+    spawn_midnight_ticker(tx.clone());
+
+    let mut terminal = ratatui::init();
+    execute!(std::io::stdout(), EnableMouseCapture)?;
+    let size = terminal.size()?;
+    model.size = (size.width, size.height);
+    terminal.draw(|f| ui::view(&model, f))?;
+    tracing::info!(
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "first frame drawn"
+    );
+
+    spawn_terminal_reader(tx.clone());
+    drop(tx);
+    let result = loop {
+        // Wait for one message, then take every other one already waiting, then draw once.
+        let Some(first) = rx.recv().await else {
+            break Ok(());
+        };
+        let mut batch = vec![first];
+        while let Ok(msg) = rx.try_recv() {
+            batch.push(msg);
+        }
+        let mut terminal_gone = None;
+        for msg in batch {
+            if let Msg::TerminalError(e) = msg {
+                terminal_gone = Some(e);
+                continue;
+            }
+            for command in update(&mut model, msg) {
+                match command {
+                    Command::Load { from, to } => {
+                        let _ = loads.send((from, to));
+                    }
+                    Command::Quit => {}
+                }
+            }
+        }
+        if let Some(e) = terminal_gone {
+            break Err(std::io::Error::other(e));
+        }
+        if model.quit {
+            break Ok(());
+        }
+        terminal.draw(|f| ui::view(&model, f))?;
+    };
+    let _ = execute!(std::io::stdout(), DisableMouseCapture);
+    ratatui::restore();
+    result
+}
+
+/// A thread that turns terminal input into messages. Blocking reads on a thread of their own keep
+/// the async side simple: everything arrives on one channel.
+fn spawn_terminal_reader(tx: mpsc::UnboundedSender<Msg>) {
+    std::thread::spawn(move || {
+        loop {
+            let msg = match crossterm::event::read() {
+                Ok(ev) => terminal_msg(ev),
+                Err(e) => Some(Msg::TerminalError(e.to_string())),
+            };
+            if let Some(msg) = msg {
+                let stop = matches!(msg, Msg::TerminalError(_));
+                if tx.send(msg).is_err() || stop {
+                    break;
+                }
+            }
+        }
+    });
+}
+
+fn terminal_msg(ev: Event) -> Option<Msg> {
+    match ev {
+        Event::Key(k) => Some(Msg::Key(k)),
+        Event::Mouse(m) => Some(Msg::Mouse(m)),
+        Event::Resize(w, h) => Some(Msg::Resize(w, h)),
+        _ => None,
+    }
+}
+
+fn load(reader: &StoreReader, from: NaiveDate, to: NaiveDate, zone: &chrono_tz::Tz) -> Msg {
+    let result = reader
+        .calendars()
+        .and_then(|cals| reader.occurrences(from, to, zone).map(|occ| (cals, occ)));
+    match result {
+        Ok((calendars, occurrences)) => Msg::Loaded {
+            from,
+            to,
+            calendars,
+            occurrences,
+        },
+        Err(e) => Msg::LoadFailed(e.to_string()),
+    }
+}
+
+/// A thread that owns the read connection and answers load requests, newest first: requests that
+/// were overtaken while it worked are skipped.
+fn spawn_loader(
+    reader: StoreReader,
+    zone: chrono_tz::Tz,
+    tx: mpsc::UnboundedSender<Msg>,
+) -> std::sync::mpsc::Sender<(NaiveDate, NaiveDate)> {
+    let (req_tx, req_rx) = std::sync::mpsc::channel::<(NaiveDate, NaiveDate)>();
+    std::thread::spawn(move || {
+        while let Ok(mut req) = req_rx.recv() {
+            while let Ok(newer) = req_rx.try_recv() {
+                req = newer;
+            }
+            if tx.send(load(&reader, req.0, req.1, &zone)).is_err() {
+                break;
+            }
+        }
+    });
+    req_tx
+}
+
+/// Tells the UI when the local date changes.
+fn spawn_midnight_ticker(tx: mpsc::UnboundedSender<Msg>) {
+    tokio::spawn(async move {
+        let mut today = Local::now().date_naive();
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            let now = Local::now().date_naive();
+            if now != today {
+                today = now;
+                if tx.send(Msg::Today(now)).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+}

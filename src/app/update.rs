@@ -1,0 +1,289 @@
+//! `update`: the only place the model changes. No I/O: effects are returned as [`Command`]s.
+
+use chrono::{Datelike, Duration, Months, NaiveDate};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::Rect;
+
+use super::keymap::{Action, action_for};
+use super::layout;
+use super::model::{Mode, Model, Status};
+use crate::domain::text::sanitize;
+use crate::domain::{Calendar, Occurrence};
+
+/// Something that happened: input, or a result of a command.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// A range of the cache was read.
+    Loaded {
+        from: NaiveDate,
+        to: NaiveDate,
+        calendars: Vec<Calendar>,
+        occurrences: Vec<Occurrence>,
+    },
+    LoadFailed(String),
+    /// The date changed (the clock passed midnight).
+    Today(NaiveDate),
+    /// Terminal input failed; the run loop ends.
+    TerminalError(String),
+}
+
+/// An effect for the run loop to perform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Read the occurrences of these days (inclusive) and answer with `Msg::Loaded`.
+    Load {
+        from: NaiveDate,
+        to: NaiveDate,
+    },
+    Quit,
+}
+
+/// Applies one message to the model and says what to do next.
+pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
+    match msg {
+        Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(model, key),
+        Msg::Key(_) => Vec::new(),
+        Msg::Mouse(mouse) => on_mouse(model, mouse),
+        Msg::Resize(w, h) => {
+            model.size = (w, h);
+            Vec::new()
+        }
+        Msg::Loaded {
+            from,
+            to,
+            calendars,
+            mut occurrences,
+        } => {
+            if model.requested != Some((from, to)) {
+                return Vec::new(); // a stale answer; a newer one is on its way
+            }
+            for o in &mut occurrences {
+                o.summary = sanitize(&o.summary);
+                o.location = sanitize(&o.location);
+                o.tzid = o.tzid.as_deref().map(sanitize);
+                o.etag = o.etag.as_deref().map(sanitize);
+                // The description keeps its line breaks; each line is cleaned when drawn.
+            }
+            model.calendars = calendars
+                .into_iter()
+                .map(|c| Calendar {
+                    name: sanitize(&c.name),
+                    ..c
+                })
+                .collect();
+            model.occurrences = occurrences;
+            model.loaded = Some((from, to));
+            model.relayout();
+            clamp_cursor(model);
+            Vec::new()
+        }
+        Msg::LoadFailed(err) => {
+            model.status = Some(Status {
+                text: format!("cannot read the cache: {err}"),
+                error: true,
+            });
+            Vec::new()
+        }
+        Msg::TerminalError(_) => Vec::new(),
+        Msg::Today(day) => {
+            let follow = model.selected == model.today;
+            model.today = day;
+            if follow {
+                select(model, day)
+            } else {
+                Vec::new()
+            }
+        }
+    }
+}
+
+fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
+    if key.modifiers.contains(KeyModifiers::CONTROL) && matches!(key.code, KeyCode::Char('c')) {
+        return quit(model);
+    }
+    match model.mode.clone() {
+        Mode::Help => {
+            if matches!(
+                key.code,
+                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter
+            ) {
+                model.mode = Mode::Month;
+            }
+            Vec::new()
+        }
+        Mode::GoTo(mut text) => {
+            match key.code {
+                KeyCode::Esc => model.mode = Mode::Month,
+                KeyCode::Enter => {
+                    model.mode = Mode::Month;
+                    return match parse_goto(&text, model.today) {
+                        Some(day) => select(model, day),
+                        None => {
+                            model.status = Some(Status {
+                                text: format!(
+                                    "'{}' is not a date; type it as 2026-12-24 or 2026-12",
+                                    sanitize(&text)
+                                ),
+                                error: true,
+                            });
+                            Vec::new()
+                        }
+                    };
+                }
+                KeyCode::Backspace => {
+                    text.pop();
+                    model.mode = Mode::GoTo(text);
+                }
+                KeyCode::Char(c) if (c.is_ascii_digit() || c == '-') && text.len() < 10 => {
+                    text.push(c);
+                    model.mode = Mode::GoTo(text);
+                }
+                _ => {}
+            }
+            Vec::new()
+        }
+        Mode::Detail => {
+            match key.code {
+                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => model.mode = Mode::Month,
+                KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => move_cursor(model, 1),
+                KeyCode::Up | KeyCode::Char('k') | KeyCode::BackTab => move_cursor(model, -1),
+                _ => {}
+            }
+            Vec::new()
+        }
+        Mode::Month => {
+            model.status = None;
+            match action_for(&key) {
+                Some(action) => on_action(model, action),
+                None => Vec::new(),
+            }
+        }
+    }
+}
+
+fn on_action(model: &mut Model, action: Action) -> Vec<Command> {
+    let day = model.selected;
+    match action {
+        Action::PrevDay => select(model, day - Duration::days(1)),
+        Action::NextDay => select(model, day + Duration::days(1)),
+        Action::PrevWeek => select(model, day - Duration::days(7)),
+        Action::NextWeek => select(model, day + Duration::days(7)),
+        Action::PrevMonth => select(model, day.checked_sub_months(Months::new(1)).unwrap_or(day)),
+        Action::NextMonth => select(model, day.checked_add_months(Months::new(1)).unwrap_or(day)),
+        Action::Today => select(model, model.today),
+        Action::GoTo => {
+            model.mode = Mode::GoTo(String::new());
+            Vec::new()
+        }
+        Action::NextEvent => {
+            move_cursor(model, 1);
+            Vec::new()
+        }
+        Action::PrevEvent => {
+            move_cursor(model, -1);
+            Vec::new()
+        }
+        Action::Open => {
+            if model.selected_occurrence().is_some() {
+                model.mode = Mode::Detail;
+            } else {
+                model.status = Some(Status {
+                    text: "no event on this day".into(),
+                    error: false,
+                });
+            }
+            Vec::new()
+        }
+        Action::Help => {
+            model.mode = Mode::Help;
+            Vec::new()
+        }
+        Action::Quit => quit(model),
+    }
+}
+
+fn quit(model: &mut Model) -> Vec<Command> {
+    model.quit = true;
+    vec![Command::Quit]
+}
+
+fn on_mouse(model: &mut Model, mouse: MouseEvent) -> Vec<Command> {
+    match mouse.kind {
+        MouseEventKind::Down(MouseButton::Left) if model.mode == Mode::Month => {
+            let (w, h) = model.size;
+            if layout::too_small(w, h) {
+                return Vec::new();
+            }
+            let geo = layout::month(Rect::new(0, 0, w, h), model.month.rows.len() as u16);
+            match geo.cell_at(mouse.column, mouse.row) {
+                Some((row, col)) => {
+                    let day = model.month.first_day + Duration::days((row * 7 + col) as i64);
+                    select(model, day)
+                }
+                None => Vec::new(),
+            }
+        }
+        MouseEventKind::ScrollDown if model.mode == Mode::Month => {
+            on_action(model, Action::NextWeek)
+        }
+        MouseEventKind::ScrollUp if model.mode == Mode::Month => on_action(model, Action::PrevWeek),
+        _ => Vec::new(),
+    }
+}
+
+/// Selects `day`; when that shows another month, lays it out and asks for its data if not loaded.
+pub fn select(model: &mut Model, day: NaiveDate) -> Vec<Command> {
+    let month_changed =
+        (day.year(), day.month()) != (model.selected.year(), model.selected.month());
+    model.selected = day;
+    model.cursor = 0;
+    if !month_changed && model.requested.is_some() {
+        return Vec::new();
+    }
+    model.relayout();
+    let (from, to) = model.visible_days();
+    let covered = model
+        .requested
+        .is_some_and(|(lo, hi)| lo <= from - Duration::days(7) && hi >= to + Duration::days(7));
+    if covered {
+        return Vec::new();
+    }
+    let (from, to) = model.wanted_window();
+    model.requested = Some((from, to));
+    vec![Command::Load { from, to }]
+}
+
+fn move_cursor(model: &mut Model, delta: isize) {
+    let n = model.day_list(model.selected).len();
+    if n == 0 {
+        return;
+    }
+    model.cursor = (model.cursor as isize + delta).rem_euclid(n as isize) as usize;
+}
+
+fn clamp_cursor(model: &mut Model) {
+    let n = model.day_list(model.selected).len();
+    model.cursor = model.cursor.min(n.saturating_sub(1));
+    if n == 0 && model.mode == Mode::Detail {
+        model.mode = Mode::Month;
+    }
+}
+
+/// Reads `2026-12-24`, or `2026-12` (its first day).
+pub fn parse_goto(text: &str, today: NaiveDate) -> Option<NaiveDate> {
+    let text = text.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Some(d);
+    }
+    let (y, m) = text.split_once('-')?;
+    if y.len() == 4 {
+        return NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, 1);
+    }
+    // `12-24`: this year.
+    NaiveDate::from_ymd_opt(today.year(), y.parse().ok()?, m.parse().ok()?)
+}

@@ -1,0 +1,359 @@
+//! The command-line contract (DESIGN.md) and the headless commands.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{Duration, NaiveDate, SecondsFormat};
+use chrono_tz::Tz;
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+
+use crate::domain::text::sanitize;
+use crate::domain::{Occurrence, When, read_calendar, tz};
+use crate::store::{Store, StoreReader};
+
+/// A terminal calendar browser.
+#[derive(Debug, Parser)]
+#[command(name = "almanac", version, about)]
+pub struct Cli {
+    /// The config file (default: $XDG_CONFIG_HOME/almanac/config.toml).
+    #[arg(long, env = "ALMANAC_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where the cache lives (default: the platform's data directory).
+    #[arg(long, env = "ALMANAC_DATA_DIR", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<CommandLine>,
+}
+
+/// The subcommands. With none, the TUI starts.
+#[derive(Debug, Subcommand)]
+pub enum CommandLine {
+    /// Import an .ics file into a local calendar (created on demand).
+    Import {
+        file: PathBuf,
+        #[arg(long, value_name = "NAME")]
+        calendar: String,
+    },
+    /// List occurrences of a range of days.
+    Agenda(AgendaArgs),
+}
+
+/// `almanac agenda` options.
+#[derive(Debug, clap::Args)]
+pub struct AgendaArgs {
+    /// First day (YYYY-MM-DD, in the display zone; default: today).
+    #[arg(long, value_name = "D")]
+    pub from: Option<NaiveDate>,
+    /// Last day, inclusive (default: six days after --from).
+    #[arg(long, value_name = "D")]
+    pub to: Option<NaiveDate>,
+    /// Display zone (IANA name; default: the configured or system zone).
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+    /// Only these calendars (by name; repeatable).
+    #[arg(long, value_name = "C")]
+    pub calendar: Vec<String>,
+    /// One JSON array of occurrences.
+    #[arg(long)]
+    pub json: bool,
+    /// Expand these files instead of the cache (no config, no cache).
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub ics: Vec<PathBuf>,
+}
+
+/// How a headless command failed: usage/config (exit 2) or at run time (exit 1).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl CliError {
+    /// The process exit code.
+    pub fn code(&self) -> i32 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Runtime(_) => 1,
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for CliError {
+    fn from(e: crate::store::StoreError) -> Self {
+        CliError::Runtime(e.to_string())
+    }
+}
+
+fn read_file(path: &Path) -> Result<String, CliError> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        CliError::Usage(format!("cannot read {}: {}", path.display(), io_reason(&e)))
+    })?;
+    Ok(String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// `almanac import FILE --calendar NAME`. Reports each bad item on stderr; fails only when nothing
+/// could be read.
+pub fn import(
+    store: &mut Store,
+    file: &Path,
+    calendar: &str,
+    now: i64,
+) -> Result<String, CliError> {
+    let text = read_file(file)?;
+    let parsed = read_calendar(&text);
+    let mut err = std::io::stderr().lock();
+    for e in &parsed.errors {
+        let _ = writeln!(
+            err,
+            "{}:{}: skipped: {}",
+            file.display(),
+            e.line,
+            sanitize(&e.message)
+        );
+    }
+    if parsed.items.is_empty() && !parsed.errors.is_empty() {
+        return Err(CliError::Runtime(format!(
+            "nothing could be read from {}",
+            file.display()
+        )));
+    }
+    let existed = store.find_local_calendar(calendar)?.is_some();
+    let id = store.local_calendar(calendar)?;
+    if let (false, Some(color)) = (existed, parsed.color.as_deref()) {
+        if crate::ui::theme::parse_hex(color).is_some() {
+            store.set_calendar_color(id, color)?;
+        }
+    }
+    let report = store.import_items(id, &parsed.items, now)?;
+    let events: usize = parsed.items.iter().map(|i| i.events.len()).sum();
+    let mut msg = format!(
+        "imported {} item{} ({events} event{}) into '{calendar}': {} new, {} updated, {} unchanged",
+        parsed.items.len(),
+        plural(parsed.items.len()),
+        plural(events),
+        report.added,
+        report.updated,
+        report.unchanged
+    );
+    if !parsed.errors.is_empty() {
+        msg.push_str(&format!("; {} skipped (listed above)", parsed.errors.len()));
+    }
+    Ok(msg)
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// One line of `agenda --json`.
+#[derive(Debug, Serialize, PartialEq)]
+pub struct AgendaEntry {
+    pub calendar: String,
+    pub uid: String,
+    pub recurrence_id: Option<String>,
+    pub summary: String,
+    pub location: Option<String>,
+    pub start: String,
+    pub end: String,
+    pub all_day: bool,
+    pub status: Option<String>,
+}
+
+/// The zone `agenda` shows times in.
+pub fn display_zone(arg: Option<&str>, configured: Option<Tz>) -> Result<Tz, CliError> {
+    match arg {
+        Some(name) => tz::resolve(name).ok_or_else(|| {
+            CliError::Usage(format!(
+                "unknown time zone '{name}': use an IANA name such as Europe/Berlin"
+            ))
+        }),
+        None => Ok(configured.unwrap_or_else(tz::system_zone)),
+    }
+}
+
+/// The inclusive day range `agenda` covers.
+pub fn agenda_range(
+    args: &AgendaArgs,
+    today: NaiveDate,
+) -> Result<(NaiveDate, NaiveDate), CliError> {
+    let from = args.from.unwrap_or(today);
+    let to = args.to.unwrap_or(from + Duration::days(6));
+    if to < from {
+        return Err(CliError::Usage(format!(
+            "--to {to} is before --from {from}"
+        )));
+    }
+    Ok((from, to))
+}
+
+/// Occurrences from `.ics` files, with no cache: each file is its own calendar, named after the file.
+pub fn occurrences_from_files(
+    files: &[PathBuf],
+    from: NaiveDate,
+    to: NaiveDate,
+    zone: &Tz,
+) -> Result<(Vec<Occurrence>, HashMap<i64, String>), CliError> {
+    let mut out = Vec::new();
+    let mut names = HashMap::new();
+    for (n, file) in files.iter().enumerate() {
+        let text = read_file(file)?;
+        let parsed = read_calendar(&text);
+        for e in &parsed.errors {
+            eprintln!(
+                "{}:{}: skipped: {}",
+                file.display(),
+                e.line,
+                sanitize(&e.message)
+            );
+        }
+        let cal_id = n as i64;
+        let name = parsed.name.clone().unwrap_or_else(|| {
+            file.file_stem().map_or_else(
+                || file.display().to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            )
+        });
+        names.insert(cal_id, name);
+        for item in &parsed.items {
+            for ev in &item.events {
+                let occ = Occurrence {
+                    event_id: 0,
+                    calendar_id: cal_id,
+                    uid: ev.uid.clone(),
+                    recurrence_id: ev.recurrence_id.as_ref().map(|r| r.normalise()),
+                    summary: ev.summary.clone(),
+                    location: ev.location.clone().unwrap_or_default(),
+                    description: ev.description.clone().unwrap_or_default(),
+                    status: ev.status.clone(),
+                    start: ev.start.normalise(),
+                    end: ev.end.normalise(),
+                    tzid: ev.start.tzid().map(str::to_string),
+                    etag: None,
+                };
+                if occ.overlaps_days(from, to, zone) {
+                    out.push(occ);
+                }
+            }
+        }
+    }
+    crate::store::sort_occurrences(&mut out, zone);
+    Ok((out, names))
+}
+
+/// Occurrences from the cache, with calendar names.
+pub fn occurrences_from_cache(
+    reader: &StoreReader,
+    from: NaiveDate,
+    to: NaiveDate,
+    zone: &Tz,
+) -> Result<(Vec<Occurrence>, HashMap<i64, String>), CliError> {
+    let names = reader
+        .calendars()?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect();
+    Ok((reader.occurrences(from, to, zone)?, names))
+}
+
+/// Formats a boundary as the contract says: `YYYY-MM-DD` for all-day, RFC 3339 with the display zone's
+/// offset for instants, no offset for floating times.
+pub fn contract_time(w: &When, zone: &Tz) -> String {
+    match w {
+        When::Date(d) => d.format("%Y-%m-%d").to_string(),
+        When::Instant(t) => t
+            .with_timezone(zone)
+            .to_rfc3339_opts(SecondsFormat::Secs, false),
+        When::Floating(t) => t.format("%Y-%m-%dT%H:%M:%S").to_string(),
+    }
+}
+
+/// The occurrences `agenda` lists: cancelled ones dropped, calendars filtered.
+pub fn agenda_selection<'a>(
+    occurrences: &'a [Occurrence],
+    names: &HashMap<i64, String>,
+    only: &[String],
+) -> Vec<&'a Occurrence> {
+    occurrences
+        .iter()
+        .filter(|o| !o.cancelled())
+        .filter(|o| only.is_empty() || names.get(&o.calendar_id).is_some_and(|n| only.contains(n)))
+        .collect()
+}
+
+/// One occurrence as the JSON contract writes it.
+pub fn agenda_entry(o: &Occurrence, names: &HashMap<i64, String>, zone: &Tz) -> AgendaEntry {
+    AgendaEntry {
+        calendar: names.get(&o.calendar_id).cloned().unwrap_or_default(),
+        uid: o.uid.clone(),
+        recurrence_id: o.recurrence_id.as_ref().map(|r| contract_time(r, zone)),
+        summary: o.summary.clone(),
+        location: (!o.location.is_empty()).then(|| o.location.clone()),
+        start: contract_time(&o.start, zone),
+        end: contract_time(&o.end, zone),
+        all_day: o.all_day(),
+        status: o.status.clone(),
+    }
+}
+
+/// The human-readable agenda: a heading per day, one line per occurrence on each day it touches.
+pub fn agenda_text(
+    list: &[&Occurrence],
+    names: &HashMap<i64, String>,
+    from: NaiveDate,
+    to: NaiveDate,
+    zone: &Tz,
+) -> String {
+    let mut out = String::new();
+    let mut day = from;
+    while day <= to {
+        let mut heading = false;
+        for o in list.iter().filter(|o| o.overlaps_days(day, day, zone)) {
+            if !heading {
+                out.push_str(&day.format("%a %Y-%m-%d\n").to_string());
+                heading = true;
+            }
+            let (s, e) = o.local_span(zone);
+            let time = if o.all_day() {
+                "all day".to_string()
+            } else {
+                let a = if s.date() == day {
+                    s.format("%H:%M").to_string()
+                } else {
+                    "…".into()
+                };
+                let b = if e.date() == day {
+                    e.format("%H:%M").to_string()
+                } else {
+                    "…".into()
+                };
+                format!("{a}–{b}")
+            };
+            out.push_str(&format!("  {time:<11}  {}", sanitize(&o.summary)));
+            if !o.location.is_empty() {
+                out.push_str(&format!(" @ {}", sanitize(&o.location)));
+            }
+            let cal = names
+                .get(&o.calendar_id)
+                .map_or(String::new(), |n| sanitize(n));
+            out.push_str(&format!("  [{cal}]\n"));
+        }
+        day += Duration::days(1);
+    }
+    if out.is_empty() {
+        out.push_str(&format!("no events from {from} to {to}\n"));
+    }
+    out
+}

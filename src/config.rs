@@ -1,0 +1,313 @@
+//! The TOML config: the embedded defaults (`assets/config.toml`) with the person's file layered over them.
+//!
+//! Errors name the file, the line and column, and how to fix it.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Weekday;
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::domain::tz;
+
+/// The defaults, compiled in.
+pub const DEFAULTS: &str = include_str!("../assets/config.toml");
+
+/// The effective settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub week_start: Weekday,
+    pub clock: Clock,
+    /// `None`: the system zone.
+    pub zone: Option<Tz>,
+    pub accounts: Vec<AccountConfig>,
+    /// The file the person's settings came from, if any.
+    pub source: Option<PathBuf>,
+}
+
+/// How clock times are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Clock {
+    #[serde(rename = "24h")]
+    H24,
+    #[serde(rename = "12h")]
+    H12,
+}
+
+/// An account as configured (sync uses it; the cache keeps its state).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    pub name: String,
+    pub kind: AccountKind,
+    pub url: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub sync_every: Option<String>,
+    pub client_id: Option<String>,
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The kinds of remote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountKind {
+    Caldav,
+    Google,
+    Graph,
+    Ics,
+}
+
+/// Where a secret comes from. Never logged.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum Secret {
+    Command(Vec<String>),
+    Env(String),
+    Value(String),
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Secret::Command(c) => write!(f, "Secret::Command({c:?})"),
+            Secret::Env(v) => write!(f, "Secret::Env({v:?})"),
+            Secret::Value(_) => write!(f, "Secret::Value(<redacted>)"),
+        }
+    }
+}
+
+/// A config that cannot be used, with where and how to fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}: cannot read the config file: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{column}: {message}\n  fix: {fix}", path.display())]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+        fix: String,
+    },
+}
+
+/// The file as written: every field optional so it can be layered over the defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Layer {
+    ui: Option<UiLayer>,
+    #[serde(default)]
+    account: Vec<AccountConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UiLayer {
+    week_start: Option<WeekStart>,
+    time_format: Option<Clock>,
+    #[serde(default, deserialize_with = "zone_name")]
+    zone: Option<Option<Tz>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum WeekStart {
+    Monday,
+    Tuesday,
+    Wednesday,
+    Thursday,
+    Friday,
+    Saturday,
+    Sunday,
+}
+
+impl From<WeekStart> for Weekday {
+    fn from(w: WeekStart) -> Weekday {
+        match w {
+            WeekStart::Monday => Weekday::Mon,
+            WeekStart::Tuesday => Weekday::Tue,
+            WeekStart::Wednesday => Weekday::Wed,
+            WeekStart::Thursday => Weekday::Thu,
+            WeekStart::Friday => Weekday::Fri,
+            WeekStart::Saturday => Weekday::Sat,
+            WeekStart::Sunday => Weekday::Sun,
+        }
+    }
+}
+
+fn zone_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Tz>>, D::Error> {
+    let name = String::deserialize(d)?;
+    if name.trim().is_empty() {
+        return Ok(Some(None));
+    }
+    tz::resolve(&name).map(|z| Some(Some(z))).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "unknown time zone '{name}' (want an IANA name such as \"Europe/Berlin\")"
+        ))
+    })
+}
+
+impl Config {
+    /// The defaults alone.
+    pub fn defaults() -> Config {
+        let layer = parse_layer(DEFAULTS, Path::new("<built-in defaults>"))
+            .expect("the embedded defaults parse");
+        let mut config = Config {
+            week_start: Weekday::Mon,
+            clock: Clock::H24,
+            zone: None,
+            accounts: Vec::new(),
+            source: None,
+        };
+        config.apply(layer);
+        config
+    }
+
+    /// Loads the config: `explicit` must exist; otherwise the standard location is used if present.
+    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => match default_path() {
+                Some(p) if p.exists() => p,
+                _ => return Ok(Config::defaults()),
+            },
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        Config::from_str_at(&text, &path)
+    }
+
+    /// Parses `text` (the content of `path`) over the defaults.
+    pub fn from_str_at(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let layer = parse_layer(text, path)?;
+        let mut config = Config::defaults();
+        config.apply(layer);
+        config.source = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    fn apply(&mut self, layer: Layer) {
+        if let Some(ui) = layer.ui {
+            if let Some(w) = ui.week_start {
+                self.week_start = w.into();
+            }
+            if let Some(c) = ui.time_format {
+                self.clock = c;
+            }
+            if let Some(z) = ui.zone {
+                self.zone = z;
+            }
+        }
+        self.accounts.extend(layer.account);
+    }
+}
+
+/// `$XDG_CONFIG_HOME/almanac/config.toml` (or the platform's equivalent).
+pub fn default_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "almanac").map(|d| d.config_dir().join("config.toml"))
+}
+
+fn parse_layer(text: &str, path: &Path) -> Result<Layer, ConfigError> {
+    toml::from_str::<Layer>(text).map_err(|e| {
+        let offset = e.span().map(|s| s.start).unwrap_or(0).min(text.len());
+        let before = &text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let message = e.message().trim().to_string();
+        let fix = fix_for(&message);
+        ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message,
+            fix,
+        }
+    })
+}
+
+fn fix_for(message: &str) -> String {
+    if message.starts_with("unknown field") {
+        "remove the key or correct its spelling; the keys it may be are listed above, and \
+         `assets/config.toml` shows each with its meaning"
+            .into()
+    } else if message.starts_with("unknown variant") {
+        "use one of the values listed above, in quotes".into()
+    } else if message.contains("time zone") {
+        "write an IANA zone name such as \"Europe/Berlin\", or \"\" for the system zone".into()
+    } else if message.starts_with("missing field") {
+        "add the missing key to this table".into()
+    } else if message.starts_with("invalid type") {
+        "give the value the type named above (strings need quotes, lists need [ ])".into()
+    } else {
+        "correct the TOML syntax on that line (strings in quotes, tables as [name], arrays of tables as [[name]])".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> (usize, String, String) {
+        match Config::from_str_at(text, Path::new("c.toml")) {
+            Err(ConfigError::Invalid {
+                line, message, fix, ..
+            }) => (line, message, fix),
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_start_the_week_on_monday_in_the_system_zone() {
+        let c = Config::defaults();
+        assert_eq!(c.week_start, Weekday::Mon);
+        assert_eq!(c.zone, None);
+        assert_eq!(c.clock, Clock::H24);
+    }
+
+    #[test]
+    fn the_persons_file_is_layered_over_the_defaults() {
+        let c =
+            Config::from_str_at("[ui]\nweek_start = \"sunday\"\n", Path::new("c.toml")).unwrap();
+        assert_eq!(c.week_start, Weekday::Sun);
+        assert_eq!(c.clock, Clock::H24, "untouched keys keep their defaults");
+    }
+
+    #[test]
+    fn a_misspelt_key_names_its_line_and_the_fix() {
+        let (line, message, fix) = err("[ui]\n\nweek_strat = \"monday\"\n");
+        assert_eq!(line, 3);
+        assert!(message.contains("week_strat"), "{message}");
+        assert!(fix.contains("spelling"), "{fix}");
+    }
+
+    #[test]
+    fn a_bad_value_and_a_bad_zone_are_explained() {
+        let (line, message, _) = err("[ui]\nweek_start = \"mon\"\n");
+        assert_eq!(line, 2);
+        assert!(message.contains("monday"), "{message}");
+        let (line, _, fix) = err("[ui]\nzone = \"Mars/Olympus\"\n");
+        assert_eq!(line, 2);
+        assert!(fix.contains("IANA"), "{fix}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::Value("hunter2".into());
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn the_error_message_names_file_line_and_fix() {
+        let e = Config::from_str_at("[ui\n", Path::new("/x/c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("/x/c.toml:1:"), "{e}");
+        assert!(e.contains("fix:"), "{e}");
+    }
+}

@@ -1,0 +1,392 @@
+//! Events, the calendar object resources ("items") that carry them, and occurrences on a calendar.
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono_tz::Tz;
+
+use super::ical::{self, Component, Document, ItemError};
+use super::time::{EventTime, When, parse_duration};
+use super::tz;
+
+/// One VEVENT, normalised for queries. The raw text stays with its [`Item`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub uid: String,
+    /// Set on an override of one instance of a series.
+    pub recurrence_id: Option<EventTime>,
+    pub summary: String,
+    pub location: Option<String>,
+    pub description: Option<String>,
+    /// `STATUS` as written (`CONFIRMED`, `TENTATIVE`, `CANCELLED`), if any.
+    pub status: Option<String>,
+    pub start: EventTime,
+    /// From DTEND, else DTSTART + DURATION, else RFC 5545's default (one day for a date, zero otherwise).
+    pub end: EventTime,
+    /// The RRULE value, kept as written; expansion lives in `recur`.
+    pub rrule: Option<String>,
+    /// 1-based line of `BEGIN:VEVENT` in the source it was read from.
+    pub line: usize,
+}
+
+/// A calendar object resource: every component that shares one UID, as CalDAV stores them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub uid: String,
+    /// A complete VCALENDAR holding this item's components (and the time zones they use), as text.
+    pub raw: String,
+    pub events: Vec<Event>,
+}
+
+/// What reading an iCalendar file yields: every good item, and each bad one with its line.
+#[derive(Debug, Default)]
+pub struct ParsedCalendar {
+    pub items: Vec<Item>,
+    pub errors: Vec<ItemError>,
+    /// `X-WR-CALNAME`, if given.
+    pub name: Option<String>,
+    /// `X-APPLE-CALENDAR-COLOR` or `COLOR`, if given.
+    pub color: Option<String>,
+}
+
+/// One appearance of an event on the calendar: what the views and `agenda` show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Occurrence {
+    /// The cache row of the event.
+    pub event_id: i64,
+    pub calendar_id: i64,
+    pub uid: String,
+    /// The original start of this instance, for instances of a series.
+    pub recurrence_id: Option<When>,
+    pub summary: String,
+    pub location: String,
+    pub description: String,
+    pub status: Option<String>,
+    pub start: When,
+    pub end: When,
+    /// The zone the event was written in, if any.
+    pub tzid: Option<String>,
+    /// The server's etag for the item, if it came from a server.
+    pub etag: Option<String>,
+}
+
+impl Occurrence {
+    /// True for all-day occurrences.
+    pub fn all_day(&self) -> bool {
+        self.start.is_date()
+    }
+
+    /// Start and end as wall-clock times in `display`.
+    pub fn local_span(&self, display: &Tz) -> (NaiveDateTime, NaiveDateTime) {
+        (self.start.local(display), self.end.local(display))
+    }
+
+    /// First and last day (inclusive) this occurrence covers in `display`.
+    pub fn days(&self, display: &Tz) -> (NaiveDate, NaiveDate) {
+        let (start, end) = self.local_span(display);
+        let first = start.date();
+        // The end is exclusive: an event ending at midnight does not touch the next day.
+        let last = if end > start {
+            (end - Duration::seconds(1)).date()
+        } else {
+            first
+        };
+        (first, last.max(first))
+    }
+
+    /// True when the occurrence overlaps the local days `[from, to]` in `display`.
+    pub fn overlaps_days(&self, from: NaiveDate, to: NaiveDate, display: &Tz) -> bool {
+        let (first, last) = self.days(display);
+        first <= to && last >= from
+    }
+
+    /// True when `STATUS:CANCELLED`.
+    pub fn cancelled(&self) -> bool {
+        self.status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("CANCELLED"))
+    }
+}
+
+/// Reads an iCalendar stream into items grouped by UID, keeping every good event and reporting the rest.
+pub fn read_calendar(src: &str) -> ParsedCalendar {
+    let Document { components, errors } = ical::parse(src);
+    let mut out = ParsedCalendar {
+        errors,
+        ..ParsedCalendar::default()
+    };
+    for cal in components {
+        if cal.name != "VCALENDAR" {
+            out.errors.push(ItemError {
+                line: cal.line,
+                message: format!("{} outside of VCALENDAR", cal.name),
+            });
+            continue;
+        }
+        read_vcalendar(src, &cal, &mut out);
+    }
+    out.errors.sort_by_key(|e| e.line);
+    if out.items.is_empty()
+        && out.errors.is_empty()
+        && !src.trim().is_empty()
+        && !has_vcalendar(src)
+    {
+        out.errors.push(ItemError {
+            line: 1,
+            message: "no BEGIN:VCALENDAR found: this is not an iCalendar file".into(),
+        });
+    }
+    out
+}
+
+fn has_vcalendar(src: &str) -> bool {
+    src.lines()
+        .any(|l| l.trim().eq_ignore_ascii_case("BEGIN:VCALENDAR"))
+}
+
+fn read_vcalendar(src: &str, cal: &Component, out: &mut ParsedCalendar) {
+    out.name = out
+        .name
+        .take()
+        .or_else(|| cal.property("X-WR-CALNAME").map(|p| p.text()));
+    out.color = out.color.take().or_else(|| {
+        cal.property("X-APPLE-CALENDAR-COLOR")
+            .or_else(|| cal.property("COLOR"))
+            .map(|p| p.value.trim().to_string())
+    });
+    let default_zone = cal
+        .property("X-WR-TIMEZONE")
+        .and_then(|p| tz::resolve(&p.value).map(|z| (p.value.trim().to_string(), z)));
+    let header: String = cal
+        .properties
+        .iter()
+        .map(|p| &src[p.span.clone()])
+        .collect();
+    let timezones: Vec<&Component> = cal
+        .children
+        .iter()
+        .filter(|c| c.name == "VTIMEZONE")
+        .collect();
+
+    // Group the components by UID, in order of first appearance.
+    let mut groups: Vec<(String, Vec<&Component>)> = Vec::new();
+    for comp in cal.children.iter().filter(|c| c.name != "VTIMEZONE") {
+        let uid = match comp.property("UID") {
+            Some(p) if !p.value.trim().is_empty() => p.value.trim().to_string(),
+            _ if comp.name == "VEVENT" => {
+                out.errors.push(ItemError {
+                    line: comp.line,
+                    message: "VEVENT without UID".into(),
+                });
+                continue;
+            }
+            // Components we do not show (VTODO, VJOURNAL, …) still travel with their UID if any.
+            _ => continue,
+        };
+        match groups.iter_mut().find(|(u, _)| *u == uid) {
+            Some((_, comps)) => comps.push(comp),
+            None => groups.push((uid, vec![comp])),
+        }
+    }
+
+    for (uid, comps) in groups {
+        let mut events = Vec::new();
+        let mut failed = false;
+        for comp in comps.iter().filter(|c| c.name == "VEVENT") {
+            match read_event(comp, default_zone.as_ref()) {
+                Ok(ev) => events.push(ev),
+                Err(message) => {
+                    out.errors.push(ItemError {
+                        line: comp.line,
+                        message: format!("VEVENT {uid}: {message}"),
+                    });
+                    failed = true;
+                }
+            }
+        }
+        if failed {
+            continue;
+        }
+        let raw = item_source(src, &header, &timezones, &comps);
+        out.items.push(Item { uid, raw, events });
+    }
+}
+
+/// A self-contained VCALENDAR for one item: the calendar's properties, the zones it uses, its components.
+fn item_source(src: &str, header: &str, timezones: &[&Component], comps: &[&Component]) -> String {
+    let body: String = comps.iter().map(|c| &src[c.span.clone()]).collect();
+    let mut raw = String::with_capacity(body.len() + header.len() + 64);
+    raw.push_str("BEGIN:VCALENDAR\r\n");
+    raw.push_str(header);
+    for zone in timezones {
+        let used = zone.property("TZID").is_some_and(|id| {
+            body.contains(&format!("TZID={}", id.value))
+                || body.contains(&format!("TZID=\"{}\"", id.value))
+        });
+        if used {
+            raw.push_str(&src[zone.span.clone()]);
+        }
+    }
+    raw.push_str(&body);
+    if !raw.ends_with('\n') {
+        raw.push_str("\r\n");
+    }
+    raw.push_str("END:VCALENDAR\r\n");
+    raw
+}
+
+fn read_event(comp: &Component, default_zone: Option<&(String, Tz)>) -> Result<Event, String> {
+    let uid = comp
+        .property("UID")
+        .map(|p| p.value.trim().to_string())
+        .unwrap_or_default();
+    let in_default_zone = |t: EventTime| match (t, default_zone) {
+        (EventTime::Floating(local), Some((tzid, zone))) => EventTime::Zoned {
+            local,
+            tzid: tzid.clone(),
+            zone: Some(*zone),
+        },
+        (t, _) => t,
+    };
+    let start = comp
+        .property("DTSTART")
+        .ok_or("no DTSTART")
+        .map_err(String::from)
+        .and_then(EventTime::from_property)
+        .map(in_default_zone)?;
+    let end = match (comp.property("DTEND"), comp.property("DURATION")) {
+        (Some(p), _) => EventTime::from_property(p).map(in_default_zone)?,
+        (None, Some(p)) => {
+            let d = parse_duration(&p.value)
+                .ok_or_else(|| format!("DURATION value '{}' is not a duration", p.value))?;
+            start.shifted(d)
+        }
+        (None, None) => match &start {
+            EventTime::Date(_) => start.shifted(Duration::days(1)),
+            other => other.clone(),
+        },
+    };
+    let end = match (&start, end) {
+        // DTEND before DTSTART is nonsense; read it as an event of no length rather than lose it.
+        (s, e) if e.normalise() < s.normalise() && !matches!(s, EventTime::Date(_)) => s.clone(),
+        (EventTime::Date(d), e) if e.normalise() <= When::Date(*d) => {
+            EventTime::Date(*d + Duration::days(1))
+        }
+        (_, e) => e,
+    };
+    let recurrence_id = comp
+        .property("RECURRENCE-ID")
+        .map(EventTime::from_property)
+        .transpose()?
+        .map(in_default_zone);
+    let text = |name: &str| {
+        comp.property(name)
+            .map(|p| p.text())
+            .filter(|s| !s.is_empty())
+    };
+    Ok(Event {
+        uid,
+        recurrence_id,
+        summary: text("SUMMARY").unwrap_or_default(),
+        location: text("LOCATION"),
+        description: text("DESCRIPTION"),
+        status: comp
+            .property("STATUS")
+            .map(|p| p.value.trim().to_ascii_uppercase()),
+        start,
+        end,
+        rrule: comp.property("RRULE").map(|p| p.value.trim().to_string()),
+        line: comp.line,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TWO: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nX-WR-CALNAME:Work\r\n\
+BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nEND:VTIMEZONE\r\n\
+BEGIN:VEVENT\r\nUID:a\r\nDTSTART;TZID=Europe/Berlin:20261123T090000\r\nDURATION:PT30M\r\nSUMMARY:Standup\\, daily\r\nX-CUSTOM;P=1:kept\r\nEND:VEVENT\r\n\
+BEGIN:VEVENT\r\nUID:b\r\nDTSTART;VALUE=DATE:20261124\r\nSUMMARY:Holiday\r\nEND:VEVENT\r\n\
+END:VCALENDAR\r\n";
+
+    #[test]
+    fn items_carry_their_own_raw_vcalendar_with_the_zones_they_use() {
+        let cal = read_calendar(TWO);
+        assert!(cal.errors.is_empty(), "{:?}", cal.errors);
+        assert_eq!(cal.name.as_deref(), Some("Work"));
+        let a = &cal.items[0];
+        assert!(a.raw.contains("BEGIN:VTIMEZONE"));
+        assert!(a.raw.contains("X-CUSTOM;P=1:kept\r\n"));
+        assert!(!a.raw.contains("UID:b"));
+        assert!(!cal.items[1].raw.contains("VTIMEZONE"), "b uses no zone");
+        // The item's raw text reads back to the same event.
+        let again = read_calendar(&a.raw);
+        assert_eq!(again.items[0].events, a.events);
+    }
+
+    #[test]
+    fn duration_and_missing_dtend_give_the_rfc_ends() {
+        let cal = read_calendar(TWO);
+        let a = &cal.items[0].events[0];
+        assert_eq!(a.summary, "Standup, daily");
+        assert_eq!(
+            a.end.normalise(),
+            a.start.normalise().shifted(Duration::minutes(30))
+        );
+        let b = &cal.items[1].events[0];
+        assert_eq!(
+            b.end,
+            EventTime::Date(NaiveDate::from_ymd_opt(2026, 11, 25).unwrap())
+        );
+    }
+
+    #[test]
+    fn a_bad_event_is_reported_with_its_line_and_the_rest_is_kept() {
+        let src = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:ok\nDTSTART:20261123T090000Z\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:bad\nDTSTART:2026-13-45\nEND:VEVENT\nBEGIN:VEVENT\nSUMMARY:no uid\nDTSTART:20261123\nEND:VEVENT\nEND:VCALENDAR\n";
+        let cal = read_calendar(src);
+        assert_eq!(cal.items.len(), 1);
+        assert_eq!(cal.items[0].uid, "ok");
+        let lines: Vec<usize> = cal.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, vec![6, 10]);
+        assert!(
+            cal.errors[0].message.contains("DTSTART"),
+            "{}",
+            cal.errors[0]
+        );
+    }
+
+    #[test]
+    fn floating_times_take_x_wr_timezone() {
+        let src = "BEGIN:VCALENDAR\nX-WR-TIMEZONE:America/New_York\nBEGIN:VEVENT\nUID:x\nDTSTART:20261123T090000\nEND:VEVENT\nEND:VCALENDAR\n";
+        let ev = &read_calendar(src).items[0].events[0];
+        assert_eq!(ev.start.tzid(), Some("America/New_York"));
+        assert_eq!(
+            ev.start.normalise(),
+            When::Instant(
+                NaiveDate::from_ymd_opt(2026, 11, 23)
+                    .unwrap()
+                    .and_hms_opt(14, 0, 0)
+                    .unwrap()
+                    .and_utc()
+            )
+        );
+    }
+
+    #[test]
+    fn overrides_share_the_item_of_their_series() {
+        let src = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:s\nDTSTART:20261123T090000Z\nRRULE:FREQ=DAILY\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:s\nRECURRENCE-ID:20261124T090000Z\nDTSTART:20261124T100000Z\nEND:VEVENT\nEND:VCALENDAR\n";
+        let cal = read_calendar(src);
+        assert_eq!(cal.items.len(), 1);
+        assert_eq!(cal.items[0].events.len(), 2);
+        assert_eq!(cal.items[0].events[0].rrule.as_deref(), Some("FREQ=DAILY"));
+        assert!(cal.items[0].events[1].recurrence_id.is_some());
+    }
+
+    #[test]
+    fn text_that_is_not_icalendar_is_an_error_not_an_empty_success() {
+        let cal = read_calendar("hello world\n");
+        assert!(cal.items.is_empty());
+        assert!(!cal.errors.is_empty());
+    }
+}

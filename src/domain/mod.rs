@@ -1,0 +1,12 @@
+//! The calendar domain: iCalendar reading, event times, zones, occurrences. Imports nothing of ours.
+
+pub mod calendar;
+pub mod event;
+pub mod ical;
+pub mod text;
+pub mod time;
+pub mod tz;
+
+pub use calendar::Calendar;
+pub use event::{Event, Item, Occurrence, ParsedCalendar, read_calendar};
+pub use time::{EventTime, When};

@@ -1,0 +1,49 @@
+//! Text from calendars is untrusted: it must never be able to drive the terminal.
+
+/// Removes control characters (C0, C1, DEL: so no escape sequences) and bidirectional overrides and
+/// isolates, which could make text appear in a different order than it is stored. Tabs and line breaks
+/// become spaces.
+pub fn sanitize(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| match c {
+            '\t' | '\n' | '\r' => Some(' '),
+            c if c.is_control() || is_bidi_control(c) => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+/// Like [`sanitize`], but keeps line breaks: for multi-line fields such as a description.
+pub fn sanitize_lines(s: &str) -> Vec<String> {
+    s.lines().map(sanitize).collect()
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_and_bidi_overrides_are_removed() {
+        assert_eq!(
+            sanitize("a\x1b[31mred\x1b]0;title\x07b"),
+            "a[31mred]0;titleb"
+        );
+        assert_eq!(sanitize("pay\u{202E}gpj.exe"), "paygpj.exe");
+        assert_eq!(sanitize("x\u{9b}y\u{7f}z"), "xyz");
+        assert_eq!(sanitize("two\nlines\tand tab"), "two lines and tab");
+    }
+
+    #[test]
+    fn wide_and_emoji_text_is_kept() {
+        assert_eq!(sanitize("会議 🎉 Zürich"), "会議 🎉 Zürich");
+    }
+
+    #[test]
+    fn lines_are_split_then_cleaned() {
+        assert_eq!(sanitize_lines("a\x1b\nb"), vec!["a", "b"]);
+    }
+}

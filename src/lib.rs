@@ -1,0 +1,17 @@
+//! almanac: a terminal calendar browser over a local SQLite cache.
+//!
+//! Module map (dependency rules from `DESIGN.md`):
+//! - [`domain`]: calendars, events, times and zones, iCalendar reading. Imports nothing of ours.
+//! - [`store`]: the SQLite cache (schema, migrations, the writer, read connections). Never imports
+//!   `app` or `ui`.
+//! - [`config`]: the TOML config layered over embedded defaults, with precise errors.
+//! - [`app`]: the `Model`, messages, `update` (pure: returns `Command`s as data), keymap, run loop.
+//! - [`ui`]: `view(&Model)`, pure drawing, one widget per pane. Only reads the `Model`.
+//! - [`cli`]: the command-line contract and the headless commands (`import`, `agenda`).
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod store;
+pub mod ui;

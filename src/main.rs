@@ -1,0 +1,174 @@
+//! The `almanac` binary: parse the command line, set up logging, dispatch.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use almanac::app::Model;
+use almanac::app::run::{Launch, run};
+use almanac::app::sample::ensure_sample;
+use almanac::cli::{self, Cli, CliError, CommandLine};
+use almanac::config::Config;
+use almanac::domain::tz;
+use almanac::store::Store;
+use chrono::{Local, NaiveDate, Utc};
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let started = Instant::now();
+    let cli = Cli::parse();
+    let data_dir = match cli.data_dir.clone().or_else(default_data_dir) {
+        Some(d) => d,
+        None => {
+            return fail(CliError::Usage(
+                "no home directory: pass --data-dir DIR".into(),
+            ));
+        }
+    };
+    let log_path = install_logging(&data_dir);
+    install_panic_report(log_path);
+    match dispatch(cli, &data_dir, started) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+fn fail(e: CliError) -> ExitCode {
+    eprintln!("almanac: {e}");
+    ExitCode::from(e.code() as u8)
+}
+
+fn default_data_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "almanac").map(|d| d.data_dir().to_path_buf())
+}
+
+/// Logs go to a file, never to the terminal: under the state dir, or beside the cache when the data
+/// directory was given explicitly (so a test or a second profile keeps its logs to itself).
+fn install_logging(data_dir: &Path) -> Option<PathBuf> {
+    let explicit = std::env::var_os("ALMANAC_DATA_DIR").is_some()
+        || std::env::args().any(|a| a.starts_with("--data-dir"));
+    let dir = if explicit {
+        data_dir.join("log")
+    } else {
+        directories::ProjectDirs::from("", "", "almanac")
+            .and_then(|d| d.state_dir().map(Path::to_path_buf))
+            .unwrap_or_else(|| data_dir.join("log"))
+    };
+    std::fs::create_dir_all(&dir).ok()?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("almanac.log"))
+        .ok()?;
+    let filter = std::env::var("ALMANAC_LOG").unwrap_or_else(|_| "info".into());
+    let level = filter
+        .parse::<tracing::Level>()
+        .unwrap_or(tracing::Level::INFO);
+    tracing_subscriber::fmt()
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .with_max_level(level)
+        .init();
+    Some(dir.join("almanac.log"))
+}
+
+/// A panic restores the terminal (ratatui's hook), is logged in full, and shows the person one line.
+fn install_panic_report(log: Option<PathBuf>) {
+    let restore = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = ratatui::try_restore();
+        tracing::error!(%info, backtrace = %std::backtrace::Backtrace::force_capture(), "panic");
+        let place = log
+            .as_ref()
+            .map_or(String::new(), |l| format!("; details in {}", l.display()));
+        eprintln!(
+            "almanac hit a bug and stopped: {}{place}",
+            panic_message(info)
+        );
+        if std::env::var_os("ALMANAC_PANIC_TRACE").is_some() {
+            restore(info);
+        }
+    }));
+}
+
+fn panic_message(info: &std::panic::PanicHookInfo<'_>) -> String {
+    info.payload()
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| info.payload().downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown cause".into())
+}
+
+/// Today in the local zone, or `ALMANAC_TODAY` (YYYY-MM-DD) for reproducible screens and tests.
+fn today() -> NaiveDate {
+    std::env::var("ALMANAC_TODAY")
+        .ok()
+        .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+        .unwrap_or_else(|| Local::now().date_naive())
+}
+
+fn load_config(cli: &Cli) -> Result<Config, CliError> {
+    Config::load(cli.config.as_deref()).map_err(|e| CliError::Usage(e.to_string()))
+}
+
+fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError> {
+    let now = Utc::now().timestamp();
+    match &cli.command {
+        None => {
+            let config = load_config(&cli)?;
+            let mut store = Store::open(data_dir)?;
+            let day = today();
+            ensure_sample(&mut store, day, now)?;
+            let zone = config.zone.unwrap_or_else(tz::system_zone);
+            let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            let mut model = Model::new(day, zone, config.week_start, config.clock, color);
+            model.size = crossterm::terminal::size().unwrap_or((80, 24));
+            let db = store.path().to_path_buf();
+            drop(store);
+            run(Launch { model, db, started })
+                .map_err(|e| CliError::Runtime(format!("terminal: {e}")))
+        }
+        Some(CommandLine::Import { file, calendar }) => {
+            let mut store = Store::open(data_dir)?;
+            let msg = cli::import(&mut store, file, calendar, now)?;
+            ensure_sample(&mut store, today(), now)?;
+            println!("{msg}");
+            Ok(())
+        }
+        Some(CommandLine::Agenda(args)) => {
+            let configured = if args.ics.is_empty() {
+                load_config(&cli)?.zone
+            } else {
+                None
+            };
+            let zone = cli::display_zone(args.tz.as_deref(), configured)?;
+            let today = Utc::now().with_timezone(&zone).date_naive();
+            let today = std::env::var("ALMANAC_TODAY")
+                .ok()
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(today);
+            let (from, to) = cli::agenda_range(args, today)?;
+            let (occurrences, names) = if args.ics.is_empty() {
+                let store = Store::open(data_dir)?;
+                let reader = store.reader()?;
+                cli::occurrences_from_cache(&reader, from, to, &zone)?
+            } else {
+                cli::occurrences_from_files(&args.ics, from, to, &zone)?
+            };
+            let list = cli::agenda_selection(&occurrences, &names, &args.calendar);
+            let out = if args.json {
+                let entries: Vec<_> = list
+                    .iter()
+                    .map(|o| cli::agenda_entry(o, &names, &zone))
+                    .collect();
+                serde_json::to_string_pretty(&entries)
+                    .map_err(|e| CliError::Runtime(e.to_string()))?
+                    + "\n"
+            } else {
+                cli::agenda_text(&list, &names, from, to, &zone)
+            };
+            print!("{out}");
+            Ok(())
+        }
+    }
+}

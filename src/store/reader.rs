@@ -1,0 +1,145 @@
+//! Read-only queries, on a connection of their own so the UI never waits for the writer.
+
+use std::path::Path;
+
+use chrono::{Duration, NaiveDate, NaiveTime};
+use chrono_tz::Tz;
+use rusqlite::{Connection, Row};
+
+use super::items::SHORT_SPAN_SECS;
+use super::{StoreError, read_only};
+use crate::domain::{Calendar, Occurrence, When};
+
+/// Wall-clock keys differ from instants by at most the largest UTC offsets (−12 h … +14 h).
+const ZONE_SLACK_SECS: i64 = 26 * 3600;
+
+/// A read connection to the cache.
+pub struct StoreReader {
+    conn: Connection,
+}
+
+const OCCURRENCE_COLUMNS: &str = "e.id, e.calendar_id, e.uid, e.recurrence_kind, e.recurrence_key, e.summary,
+    e.location, e.description, e.status, e.start_kind, e.start_key, e.end_kind, e.end_key, e.tzid, i.etag";
+
+impl StoreReader {
+    /// Opens a read-only connection to the database file at `path`.
+    pub fn open_file(path: &Path) -> Result<StoreReader, StoreError> {
+        Ok(StoreReader {
+            conn: read_only(path)?,
+        })
+    }
+
+    /// Every calendar, in id order.
+    pub fn calendars(&self) -> Result<Vec<Calendar>, StoreError> {
+        calendars(&self.conn)
+    }
+
+    /// Every visible occurrence overlapping the days `from..=to` in `display`, sorted by local start
+    /// then uid. Cancelled occurrences are included (the caller decides whether to show them).
+    ///
+    /// Three indexed range scans: short events by start (bounded look-back), long events, and the
+    /// masters of series that can reach the window. Then an exact filter in the display zone.
+    pub fn occurrences(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        display: &Tz,
+    ) -> Result<Vec<Occurrence>, StoreError> {
+        let lo = from.and_time(NaiveTime::MIN).and_utc().timestamp() - ZONE_SLACK_SECS;
+        let hi = (to + Duration::days(1))
+            .and_time(NaiveTime::MIN)
+            .and_utc()
+            .timestamp()
+            + ZONE_SLACK_SECS;
+        let sql = format!(
+            "SELECT {OCCURRENCE_COLUMNS} FROM events e
+               JOIN items i ON i.id = e.item_id
+               JOIN calendars c ON c.id = e.calendar_id AND c.hidden = 0
+              WHERE e.rrule IS NULL AND e.long = 0 AND e.start_key >= ?1 - {SHORT_SPAN_SECS}
+                AND e.start_key < ?2 AND e.end_key >= ?1
+             UNION ALL
+             SELECT {OCCURRENCE_COLUMNS} FROM events e
+               JOIN items i ON i.id = e.item_id
+               JOIN calendars c ON c.id = e.calendar_id AND c.hidden = 0
+              WHERE e.rrule IS NULL AND e.long = 1 AND e.start_key < ?2 AND e.end_key >= ?1
+             UNION ALL
+             SELECT {OCCURRENCE_COLUMNS} FROM events e
+               JOIN items i ON i.id = e.item_id
+               JOIN calendars c ON c.id = e.calendar_id AND c.hidden = 0
+              WHERE e.rrule IS NOT NULL AND e.start_key < ?2
+                AND (e.series_end_key IS NULL OR e.series_end_key >= ?1)"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([lo, hi], occurrence_from_row)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let occ = row?;
+            // Recurrence expansion comes with the recurrence engine; until then a series shows its
+            // first instance only.
+            if occ.overlaps_days(from, to, display) {
+                out.push(occ);
+            }
+        }
+        sort_occurrences(&mut out, display);
+        Ok(out)
+    }
+
+    /// How many events the cache holds.
+    pub fn event_count(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM events", [], |r| r.get(0))?)
+    }
+}
+
+/// Sorts by local start, then uid, then recurrence id: the order `agenda` and the views use.
+pub fn sort_occurrences(list: &mut [Occurrence], display: &Tz) {
+    list.sort_by_cached_key(|o| (o.start.local(display), o.uid.clone(), o.recurrence_id));
+}
+
+fn occurrence_from_row(r: &Row<'_>) -> rusqlite::Result<Occurrence> {
+    let when = |kind: usize, key: usize| -> rusqlite::Result<When> {
+        let k: String = r.get(kind)?;
+        let v: i64 = r.get(key)?;
+        When::from_key(&k, v).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                key,
+                rusqlite::types::Type::Integer,
+                "bad time key".into(),
+            )
+        })
+    };
+    let recurrence_id = match r.get::<_, Option<String>>(3)? {
+        Some(_) => Some(when(3, 4)?),
+        None => None,
+    };
+    Ok(Occurrence {
+        event_id: r.get(0)?,
+        calendar_id: r.get(1)?,
+        uid: r.get(2)?,
+        recurrence_id,
+        summary: r.get(5)?,
+        location: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+        description: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+        status: r.get(8)?,
+        start: when(9, 10)?,
+        end: when(11, 12)?,
+        tzid: r.get(13)?,
+        etag: r.get(14)?,
+    })
+}
+
+pub(crate) fn calendars(conn: &Connection) -> Result<Vec<Calendar>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT id, name, color, is_sample, hidden FROM calendars ORDER BY id")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Calendar {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            color: r.get(2)?,
+            is_sample: r.get(3)?,
+            hidden: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,135 @@
+//! The cache schema and its migrations. The version lives in `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Each entry migrates from version `index` to `index + 1`. Append only; never edit a shipped one.
+const MIGRATIONS: &[&str] = &[
+    // 1: everything the client needs: accounts, calendars, items as received, normalised events,
+    //    local edits waiting to be pushed, conflicts, and the history of sync runs.
+    r#"
+    CREATE TABLE accounts (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        kind        TEXT NOT NULL,             -- caldav | google | graph | ics
+        url         TEXT,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE TABLE calendars (
+        id            INTEGER PRIMARY KEY,
+        account_id    INTEGER REFERENCES accounts(id) ON DELETE CASCADE,   -- NULL: a local calendar
+        remote_id     TEXT,                    -- href, Google or Graph id
+        name          TEXT NOT NULL,
+        color         TEXT,
+        hidden        INTEGER NOT NULL DEFAULT 0,
+        is_sample     INTEGER NOT NULL DEFAULT 0,
+        sample_anchor TEXT,                    -- the Monday the bundled sample was shifted to
+        strategy      TEXT,
+        sync_token    TEXT,
+        ctag          TEXT,
+        last_sync     INTEGER,
+        last_error    TEXT,
+        UNIQUE (account_id, remote_id)
+    );
+    CREATE UNIQUE INDEX calendars_local_name ON calendars(name) WHERE account_id IS NULL;
+    CREATE TABLE items (
+        id            INTEGER PRIMARY KEY,
+        calendar_id   INTEGER NOT NULL REFERENCES calendars(id) ON DELETE CASCADE,
+        href          TEXT NOT NULL,
+        uid           TEXT,
+        etag          TEXT,                    -- byte for byte as the server sent it
+        raw           TEXT NOT NULL,           -- the source as received
+        parse_error   TEXT,
+        updated_at    INTEGER NOT NULL,
+        confirmed_at  INTEGER,                 -- last time the server confirmed this etag
+        UNIQUE (calendar_id, href)
+    );
+    CREATE INDEX items_by_uid ON items(calendar_id, uid);
+    CREATE TABLE events (
+        id              INTEGER PRIMARY KEY,
+        item_id         INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+        calendar_id     INTEGER NOT NULL,
+        uid             TEXT NOT NULL,
+        recurrence_kind TEXT,
+        recurrence_key  INTEGER,
+        summary         TEXT NOT NULL,
+        location        TEXT,
+        description     TEXT,
+        status          TEXT,
+        start_kind      TEXT NOT NULL,         -- date | instant | floating
+        start_key       INTEGER NOT NULL,      -- see When::key
+        end_kind        TEXT NOT NULL,
+        end_key         INTEGER NOT NULL,
+        tzid            TEXT,
+        rrule           TEXT,
+        series_end_key  INTEGER,               -- last possible start of a series; NULL when unbounded
+        long            INTEGER NOT NULL       -- 1 when longer than the short-event span
+    );
+    CREATE INDEX events_short  ON events(start_key) WHERE rrule IS NULL AND long = 0;
+    CREATE INDEX events_long   ON events(start_key) WHERE rrule IS NULL AND long = 1;
+    CREATE INDEX events_series ON events(start_key) WHERE rrule IS NOT NULL;
+    CREATE INDEX events_by_item ON events(item_id);
+    CREATE TABLE pending (
+        id           INTEGER PRIMARY KEY,
+        calendar_id  INTEGER NOT NULL REFERENCES calendars(id) ON DELETE CASCADE,
+        item_id      INTEGER REFERENCES items(id) ON DELETE SET NULL,
+        href         TEXT NOT NULL,
+        uid          TEXT NOT NULL,
+        op           TEXT NOT NULL CHECK (op IN ('create', 'update', 'delete')),
+        base_etag    TEXT,
+        raw          TEXT,
+        created_at   INTEGER NOT NULL,
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        last_error   TEXT
+    );
+    CREATE TABLE conflicts (
+        id           INTEGER PRIMARY KEY,
+        calendar_id  INTEGER NOT NULL REFERENCES calendars(id) ON DELETE CASCADE,
+        item_id      INTEGER REFERENCES items(id) ON DELETE SET NULL,
+        href         TEXT NOT NULL,
+        uid          TEXT,
+        base_etag    TEXT,
+        local_raw    TEXT,                     -- NULL: a local deletion
+        remote_etag  TEXT,
+        remote_raw   TEXT,                     -- NULL: deleted on the server
+        found_at     INTEGER NOT NULL,
+        resolved_at  INTEGER,
+        resolution   TEXT
+    );
+    CREATE TABLE sync_runs (
+        id           INTEGER PRIMARY KEY,
+        calendar_id  INTEGER REFERENCES calendars(id) ON DELETE CASCADE,
+        started_at   INTEGER NOT NULL,
+        finished_at  INTEGER,
+        strategy     TEXT,
+        requests     INTEGER NOT NULL DEFAULT 0,
+        bytes        INTEGER NOT NULL DEFAULT 0,
+        added        INTEGER NOT NULL DEFAULT 0,
+        changed      INTEGER NOT NULL DEFAULT 0,
+        removed      INTEGER NOT NULL DEFAULT 0,
+        error        TEXT
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub const VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the schema to [`VERSION`], one transaction per step. Refuses a cache made by a newer build.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > VERSION {
+        return Err(StoreError::TooNew {
+            found,
+            supported: VERSION,
+        });
+    }
+    for (from, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", from as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! Drawing: `view(&Model, &mut Frame)` is a pure function of the model. One widget per pane.
+
+mod day;
+mod month;
+mod overlay;
+pub mod text;
+pub mod theme;
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use crate::app::layout::{self, SIDE_PANE_FROM};
+use crate::app::{Mode, Model};
+use text::fit;
+use theme::Theme;
+
+/// What a person sees in the status line when only the sample is there.
+pub const SAMPLE_HINT: &str = "Sample calendar. Add yours: almanac import FILE.ics --calendar NAME, or an [[account]] in config.toml";
+
+/// Draws the whole screen from the model.
+pub fn view(model: &Model, frame: &mut Frame) {
+    let area = frame.area();
+    draw(model, area, frame.buffer_mut());
+}
+
+/// Draws into a buffer (what `view` does, usable without a terminal).
+pub fn draw(model: &Model, area: Rect, buf: &mut Buffer) {
+    let theme = Theme { color: model.color };
+    if layout::too_small(area.width, area.height) {
+        draw_small(model, area, buf, theme);
+        return;
+    }
+    let geo = layout::month(area, model.month.rows.len() as u16);
+    draw_title(model, geo.title, buf, theme);
+    month::draw(model, &geo, buf, theme);
+    day::draw_pane(model, geo.side, buf, theme, area.width >= SIDE_PANE_FROM);
+    draw_status(model, geo.status, buf, theme);
+    match model.mode {
+        Mode::Help => overlay::draw_help(area, buf, theme),
+        Mode::Detail => overlay::draw_detail(model, area, buf, theme),
+        Mode::Month | Mode::GoTo(_) => {}
+    }
+}
+
+fn month_title(model: &Model) -> String {
+    model.month.month.format("%B %Y").to_string()
+}
+
+fn draw_title(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
+    let w = area.width as usize;
+    let title = format!(" {}", month_title(model));
+    let (mut x, _) = buf.set_stringn(area.x, area.y, &title, w, theme.title());
+    if model.showing_sample() {
+        let badge = " SAMPLE DATA ";
+        x += 2;
+        buf.set_stringn(
+            x,
+            area.y,
+            badge,
+            area.right().saturating_sub(x) as usize,
+            theme.badge(),
+        );
+    }
+    let right = format!("{}  p ‹ › n  ? help ", model.zone.name());
+    let rw = right.chars().count() as u16;
+    if area.width > rw + x - area.x + 2 {
+        buf.set_stringn(area.right() - rw, area.y, &right, rw as usize, theme.dim());
+    }
+}
+
+fn draw_status(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
+    let w = area.width as usize;
+    let (text, style) = match (&model.mode, &model.status) {
+        (Mode::GoTo(typed), _) => (
+            format!(" Go to date: {typed}█   (YYYY-MM-DD, Enter to go, Esc to cancel)"),
+            theme.title(),
+        ),
+        (_, Some(status)) => (
+            format!(" {}", status.text),
+            if status.error {
+                theme.error()
+            } else {
+                theme.title()
+            },
+        ),
+        _ if model.showing_sample() => (format!(" {SAMPLE_HINT}"), theme.dim()),
+        _ => (" ? help · q quit".to_string(), theme.dim()),
+    };
+    buf.set_stringn(area.x, area.y, fit(&text, w), w, style);
+}
+
+/// A terminal too small for the grid: the month's name and a list of days.
+fn draw_small(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
+    if area.height == 0 || area.width == 0 {
+        return;
+    }
+    let w = area.width as usize;
+    let title = format!(
+        "{}{}",
+        month_title(model),
+        if model.showing_sample() {
+            " · sample"
+        } else {
+            ""
+        }
+    );
+    buf.set_stringn(area.x, area.y, fit(&title, w), w, theme.title());
+    if area.height < 3 {
+        return;
+    }
+    let list = Rect {
+        y: area.y + 1,
+        height: area.height - 2,
+        ..area
+    };
+    day::draw_list(model, list, buf, theme);
+    let status = Rect {
+        y: area.bottom() - 1,
+        height: 1,
+        ..area
+    };
+    draw_status(model, status, buf, theme);
+}

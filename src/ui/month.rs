@@ -1,0 +1,184 @@
+//! The month grid: our own widget, because a month calendar that cannot show event text is no use.
+
+use chrono::{Datelike, Duration, Weekday};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use super::text::{clock, fit};
+use super::theme::Theme;
+use crate::app::Model;
+use crate::app::layout::Geometry;
+
+/// Draws the weekday header and the week rows.
+pub fn draw(model: &Model, geo: &Geometry, buf: &mut Buffer, theme: Theme) {
+    draw_header(model, geo, buf, theme);
+    let month = &model.month;
+    for (r, row) in month.rows.iter().enumerate() {
+        // How many lines each cell has for events (the first line is the day number).
+        let lines = geo.rows[r + 1]
+            .saturating_sub(geo.rows[r])
+            .saturating_sub(1) as usize;
+        let need = |col: usize| row.lanes + row.timed[col].len();
+        let overflow = (0..7).any(|c| need(c) > lines);
+        let shown_lanes = if overflow {
+            row.lanes.min(lines.saturating_sub(1))
+        } else {
+            row.lanes
+        };
+
+        for col in 0..7 {
+            let day = month.first_day + Duration::days((r * 7 + col) as i64);
+            let cell = geo.cell(r, col);
+            let inner = Rect {
+                x: cell.x + 1,
+                width: cell.width.saturating_sub(1),
+                ..cell
+            };
+            if day == model.selected {
+                buf.set_style(inner, theme.selected_cell());
+            }
+            if col > 0 {
+                for y in cell.y..cell.bottom() {
+                    buf[(cell.x, y)].set_symbol("│").set_style(theme.border());
+                }
+            }
+            draw_day_number(model, day, inner, buf, theme);
+
+            // Timed events fill the lines below the lanes; the last line says what did not fit.
+            let hidden_bars = row
+                .bars
+                .iter()
+                .filter(|b| b.lane >= shown_lanes && (b.from_col..=b.to_col).contains(&col))
+                .count();
+            let slots = lines.saturating_sub(shown_lanes);
+            let timed = &row.timed[col];
+            let (show, more) = if hidden_bars == 0 && timed.len() <= slots {
+                (timed.len(), 0)
+            } else {
+                let show = slots.saturating_sub(1).min(timed.len());
+                (show, hidden_bars + timed.len() - show)
+            };
+            let width = inner.width as usize;
+            for (i, &idx) in timed.iter().take(show).enumerate() {
+                let occ = &model.occurrences[idx];
+                let y = inner.y + 1 + (shown_lanes + i) as u16;
+                let time = clock(occ.start.local(&model.zone).time(), model.clock);
+                let cal = theme.calendar(model.calendar(occ.calendar_id));
+                let (x, _) = buf.set_stringn(inner.x, y, &time, width, theme.dim());
+                let rest = width.saturating_sub((x - inner.x) as usize + 1);
+                buf.set_stringn(x + 1, y, fit(&occ.summary, rest), rest, cal);
+            }
+            if more > 0 && lines > 0 {
+                let y = inner.y + lines as u16;
+                buf.set_stringn(
+                    inner.x,
+                    y,
+                    fit(&format!("+{more} more"), width),
+                    width,
+                    theme.dim(),
+                );
+            }
+        }
+
+        for bar in row.bars.iter().filter(|b| b.lane < shown_lanes) {
+            let occ = &model.occurrences[bar.occ];
+            let first = geo.cell(r, bar.from_col);
+            let last = geo.cell(r, bar.to_col);
+            let x0 = first.x + 1;
+            let width = last.right().saturating_sub(x0);
+            let y = first.y + 1 + bar.lane as u16;
+            let style = theme.bar(model.calendar(occ.calendar_id));
+            for x in x0..x0 + width {
+                buf[(x, y)].set_symbol(" ").set_style(style);
+            }
+            let mut label = String::new();
+            if bar.continues_left {
+                label.push('◂');
+            } else if !occ.all_day() {
+                label.push_str(&clock(occ.start.local(&model.zone).time(), model.clock));
+                label.push(' ');
+            }
+            label.push_str(&occ.summary);
+            let w = width as usize - usize::from(bar.continues_right);
+            buf.set_stringn(x0, y, fit(&label, w), w, style);
+            if bar.continues_right {
+                buf.set_stringn(x0 + width - 1, y, "▸", 1, style);
+            }
+        }
+    }
+}
+
+fn draw_header(model: &Model, geo: &Geometry, buf: &mut Buffer, theme: Theme) {
+    let mut wd: Weekday = model.week_start;
+    for col in 0..7 {
+        let x = geo.columns[col] + 1;
+        let w = geo.columns[col + 1].saturating_sub(x) as usize;
+        let name = if w >= 11 {
+            full_name(wd)
+        } else {
+            short_name(wd)
+        };
+        let style = if matches!(wd, Weekday::Sat | Weekday::Sun) {
+            theme.dim()
+        } else {
+            theme.title()
+        };
+        buf.set_stringn(x, geo.header.y, name, w, style);
+        wd = wd.succ();
+    }
+}
+
+fn draw_day_number(
+    model: &Model,
+    day: chrono::NaiveDate,
+    inner: Rect,
+    buf: &mut Buffer,
+    theme: Theme,
+) {
+    let in_month = day.month() == model.month.month.month();
+    let label = if day.day() == 1 {
+        format!("{} {}", day.day(), short_month(day.month()))
+    } else {
+        format!("{:>2}", day.day())
+    };
+    let style = if day == model.today {
+        theme.today()
+    } else if day == model.selected {
+        theme.selected_number()
+    } else if !in_month {
+        theme.other_month()
+    } else {
+        theme.title()
+    };
+    buf.set_stringn(inner.x, inner.y, &label, inner.width as usize, style);
+}
+
+pub fn short_name(d: Weekday) -> &'static str {
+    match d {
+        Weekday::Mon => "Mon",
+        Weekday::Tue => "Tue",
+        Weekday::Wed => "Wed",
+        Weekday::Thu => "Thu",
+        Weekday::Fri => "Fri",
+        Weekday::Sat => "Sat",
+        Weekday::Sun => "Sun",
+    }
+}
+
+fn full_name(d: Weekday) -> &'static str {
+    match d {
+        Weekday::Mon => "Monday",
+        Weekday::Tue => "Tuesday",
+        Weekday::Wed => "Wednesday",
+        Weekday::Thu => "Thursday",
+        Weekday::Fri => "Friday",
+        Weekday::Sat => "Saturday",
+        Weekday::Sun => "Sunday",
+    }
+}
+
+pub fn short_month(m: u32) -> &'static str {
+    [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ][(m as usize + 11) % 12]
+}

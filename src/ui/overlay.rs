@@ -1,0 +1,178 @@
+//! Pop-ups over the month: the event detail and the help generated from the keymap.
+
+use chrono::NaiveDateTime;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Padding, Paragraph, Widget, Wrap};
+
+use super::theme::Theme;
+use crate::app::Model;
+use crate::app::keymap::help_rows;
+use crate::domain::text::{sanitize, sanitize_lines};
+use crate::domain::{When, tz};
+
+/// A centred rectangle of at most `w` x `h` inside `area`.
+pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width.saturating_sub(2));
+    let h = h.min(area.height.saturating_sub(2));
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+fn frame_block(title: &str, theme: Theme) -> Block<'static> {
+    Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.border())
+        .title(Span::styled(format!(" {title} "), theme.title()))
+        .padding(Padding::horizontal(1))
+}
+
+/// The help overlay: every binding of the keymap.
+pub fn draw_help(area: Rect, buf: &mut Buffer, theme: Theme) {
+    let rows = help_rows();
+    let key_w = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut lines: Vec<Line> = rows
+        .iter()
+        .map(|(k, h)| {
+            Line::from(vec![
+                Span::styled(format!("{k:<key_w$}  "), theme.title()),
+                Span::raw(*h),
+            ])
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "In the detail: ↑↓ jk move, Esc closes.",
+        theme.dim(),
+    ));
+    lines.push(Line::styled(
+        "Mouse: click a day; the wheel moves by week.",
+        theme.dim(),
+    ));
+    let rect = centered(area, 58, lines.len() as u16 + 2);
+    Clear.render(rect, buf);
+    Paragraph::new(lines)
+        .block(frame_block("Keys", theme))
+        .render(rect, buf);
+}
+
+/// The detail of the selected event.
+pub fn draw_detail(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
+    let Some(occ) = model.selected_occurrence() else {
+        return;
+    };
+    let cal = model.calendar(occ.calendar_id);
+    let label = |s: &'static str| Span::styled(format!("{s:<10}"), theme.dim());
+    let fmt = |t: NaiveDateTime, all_day: bool| {
+        if all_day {
+            t.format("%a %-d %b %Y").to_string()
+        } else {
+            t.format("%a %-d %b %Y %H:%M").to_string()
+        }
+    };
+    let (start, end) = occ.local_span(&model.zone);
+    let when = if occ.all_day() {
+        let last = end - chrono::Duration::days(1);
+        if last.date() <= start.date() {
+            format!("{} (all day)", fmt(start, true))
+        } else {
+            format!("{} – {} (all day)", fmt(start, true), fmt(last, true))
+        }
+    } else if start.date() == end.date() {
+        format!("{}–{}", fmt(start, false), end.format("%H:%M"))
+    } else {
+        format!("{} – {}", fmt(start, false), fmt(end, false))
+    };
+    let zone_note = match (&occ.start, occ.tzid.as_deref()) {
+        (When::Floating(_), _) => "floating: same clock time in every zone".to_string(),
+        (When::Date(_), _) => String::new(),
+        (When::Instant(_), Some(tzid)) => own_zone(occ.start, occ.end, tzid, model),
+        (When::Instant(_), None) => format!("shown in {}", model.zone.name()),
+    };
+    let mut lines = vec![
+        Line::styled(occ.summary.clone(), theme.title()),
+        Line::raw(""),
+        Line::from(vec![label("When"), Span::raw(when)]),
+    ];
+    if !zone_note.is_empty() {
+        lines.push(Line::from(vec![label("Zone"), Span::raw(zone_note)]));
+    }
+    if !occ.location.is_empty() {
+        lines.push(Line::from(vec![
+            label("Where"),
+            Span::raw(occ.location.clone()),
+        ]));
+    }
+    lines.push(Line::from(vec![
+        label("Calendar"),
+        Span::styled("■ ", theme.calendar(cal)),
+        Span::raw(cal.map_or_else(|| "?".to_string(), |c| c.name.clone())),
+        Span::styled(
+            if cal.is_some_and(|c| c.is_sample) {
+                "  (bundled sample)"
+            } else {
+                ""
+            },
+            theme.dim(),
+        ),
+    ]));
+    if let Some(status) = &occ.status {
+        lines.push(Line::from(vec![
+            label("Status"),
+            Span::raw(sanitize(status).to_lowercase()),
+        ]));
+    }
+    lines.push(Line::from(vec![
+        label("UID"),
+        Span::raw(sanitize(&occ.uid)),
+    ]));
+    lines.push(Line::from(vec![
+        label("Etag"),
+        Span::raw(
+            occ.etag
+                .clone()
+                .unwrap_or_else(|| "none (local calendar, never on a server)".into()),
+        ),
+    ]));
+    if !occ.description.is_empty() {
+        lines.push(Line::raw(""));
+        lines.extend(sanitize_lines(&occ.description).into_iter().map(Line::raw));
+    }
+    let rect = centered(area, 74, lines.len() as u16 + 3);
+    Clear.render(rect, buf);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(frame_block("Event", theme))
+        .render(rect, buf);
+}
+
+/// "09:00–10:00 America/New_York" when the event's own zone differs from the display zone.
+fn own_zone(start: When, end: When, tzid: &str, model: &Model) -> String {
+    match tz::resolve(tzid) {
+        Some(zone) if zone != model.zone => {
+            let (s, e) = (start.local(&zone), end.local(&zone));
+            format!(
+                "{}–{} {} (shown in {})",
+                s.format("%a %H:%M"),
+                e.format("%H:%M"),
+                zone.name(),
+                model.zone.name()
+            )
+        }
+        Some(zone) => zone.name().to_string(),
+        None => format!(
+            "{} (unknown zone; shown in {})",
+            sanitize(tzid),
+            model.zone.name()
+        ),
+    }
+}

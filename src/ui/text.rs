@@ -1,0 +1,63 @@
+//! Fitting text into cells by display width, and writing times.
+
+use chrono::{NaiveTime, Timelike};
+use unicode_width::UnicodeWidthChar;
+
+use crate::config::Clock;
+
+/// `s` cut to at most `width` columns, ending in `…` when cut. Wide characters never straddle the edge.
+pub fn fit(s: &str, width: usize) -> String {
+    let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
+    if total <= width {
+        return s.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width - 1 {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+/// A clock time: `09:00` or `9:00a`.
+pub fn clock(t: NaiveTime, style: Clock) -> String {
+    match style {
+        Clock::H24 => format!("{:02}:{:02}", t.hour(), t.minute()),
+        Clock::H12 => {
+            let (pm, h) = t.hour12();
+            format!("{h}:{:02}{}", t.minute(), if pm { "p" } else { "a" })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use unicode_width::UnicodeWidthStr;
+
+    #[test]
+    fn fit_cuts_by_width_and_marks_the_cut() {
+        assert_eq!(fit("Standup", 10), "Standup");
+        assert_eq!(fit("Standup meeting", 8), "Standup…");
+        // Each CJK character is two columns wide; the result never exceeds the width.
+        let cut = fit("会議会議会議", 7);
+        assert!(cut.width() <= 7, "{cut}");
+        assert_eq!(cut, "会議会…");
+    }
+
+    #[test]
+    fn clocks_in_both_styles() {
+        let t = NaiveTime::from_hms_opt(14, 5, 0).unwrap();
+        assert_eq!(clock(t, Clock::H24), "14:05");
+        assert_eq!(clock(t, Clock::H12), "2:05p");
+    }
+}

@@ -10,3 +10,6 @@ pub mod update;
 
 pub use model::{Mode, Model, MonthView, Status};
 pub use update::{Command, Msg, update};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,262 @@
+//! `update` without a terminal: every interaction is a message in and commands out.
+
+use chrono::{NaiveDate, Weekday};
+use chrono_tz::Tz;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+
+use super::layout;
+use super::update::{Command, Msg, parse_goto, select, update};
+use super::{Mode, Model};
+use crate::config::Clock;
+use crate::domain::{Calendar, Occurrence, When};
+use ratatui::layout::Rect;
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn occ(uid: &str, start: When, end: When) -> Occurrence {
+    Occurrence {
+        event_id: 1,
+        calendar_id: 1,
+        uid: uid.into(),
+        recurrence_id: None,
+        summary: uid.into(),
+        location: String::new(),
+        description: String::new(),
+        status: None,
+        start,
+        end,
+        tzid: None,
+        etag: None,
+    }
+}
+
+fn at(day: NaiveDate, h: u32) -> When {
+    When::Instant(day.and_hms_opt(h, 0, 0).unwrap().and_utc())
+}
+
+/// A model on 2026-11-23 with its first load answered.
+fn loaded(occurrences: Vec<Occurrence>) -> Model {
+    let mut m = Model::new(d(2026, 11, 23), Tz::UTC, Weekday::Mon, Clock::H24, true);
+    m.size = (120, 40);
+    let day = m.selected;
+    let cmds = select(&mut m, day);
+    let Some(Command::Load { from, to }) = cmds.first().cloned() else {
+        panic!("the first select loads: {cmds:?}")
+    };
+    let cal = Calendar {
+        id: 1,
+        name: "home".into(),
+        color: None,
+        is_sample: false,
+        hidden: false,
+    };
+    update(
+        &mut m,
+        Msg::Loaded {
+            from,
+            to,
+            calendars: vec![cal],
+            occurrences,
+        },
+    );
+    m
+}
+
+#[test]
+fn arrows_and_hjkl_move_the_selected_day() {
+    let mut m = loaded(vec![]);
+    update(&mut m, key(KeyCode::Right));
+    assert_eq!(m.selected, d(2026, 11, 24));
+    update(&mut m, key(KeyCode::Char('j')));
+    assert_eq!(m.selected, d(2026, 12, 1));
+    update(&mut m, key(KeyCode::Char('h')));
+    update(&mut m, key(KeyCode::Up));
+    assert_eq!(m.selected, d(2026, 11, 23));
+}
+
+#[test]
+fn paging_within_the_loaded_window_asks_for_nothing_and_far_jumps_load() {
+    let mut m = loaded(vec![]);
+    let cmds = update(&mut m, key(KeyCode::Char('n')));
+    assert_eq!(m.selected, d(2026, 12, 23));
+    assert_eq!(m.month.month, d(2026, 12, 1));
+    assert!(cmds.iter().all(|c| matches!(c, Command::Load { .. })));
+    let cmds = update(&mut m, key(KeyCode::PageDown));
+    assert_eq!(m.selected, d(2027, 1, 23));
+    let Some(Command::Load { from, to }) = cmds.first() else {
+        panic!("two months on needs a load: {cmds:?}")
+    };
+    assert!(
+        *from <= d(2026, 12, 28) && *to >= d(2027, 2, 7),
+        "{from}..{to}"
+    );
+    update(&mut m, key(KeyCode::Char('t')));
+    assert_eq!(m.selected, d(2026, 11, 23));
+}
+
+#[test]
+fn a_stale_load_answer_is_ignored() {
+    let mut m = loaded(vec![]);
+    update(&mut m, key(KeyCode::Char('g')));
+    for c in "2030-01-15".chars() {
+        update(&mut m, key(KeyCode::Char(c)));
+    }
+    let cmds = update(&mut m, key(KeyCode::Enter));
+    assert_eq!(m.selected, d(2030, 1, 15));
+    assert!(matches!(cmds.as_slice(), [Command::Load { .. }]));
+    // The answer for the old window arrives late: it must not replace what is shown.
+    let old = occ("old", at(d(2026, 11, 23), 9), at(d(2026, 11, 23), 10));
+    update(
+        &mut m,
+        Msg::Loaded {
+            from: d(2026, 10, 1),
+            to: d(2026, 12, 31),
+            calendars: vec![],
+            occurrences: vec![old],
+        },
+    );
+    assert!(m.occurrences.is_empty());
+}
+
+#[test]
+fn goto_rejects_what_is_not_a_date_and_says_how_to_type_it() {
+    let mut m = loaded(vec![]);
+    update(&mut m, key(KeyCode::Char('g')));
+    for c in "2026-13-45".chars() {
+        update(&mut m, key(KeyCode::Char(c)));
+    }
+    update(&mut m, key(KeyCode::Enter));
+    assert_eq!(m.selected, d(2026, 11, 23));
+    let status = m.status.clone().expect("an error");
+    assert!(
+        status.error && status.text.contains("2026-12-24"),
+        "{status:?}"
+    );
+    assert_eq!(parse_goto("2026-12", d(2026, 1, 1)), Some(d(2026, 12, 1)));
+    assert_eq!(parse_goto("12-24", d(2026, 1, 1)), Some(d(2026, 12, 24)));
+}
+
+#[test]
+fn tab_walks_the_days_events_and_enter_opens_the_detail() {
+    let day = d(2026, 11, 23);
+    let mut m = loaded(vec![
+        occ("b-later", at(day, 14), at(day, 15)),
+        occ("a-early", at(day, 9), at(day, 10)),
+        occ("allday", When::Date(day), When::Date(d(2026, 11, 24))),
+    ]);
+    let order: Vec<String> = m
+        .day_list(day)
+        .iter()
+        .map(|&i| m.occurrences[i].uid.clone())
+        .collect();
+    assert_eq!(
+        order,
+        vec!["allday", "a-early", "b-later"],
+        "all-day first, then by start"
+    );
+    update(&mut m, key(KeyCode::Tab));
+    update(&mut m, key(KeyCode::Enter));
+    assert_eq!(m.mode, Mode::Detail);
+    assert_eq!(m.selected_occurrence().unwrap().uid, "a-early");
+    update(&mut m, key(KeyCode::Char('j')));
+    assert_eq!(m.selected_occurrence().unwrap().uid, "b-later");
+    update(&mut m, key(KeyCode::Esc));
+    assert_eq!(m.mode, Mode::Month);
+}
+
+#[test]
+fn enter_on_an_empty_day_says_so() {
+    let mut m = loaded(vec![]);
+    update(&mut m, key(KeyCode::Enter));
+    assert_eq!(m.mode, Mode::Month);
+    assert!(m.status.is_some());
+}
+
+#[test]
+fn a_click_selects_the_day_under_the_pointer() {
+    let mut m = loaded(vec![]);
+    let geo = layout::month(Rect::new(0, 0, 120, 40), m.month.rows.len() as u16);
+    let cell = geo.cell(2, 3); // third week row, Thursday
+    update(
+        &mut m,
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: cell.x + 2,
+            row: cell.y + 1,
+            modifiers: KeyModifiers::NONE,
+        }),
+    );
+    assert_eq!(m.selected, d(2026, 11, 12));
+}
+
+#[test]
+fn loaded_text_is_made_safe_to_draw() {
+    let day = d(2026, 11, 23);
+    let mut evil = occ("x", at(day, 9), at(day, 10));
+    evil.summary = "\x1b]52;c;aGk=\x07pwn\u{202e}txt".into();
+    let m = loaded(vec![evil]);
+    assert_eq!(m.occurrences[0].summary, "]52;c;aGk=pwntxt");
+}
+
+#[test]
+fn multi_day_events_become_bars_in_a_stable_lane() {
+    let m = loaded(vec![
+        occ("conf", at(d(2026, 11, 25), 9), at(d(2026, 11, 27), 17)),
+        occ(
+            "trip",
+            When::Date(d(2026, 11, 27)),
+            When::Date(d(2026, 12, 2)),
+        ),
+        occ("meeting", at(d(2026, 11, 26), 9), at(d(2026, 11, 26), 10)),
+    ]);
+    let row = &m.month.rows[4]; // the week of 23 Nov
+    let conf = row
+        .bars
+        .iter()
+        .find(|b| m.occurrences[b.occ].uid == "conf")
+        .unwrap();
+    assert_eq!((conf.from_col, conf.to_col, conf.lane), (2, 4, 0));
+    let trip = row
+        .bars
+        .iter()
+        .find(|b| m.occurrences[b.occ].uid == "trip")
+        .unwrap();
+    assert_eq!(
+        (trip.from_col, trip.to_col, trip.lane, trip.continues_right),
+        (4, 6, 1, true)
+    );
+    assert_eq!(
+        row.timed[3].len(),
+        1,
+        "the one-hour meeting sits in Thursday's cell"
+    );
+    let next = &m.month.rows[5];
+    let trip2 = next
+        .bars
+        .iter()
+        .find(|b| m.occurrences[b.occ].uid == "trip")
+        .unwrap();
+    assert_eq!(
+        (trip2.from_col, trip2.to_col, trip2.continues_left),
+        (0, 1, true)
+    );
+}
+
+#[test]
+fn ctrl_c_and_q_quit() {
+    let mut m = loaded(vec![]);
+    assert_eq!(update(&mut m, key(KeyCode::Char('q'))), vec![Command::Quit]);
+    let mut m = loaded(vec![]);
+    let cmds = update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+    );
+    assert_eq!(cmds, vec![Command::Quit]);
+    assert!(m.quit);
+}

@@ -1,0 +1,205 @@
+//! The command-line contract, through the real binary.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn almanac(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_almanac"))
+        .args(args)
+        .env("ALMANAC_DATA_DIR", data)
+        .env_remove("ALMANAC_CONFIG")
+        .env("XDG_CONFIG_HOME", data.join("config-home"))
+        .env_remove("ALMANAC_TODAY")
+        .env("TZ", "UTC")
+        .output()
+        .expect("the binary runs")
+}
+
+fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn agenda_json(data: &Path, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["agenda", "--json"];
+    all.extend_from_slice(args);
+    let out = almanac(data, &all);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("agenda --json prints JSON")
+}
+
+#[test]
+fn a_malformed_file_imports_every_good_event_and_names_each_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = almanac(
+        dir.path(),
+        &["import", &fixture("malformed.ics"), "--calendar", "home"],
+    );
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("malformed.ics:10: skipped"), "{err}");
+    assert!(err.contains("DTSTART value '2026-13-45'"), "{err}");
+    assert!(err.contains("malformed.ics:15: skipped"), "{err}");
+    assert!(
+        err.contains("line 18"),
+        "the junk line itself is named: {err}"
+    );
+    assert!(text(&out.stdout).contains("2 new"), "{}", text(&out.stdout));
+    let list = agenda_json(
+        dir.path(),
+        &["--from", "2026-11-23", "--to", "2026-11-26", "--tz", "UTC"],
+    );
+    let uids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["uid"].as_str().unwrap())
+        .collect();
+    assert_eq!(uids, vec!["good-1", "good-2"]);
+}
+
+#[test]
+fn nothing_readable_exits_1_and_a_missing_file_exits_2_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.ics");
+    std::fs::write(&junk, "this is not a calendar\n").unwrap();
+    let out = almanac(
+        dir.path(),
+        &["import", junk.to_str().unwrap(), "--calendar", "home"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("nothing could be read"));
+
+    let out = almanac(
+        dir.path(),
+        &["import", "/nonexistent/x.ics", "--calendar", "home"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("/nonexistent/x.ics") && err.contains("no such file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn agenda_json_follows_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = agenda_json(
+        dir.path(),
+        &[
+            "--ics",
+            &fixture("zones.ics"),
+            "--from",
+            "2026-11-23",
+            "--to",
+            "2026-11-24",
+            "--tz",
+            "Europe/Berlin",
+        ],
+    );
+    let expected = serde_json::json!([
+        {"calendar": "Zones", "uid": "allday", "recurrence_id": null, "summary": "Two days off", "location": null,
+         "start": "2026-11-23", "end": "2026-11-25", "all_day": true, "status": "CONFIRMED"},
+        {"calendar": "Zones", "uid": "float", "recurrence_id": null, "summary": "Floating breakfast", "location": null,
+         "start": "2026-11-23T08:00:00", "end": "2026-11-23T08:30:00", "all_day": false, "status": null},
+        {"calendar": "Zones", "uid": "ny", "recurrence_id": null, "summary": "New York morning", "location": "Manhattan",
+         "start": "2026-11-23T15:00:00+01:00", "end": "2026-11-23T16:00:00+01:00", "all_day": false, "status": null}
+    ]);
+    assert_eq!(list, expected);
+}
+
+#[test]
+fn tz_moves_instants_but_never_floating_times_or_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = agenda_json(
+        dir.path(),
+        &[
+            "--ics",
+            &fixture("zones.ics"),
+            "--from",
+            "2026-11-23",
+            "--to",
+            "2026-11-23",
+            "--tz",
+            "Asia/Tokyo",
+        ],
+    );
+    let by_uid = |uid: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["uid"] == uid)
+            .cloned()
+    };
+    // 09:00 New York is 23:00 in Tokyo, still on the 23rd.
+    assert_eq!(by_uid("ny").unwrap()["start"], "2026-11-23T23:00:00+09:00");
+    assert_eq!(by_uid("float").unwrap()["start"], "2026-11-23T08:00:00");
+    assert_eq!(by_uid("allday").unwrap()["start"], "2026-11-23");
+    assert!(
+        by_uid("cancelled").is_none(),
+        "cancelled occurrences are not listed"
+    );
+    assert!(by_uid("next-week").is_none());
+}
+
+#[test]
+fn agenda_text_groups_by_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = almanac(
+        dir.path(),
+        &[
+            "agenda",
+            "--ics",
+            &fixture("zones.ics"),
+            "--from",
+            "2026-11-23",
+            "--to",
+            "2026-11-24",
+            "--tz",
+            "UTC",
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success());
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "Mon 2026-11-23");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("14:00–15:00") && l.contains("New York morning @ Manhattan")),
+        "{stdout}"
+    );
+    assert!(lines.contains(&"Tue 2026-11-24"), "{stdout}");
+    assert!(!stdout.contains("Called off"));
+}
+
+#[test]
+fn an_unknown_zone_and_a_bad_config_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = almanac(dir.path(), &["agenda", "--tz", "Mars/Base"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("Mars/Base"));
+
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[ui]\nweek_start = \"monday\"\ncolour = \"red\"\n").unwrap();
+    let out = almanac(
+        dir.path(),
+        &["--config", config.to_str().unwrap(), "agenda"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:3:", config.display())),
+        "file and line: {err}"
+    );
+    assert!(err.contains("fix:"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("backtrace"),
+        "{err}"
+    );
+}

@@ -1,0 +1,181 @@
+//! The month view drawn on a `TestBackend` with a fixed clock, from a real cache holding the bundled
+//! sample (anchored on the week of 2026-11-23) or a few hand-made events.
+
+use almanac::app::sample::ensure_sample;
+use almanac::app::update::{Command, Msg, select, update};
+use almanac::app::{Model, layout};
+use almanac::config::Clock;
+use almanac::domain::read_calendar;
+use almanac::store::Store;
+use chrono::{NaiveDate, Weekday};
+use chrono_tz::Tz;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::layout::Rect;
+use ratatui::style::Color;
+
+const TODAY: (i32, u32, u32) = (2026, 11, 23);
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(TODAY.0, TODAY.1, TODAY.2).unwrap()
+}
+
+/// A model over a fresh cache filled by `fill`, loaded the way the run loop loads it.
+fn model_with(fill: impl FnOnce(&mut Store), color: bool) -> (Model, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    fill(&mut store);
+    let reader = store.reader().unwrap();
+    let mut model = Model::new(today(), Tz::Europe__Berlin, Weekday::Mon, Clock::H24, color);
+    for c in select(&mut model, today()) {
+        if let Command::Load { from, to } = c {
+            let occurrences = reader.occurrences(from, to, &model.zone).unwrap();
+            let calendars = reader.calendars().unwrap();
+            update(
+                &mut model,
+                Msg::Loaded {
+                    from,
+                    to,
+                    calendars,
+                    occurrences,
+                },
+            );
+        }
+    }
+    (model, dir)
+}
+
+fn sample_model(color: bool) -> (Model, tempfile::TempDir) {
+    model_with(|s| ensure_sample(s, today(), 0).unwrap(), color)
+}
+
+fn draw(model: &mut Model, w: u16, h: u16) -> Terminal<TestBackend> {
+    model.size = (w, h);
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| almanac::ui::view(model, f)).unwrap();
+    terminal
+}
+
+fn press(model: &mut Model, code: KeyCode) {
+    update(model, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+#[test]
+fn full_month_with_the_sample() {
+    let (mut m, _dir) = sample_model(true);
+    let t = draw(&mut m, 140, 44);
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn a_crowded_day_says_how_many_more_and_lists_all_in_the_side_pane() {
+    let (mut m, _dir) = sample_model(true);
+    let t = draw(&mut m, 110, 30);
+    let text = t.backend().to_string();
+    assert!(text.contains("more"), "a '+N more' line");
+    for summary in ["Standup", "1:1 with Priya", "Gym", "Dinner with Lee"] {
+        assert!(text.contains(summary), "side pane lists {summary}");
+    }
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn multi_day_events_are_bars_across_days_and_weeks() {
+    let src = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:trip\nDTSTART;VALUE=DATE:20261126\nDTEND;VALUE=DATE:20261203\nSUMMARY:Trip to Lisbon\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:night\nDTSTART:20261110T200000Z\nDTEND:20261111T060000Z\nSUMMARY:Night shift\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:day\nDTSTART:20261127T090000Z\nDTEND:20261127T100000Z\nSUMMARY:Check-in\nEND:VEVENT\nEND:VCALENDAR\n";
+    let (mut m, _dir) = model_with(
+        |s| {
+            let cal = s.local_calendar("travel").unwrap();
+            s.import_items(cal, &read_calendar(src).items, 0).unwrap();
+        },
+        true,
+    );
+    let t = draw(&mut m, 120, 36);
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn a_tiny_terminal_gets_a_day_list() {
+    let (mut m, _dir) = sample_model(true);
+    let t = draw(&mut m, 60, 18);
+    let text = t.backend().to_string();
+    assert!(!text.contains('│'), "no grid below 80x24");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn no_color_uses_no_colour_at_all() {
+    let (mut m, _dir) = sample_model(false);
+    let t = draw(&mut m, 120, 40);
+    let coloured = t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .filter(|c| c.fg != Color::Reset || c.bg != Color::Reset)
+        .count();
+    assert_eq!(coloured, 0);
+    insta::assert_snapshot!(t.backend());
+    // And the same screen in colour does use colour, so the check above can fail.
+    let (mut m, _dir) = sample_model(true);
+    let t = draw(&mut m, 120, 40);
+    assert!(
+        t.backend()
+            .buffer()
+            .content()
+            .iter()
+            .any(|c| c.fg != Color::Reset || c.bg != Color::Reset)
+    );
+}
+
+#[test]
+fn wide_characters_do_not_shift_the_grid() {
+    // The sample has CJK and emoji summaries; every separator must stay in its column on every line.
+    let (mut m, _dir) = sample_model(true);
+    for (w, h) in [(120, 40), (100, 30), (87, 26)] {
+        let t = draw(&mut m, w, h);
+        let buf = t.backend().buffer();
+        let geo = layout::month(Rect::new(0, 0, w, h), m.month.rows.len() as u16);
+        for y in geo.grid.y..geo.grid.bottom() {
+            for &x in &geo.columns[1..7] {
+                let sym = buf[(x, y)].symbol();
+                // A bar may cover a separator; anything else there means text spilled over.
+                let bar = buf[(x, y)].bg != Color::Reset;
+                assert!(sym == "│" || bar, "{w}x{h}: at ({x},{y}) found {sym:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn help_and_detail_overlays() {
+    let (mut m, _dir) = sample_model(true);
+    press(&mut m, KeyCode::Char('?'));
+    let t = draw(&mut m, 120, 40);
+    insta::assert_snapshot!("help", t.backend());
+    press(&mut m, KeyCode::Esc);
+    press(&mut m, KeyCode::Tab);
+    press(&mut m, KeyCode::Enter);
+    let t = draw(&mut m, 120, 40);
+    insta::assert_snapshot!("detail", t.backend());
+}
+
+#[test]
+fn the_detail_shows_the_events_own_zone_when_it_differs() {
+    let (mut m, _dir) = sample_model(true);
+    update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::Char('g'), KeyModifiers::NONE)),
+    );
+    for c in "2026-11-19".chars() {
+        press(&mut m, KeyCode::Char(c));
+    }
+    press(&mut m, KeyCode::Enter);
+    press(&mut m, KeyCode::Enter);
+    let text = draw(&mut m, 120, 40).backend().to_string();
+    assert!(text.contains("Call with the New York office"), "{text}");
+    assert!(text.contains("14:00–15:00 America/New_York"), "{text}");
+    assert!(text.contains("20:00–21:00"), "shown in Berlin time: {text}");
+}

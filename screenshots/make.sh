@@ -41,6 +41,14 @@ if ! "$PY" -c 'import PIL' 2>/dev/null; then
 	"$PY" -m pip install --quiet --disable-pip-version-check pillow
 fi
 
+# --- a CJK font, so wide characters in the sample render as glyphs, not boxes ---
+if command -v fc-list >/dev/null && [[ -z $(fc-list :lang=zh 2>/dev/null) ]]; then
+	if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null 2>&1 ||
+			echo "note: could not install fonts-wqy-microhei; CJK will show as boxes" >&2
+	fi
+fi
+
 # --- the binary ------------------------------------------------------------
 if [[ -n ${ALMANAC_BIN:-} ]]; then
 	BIN=$(realpath "$ALMANAC_BIN")

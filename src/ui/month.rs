@@ -8,6 +8,7 @@ use super::text::{clock, fit};
 use super::theme::Theme;
 use crate::app::Model;
 use crate::app::layout::Geometry;
+use crate::app::model::{Bar, WeekRow};
 
 /// Draws the weekday header and the week rows.
 pub fn draw(model: &Model, geo: &Geometry, buf: &mut Buffer, theme: Theme) {
@@ -18,15 +19,8 @@ pub fn draw(model: &Model, geo: &Geometry, buf: &mut Buffer, theme: Theme) {
         let lines = geo.rows[r + 1]
             .saturating_sub(geo.rows[r])
             .saturating_sub(1) as usize;
-        let need = |col: usize| row.lanes + row.timed[col].len();
-        let overflow = (0..7).any(|c| need(c) > lines);
-        let shown_lanes = if overflow {
-            row.lanes.min(lines.saturating_sub(1))
-        } else {
-            row.lanes
-        };
-
-        for col in 0..7 {
+        let shown = cell_lanes(row, lines);
+        for (col, &lanes) in shown.iter().enumerate() {
             let day = month.first_day + Duration::days((r * 7 + col) as i64);
             let cell = geo.cell(r, col);
             let inner = Rect {
@@ -43,68 +37,130 @@ pub fn draw(model: &Model, geo: &Geometry, buf: &mut Buffer, theme: Theme) {
                 }
             }
             draw_day_number(model, day, inner, buf, theme);
-
-            // Timed events fill the lines below the lanes; the last line says what did not fit.
-            let hidden_bars = row
-                .bars
-                .iter()
-                .filter(|b| b.lane >= shown_lanes && (b.from_col..=b.to_col).contains(&col))
-                .count();
-            let slots = lines.saturating_sub(shown_lanes);
-            let timed = &row.timed[col];
-            let (show, more) = if hidden_bars == 0 && timed.len() <= slots {
-                (timed.len(), 0)
-            } else {
-                let show = slots.saturating_sub(1).min(timed.len());
-                (show, hidden_bars + timed.len() - show)
-            };
-            let width = inner.width as usize;
-            for (i, &idx) in timed.iter().take(show).enumerate() {
-                let occ = &model.occurrences[idx];
-                let y = inner.y + 1 + (shown_lanes + i) as u16;
-                let time = clock(occ.start.local(&model.zone).time(), model.clock);
-                let cal = theme.calendar(model.calendar(occ.calendar_id));
-                let (x, _) = buf.set_stringn(inner.x, y, &time, width, theme.dim());
-                let rest = width.saturating_sub((x - inner.x) as usize + 1);
-                buf.set_stringn(x + 1, y, fit(&occ.summary, rest), rest, cal);
-            }
-            if more > 0 && lines > 0 {
-                let y = inner.y + lines as u16;
-                buf.set_stringn(
-                    inner.x,
-                    y,
-                    fit(&format!("+{more} more"), width),
-                    width,
-                    theme.dim(),
-                );
-            }
+            draw_timed(model, row, col, lanes, lines, inner, buf, theme);
         }
-
-        for bar in row.bars.iter().filter(|b| b.lane < shown_lanes) {
-            let occ = &model.occurrences[bar.occ];
-            let first = geo.cell(r, bar.from_col);
-            let last = geo.cell(r, bar.to_col);
-            let x0 = first.x + 1;
-            let width = last.right().saturating_sub(x0);
-            let y = first.y + 1 + bar.lane as u16;
-            let style = theme.bar(model.calendar(occ.calendar_id));
-            for x in x0..x0 + width {
-                buf[(x, y)].set_symbol(" ").set_style(style);
-            }
-            let mut label = String::new();
-            if bar.continues_left {
-                label.push('◂');
-            } else if !occ.all_day() {
-                label.push_str(&clock(occ.start.local(&model.zone).time(), model.clock));
-                label.push(' ');
-            }
-            label.push_str(&occ.summary);
-            let w = width as usize - usize::from(bar.continues_right);
-            buf.set_stringn(x0, y, fit(&label, w), w, style);
-            if bar.continues_right {
-                buf.set_stringn(x0 + width - 1, y, "▸", 1, style);
-            }
+        for bar in &row.bars {
+            draw_bar(model, geo, r, bar, &shown, buf, theme);
         }
+    }
+}
+
+/// Per column, how many lanes of bars are drawn: lanes only take lines in the cells they cover, and
+/// when a cell overflows its last line is kept for "+N more".
+fn cell_lanes(row: &WeekRow, lines: usize) -> [usize; 7] {
+    let mut shown = [0usize; 7];
+    for (col, s) in shown.iter_mut().enumerate() {
+        let lanes = row
+            .bars
+            .iter()
+            .filter(|b| (b.from_col..=b.to_col).contains(&col))
+            .map(|b| b.lane + 1)
+            .max()
+            .unwrap_or(0);
+        let fits = lanes + row.timed[col].len() <= lines;
+        *s = if fits {
+            lanes
+        } else {
+            lanes.min(lines.saturating_sub(1))
+        };
+    }
+    shown
+}
+
+/// Timed events fill the lines below the cell's lanes; the last line says what did not fit.
+#[allow(clippy::too_many_arguments)]
+fn draw_timed(
+    model: &Model,
+    row: &WeekRow,
+    col: usize,
+    lanes: usize,
+    lines: usize,
+    inner: Rect,
+    buf: &mut Buffer,
+    theme: Theme,
+) {
+    let hidden_bars = row
+        .bars
+        .iter()
+        .filter(|b| b.lane >= lanes && (b.from_col..=b.to_col).contains(&col))
+        .count();
+    let slots = lines.saturating_sub(lanes);
+    let timed = &row.timed[col];
+    let (show, more) = if hidden_bars == 0 && timed.len() <= slots {
+        (timed.len(), 0)
+    } else {
+        let show = slots.saturating_sub(1).min(timed.len());
+        (show, hidden_bars + timed.len() - show)
+    };
+    let width = inner.width as usize;
+    for (i, &idx) in timed.iter().take(show).enumerate() {
+        let occ = &model.occurrences[idx];
+        let y = inner.y + 1 + (lanes + i) as u16;
+        let time = clock(occ.start.local(&model.zone).time(), model.clock);
+        let cal = theme.calendar(model.calendar(occ.calendar_id));
+        let (x, _) = buf.set_stringn(inner.x, y, &time, width, theme.dim());
+        let rest = width.saturating_sub((x - inner.x) as usize + 1);
+        buf.set_stringn(x + 1, y, fit(&occ.summary, rest), rest, cal);
+    }
+    if more > 0 && lines > 0 {
+        let y = inner.y + lines as u16;
+        buf.set_stringn(
+            inner.x,
+            y,
+            fit(&format!("+{more} more"), width),
+            width,
+            theme.dim(),
+        );
+    }
+}
+
+/// A bar across the columns where its lane is shown, with its label at the start of each visible run.
+fn draw_bar(
+    model: &Model,
+    geo: &Geometry,
+    r: usize,
+    bar: &Bar,
+    shown: &[usize; 7],
+    buf: &mut Buffer,
+    theme: Theme,
+) {
+    let occ = &model.occurrences[bar.occ];
+    let style = theme.bar(model.calendar(occ.calendar_id));
+    let visible = |col: usize| bar.lane < shown[col];
+    let mut col = bar.from_col;
+    while col <= bar.to_col {
+        if !visible(col) {
+            col += 1;
+            continue;
+        }
+        let run_start = col;
+        while col < bar.to_col && visible(col + 1) {
+            col += 1;
+        }
+        let (first, last) = (geo.cell(r, run_start), geo.cell(r, col));
+        let x0 = first.x + 1;
+        let width = last.right().saturating_sub(x0);
+        let y = first.y + 1 + bar.lane as u16;
+        for x in x0..x0 + width {
+            buf[(x, y)].set_symbol(" ").set_style(style);
+        }
+        let starts_here = run_start == bar.from_col && !bar.continues_left;
+        let ends_here = col == bar.to_col;
+        let mut label = String::new();
+        if !starts_here {
+            label.push('◂');
+        } else if !occ.all_day() {
+            label.push_str(&clock(occ.start.local(&model.zone).time(), model.clock));
+            label.push(' ');
+        }
+        label.push_str(&occ.summary);
+        let arrow = ends_here && bar.continues_right;
+        let w = width as usize - usize::from(arrow);
+        buf.set_stringn(x0, y, fit(&label, w), w, style);
+        if arrow {
+            buf.set_stringn(x0 + width - 1, y, "▸", 1, style);
+        }
+        col += 1;
     }
 }
 

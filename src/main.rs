@@ -25,7 +25,7 @@ fn main() -> ExitCode {
             ));
         }
     };
-    let log_path = install_logging(&data_dir);
+    let (log_path, _log_guard) = install_logging(&data_dir).unzip();
     install_panic_report(log_path);
     match dispatch(cli, &data_dir, started) {
         Ok(()) => ExitCode::SUCCESS,
@@ -44,7 +44,11 @@ fn default_data_dir() -> Option<PathBuf> {
 
 /// Logs go to a file, never to the terminal: under the state dir, or beside the cache when the data
 /// directory was given explicitly (so a test or a second profile keeps its logs to itself).
-fn install_logging(data_dir: &Path) -> Option<PathBuf> {
+/// Writing happens on a background thread (the returned guard flushes it at exit), so a slow disk
+/// never stalls the UI.
+fn install_logging(
+    data_dir: &Path,
+) -> Option<(PathBuf, tracing_appender::non_blocking::WorkerGuard)> {
     let explicit = std::env::var_os("ALMANAC_DATA_DIR").is_some()
         || std::env::args().any(|a| a.starts_with("--data-dir"));
     let dir = if explicit {
@@ -60,16 +64,17 @@ fn install_logging(data_dir: &Path) -> Option<PathBuf> {
         .append(true)
         .open(dir.join("almanac.log"))
         .ok()?;
+    let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = std::env::var("ALMANAC_LOG").unwrap_or_else(|_| "info".into());
     let level = filter
         .parse::<tracing::Level>()
         .unwrap_or(tracing::Level::INFO);
     tracing_subscriber::fmt()
-        .with_writer(std::sync::Mutex::new(file))
+        .with_writer(writer)
         .with_ansi(false)
         .with_max_level(level)
         .init();
-    Some(dir.join("almanac.log"))
+    Some((dir.join("almanac.log"), guard))
 }
 
 /// A panic restores the terminal (ratatui's hook), is logged in full, and shows the person one line.

@@ -4,8 +4,9 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 
 use super::ical::{self, Component, Document, ItemError};
-use super::time::{EventTime, When, parse_duration};
-use super::tz;
+use super::time::{EventTime, When, ZoneMap, parse_duration, zone_for};
+use super::tz::Zone;
+use super::vtimezone::CustomZone;
 
 /// One VEVENT, normalised for queries. The raw text stays with its [`Item`].
 #[derive(Debug, Clone, PartialEq)]
@@ -152,9 +153,6 @@ fn read_vcalendar(src: &str, cal: &Component, out: &mut ParsedCalendar) {
             .or_else(|| cal.property("COLOR"))
             .map(|p| p.value.trim().to_string())
     });
-    let default_zone = cal
-        .property("X-WR-TIMEZONE")
-        .and_then(|p| tz::resolve(&p.value).map(|z| (p.value.trim().to_string(), z)));
     let header: String = cal
         .properties
         .iter()
@@ -165,9 +163,31 @@ fn read_vcalendar(src: &str, cal: &Component, out: &mut ParsedCalendar) {
         .iter()
         .filter(|c| c.name == "VTIMEZONE")
         .collect();
+    // Custom definitions for TZIDs no database knows by name; a broken one is reported and its
+    // events fall back to floating time.
+    let mut zones = ZoneMap::new();
+    let known_by_name = |c: &Component| {
+        c.property("TZID")
+            .is_some_and(|p| super::tz::resolve(&p.value).is_some())
+    };
+    for vtz in timezones.iter().filter(|c| !known_by_name(c)) {
+        match CustomZone::from_component(vtz) {
+            Ok(z) => {
+                zones.insert(z.tzid.clone(), Zone::Custom(std::sync::Arc::new(z)));
+            }
+            Err(message) => out.errors.push(ItemError {
+                line: vtz.line,
+                message,
+            }),
+        }
+    }
+    let default_zone = cal
+        .property("X-WR-TIMEZONE")
+        .and_then(|p| zone_for(&p.value, &zones).map(|z| (p.value.trim().to_string(), z)));
 
     // Group the components by UID, in order of first appearance.
     let mut groups: Vec<(String, Vec<&Component>)> = Vec::new();
+    let mut group_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for comp in cal.children.iter().filter(|c| c.name != "VTIMEZONE") {
         let uid = match comp.property("UID") {
             Some(p) if !p.value.trim().is_empty() => p.value.trim().to_string(),
@@ -181,9 +201,12 @@ fn read_vcalendar(src: &str, cal: &Component, out: &mut ParsedCalendar) {
             // Components we do not show (VTODO, VJOURNAL, …) still travel with their UID if any.
             _ => continue,
         };
-        match groups.iter_mut().find(|(u, _)| *u == uid) {
-            Some((_, comps)) => comps.push(comp),
-            None => groups.push((uid, vec![comp])),
+        match group_of.get(&uid) {
+            Some(&i) => groups[i].1.push(comp),
+            None => {
+                group_of.insert(uid.clone(), groups.len());
+                groups.push((uid, vec![comp]));
+            }
         }
     }
 
@@ -191,7 +214,7 @@ fn read_vcalendar(src: &str, cal: &Component, out: &mut ParsedCalendar) {
         let mut events = Vec::new();
         let mut failed = false;
         for comp in comps.iter().filter(|c| c.name == "VEVENT") {
-            match read_event(comp, default_zone.as_ref()) {
+            match read_event(comp, default_zone.as_ref(), &zones) {
                 Ok(ev) => events.push(ev),
                 Err(message) => {
                     out.errors.push(ItemError {
@@ -233,7 +256,11 @@ fn item_source(src: &str, header: &str, timezones: &[&Component], comps: &[&Comp
     raw
 }
 
-fn read_event(comp: &Component, default_zone: Option<&(String, Tz)>) -> Result<Event, String> {
+fn read_event(
+    comp: &Component,
+    default_zone: Option<&(String, Zone)>,
+    zones: &ZoneMap,
+) -> Result<Event, String> {
     let uid = comp
         .property("UID")
         .map(|p| p.value.trim().to_string())
@@ -242,7 +269,7 @@ fn read_event(comp: &Component, default_zone: Option<&(String, Tz)>) -> Result<E
         (EventTime::Floating(local), Some((tzid, zone))) => EventTime::Zoned {
             local,
             tzid: tzid.clone(),
-            zone: Some(*zone),
+            zone: Some(zone.clone()),
         },
         (t, _) => t,
     };
@@ -250,10 +277,10 @@ fn read_event(comp: &Component, default_zone: Option<&(String, Tz)>) -> Result<E
         .property("DTSTART")
         .ok_or("no DTSTART")
         .map_err(String::from)
-        .and_then(EventTime::from_property)
+        .and_then(|p| EventTime::from_property_in(p, zones))
         .map(in_default_zone)?;
     let end = match (comp.property("DTEND"), comp.property("DURATION")) {
-        (Some(p), _) => EventTime::from_property(p).map(in_default_zone)?,
+        (Some(p), _) => EventTime::from_property_in(p, zones).map(in_default_zone)?,
         (None, Some(p)) => {
             let d = parse_duration(&p.value)
                 .ok_or_else(|| format!("DURATION value '{}' is not a duration", p.value))?;
@@ -274,7 +301,7 @@ fn read_event(comp: &Component, default_zone: Option<&(String, Tz)>) -> Result<E
     };
     let recurrence_id = comp
         .property("RECURRENCE-ID")
-        .map(EventTime::from_property)
+        .map(|p| EventTime::from_property_in(p, zones))
         .transpose()?
         .map(in_default_zone);
     let text = |name: &str| {

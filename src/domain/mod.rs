@@ -3,9 +3,12 @@
 pub mod calendar;
 pub mod event;
 pub mod ical;
+pub mod recur;
 pub mod text;
 pub mod time;
 pub mod tz;
+pub mod vtimezone;
+mod windows_zones;
 
 pub use calendar::Calendar;
 pub use event::{Event, Item, Occurrence, ParsedCalendar, read_calendar};

@@ -3,8 +3,13 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
+use std::collections::HashMap;
+
 use super::ical::Property;
-use super::tz;
+use super::tz::{self, Zone};
+
+/// Zones defined by the VTIMEZONE blocks of the file being read, by TZID.
+pub type ZoneMap = HashMap<String, Zone>;
 
 /// A start or end as written in the source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +22,7 @@ pub enum EventTime {
     Zoned {
         local: NaiveDateTime,
         tzid: String,
-        zone: Option<Tz>,
+        zone: Option<Zone>,
     },
     /// A wall-clock time with no zone: the same clock time wherever the reader is.
     Floating(NaiveDateTime),
@@ -35,8 +40,14 @@ pub enum When {
 }
 
 impl EventTime {
-    /// Reads a DTSTART/DTEND/RECURRENCE-ID-like property.
+    /// Reads a DTSTART/DTEND/RECURRENCE-ID-like property, with zones known by name only.
     pub fn from_property(p: &Property) -> Result<EventTime, String> {
+        EventTime::from_property_in(p, &ZoneMap::new())
+    }
+
+    /// Reads a DTSTART/DTEND/RECURRENCE-ID-like property. A TZID is looked up by name first (IANA,
+    /// Windows, vendor-prefixed), then among the file's own VTIMEZONE definitions.
+    pub fn from_property_in(p: &Property, zones: &ZoneMap) -> Result<EventTime, String> {
         let value = p.value.trim();
         let is_date = p
             .param("VALUE")
@@ -62,7 +73,7 @@ impl EventTime {
             Some(tzid) => Ok(EventTime::Zoned {
                 local,
                 tzid: tzid.to_string(),
-                zone: tz::resolve(tzid),
+                zone: zone_for(tzid, zones),
             }),
             None => Ok(EventTime::Floating(local)),
         }
@@ -77,7 +88,7 @@ impl EventTime {
                 local,
                 zone: Some(z),
                 ..
-            } => When::Instant(tz::local_to_utc(z, *local)),
+            } => When::Instant(z.local_to_utc(*local)),
             EventTime::Zoned {
                 local, zone: None, ..
             } => When::Floating(*local),
@@ -101,7 +112,7 @@ impl EventTime {
             EventTime::Zoned { local, tzid, zone } => EventTime::Zoned {
                 local: *local + d,
                 tzid: tzid.clone(),
-                zone: *zone,
+                zone: zone.clone(),
             },
             EventTime::Floating(x) => EventTime::Floating(*x + d),
         }
@@ -162,6 +173,13 @@ impl When {
             When::Floating(x) => When::Floating(*x + d),
         }
     }
+}
+
+/// The zone a TZID names: by name first, then the file's own definitions.
+pub fn zone_for(tzid: &str, zones: &ZoneMap) -> Option<Zone> {
+    tz::resolve(tzid)
+        .map(Zone::Iana)
+        .or_else(|| zones.get(tzid.trim().trim_matches('"')).cloned())
 }
 
 /// `YYYYMMDD`.

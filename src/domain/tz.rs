@@ -1,16 +1,59 @@
 //! Time zone names: IANA names as chrono-tz knows them, and the forms real files use for them.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
+use super::vtimezone::CustomZone;
+
+/// A zone an event's times are written in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Zone {
+    /// Known by name (IANA, or a Windows name mapped to IANA).
+    Iana(Tz),
+    /// Defined by a VTIMEZONE block under a name no database knows.
+    Custom(Arc<CustomZone>),
+}
+
+impl Zone {
+    /// The instant of a wall-clock time (RFC 5545 gap and overlap rules).
+    pub fn local_to_utc(&self, local: NaiveDateTime) -> DateTime<Utc> {
+        match self {
+            Zone::Iana(tz) => local_to_utc(tz, local),
+            Zone::Custom(c) => c.local_to_utc(local),
+        }
+    }
+
+    /// The wall-clock time at an instant.
+    pub fn utc_to_local(&self, t: DateTime<Utc>) -> NaiveDateTime {
+        match self {
+            Zone::Iana(tz) => t.with_timezone(tz).naive_local(),
+            Zone::Custom(c) => c.utc_to_local(t),
+        }
+    }
+
+    /// The zone's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Zone::Iana(tz) => tz.name(),
+            Zone::Custom(c) => &c.tzid,
+        }
+    }
+}
+
 /// Resolves a TZID as written in a file to an IANA zone.
 ///
-/// Accepts plain IANA names and vendor-prefixed ones such as `/mozilla.org/20050126_1/Europe/Berlin`
-/// (the trailing `Area/City` is used).
+/// Accepts plain IANA names, Windows names as Outlook writes them (`W. Europe Standard Time`), and
+/// vendor-prefixed IANA names such as `/mozilla.org/20050126_1/Europe/Berlin` (the trailing
+/// `Area/City` is used).
 pub fn resolve(tzid: &str) -> Option<Tz> {
     let tzid = tzid.trim().trim_matches('"');
     if let Ok(tz) = tzid.parse::<Tz>() {
         return Some(tz);
+    }
+    if let Some(iana) = super::windows_zones::to_iana(tzid) {
+        return iana.parse().ok();
     }
     // Try ever shorter suffixes of a path-like TZID.
     let parts: Vec<&str> = tzid.split('/').filter(|p| !p.is_empty()).collect();

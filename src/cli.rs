@@ -236,12 +236,10 @@ pub fn occurrences_from_files(
                     recurrence_id: ev.recurrence_id.as_ref().map(|r| r.normalise()),
                     summary: ev.summary.clone(),
                     location: ev.location.clone().unwrap_or_default(),
-                    description: ev.description.clone().unwrap_or_default(),
                     status: ev.status.clone(),
                     start: ev.start.normalise(),
                     end: ev.end.normalise(),
                     tzid: ev.start.tzid().map(str::to_string),
-                    etag: None,
                 };
                 if occ.overlaps_days(from, to, zone) {
                     out.push(occ);
@@ -265,7 +263,9 @@ pub fn occurrences_from_cache(
         .into_iter()
         .map(|c| (c.id, c.name))
         .collect();
-    Ok((reader.occurrences(from, to, zone)?, names))
+    let mut list = reader.occurrences(from, to, zone)?;
+    crate::store::sort_occurrences(&mut list, zone);
+    Ok((list, names))
 }
 
 /// Formats a boundary as the contract says: `YYYY-MM-DD` for all-day, RFC 3339 with the display zone's

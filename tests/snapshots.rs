@@ -6,7 +6,7 @@ use almanac::app::update::{Command, Msg, select, update};
 use almanac::app::{Model, layout};
 use almanac::config::Clock;
 use almanac::domain::read_calendar;
-use almanac::store::Store;
+use almanac::store::{DB_FILE, Store, StoreReader};
 use chrono::{NaiveDate, Weekday};
 use chrono_tz::Tz;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -22,27 +22,35 @@ fn today() -> NaiveDate {
 }
 
 /// A model over a fresh cache filled by `fill`, loaded the way the run loop loads it.
+/// Performs commands the way the run loop does, feeding the answers back as messages.
+fn perform(model: &mut Model, reader: &StoreReader, commands: Vec<Command>) {
+    for c in commands {
+        let msg = match c {
+            Command::Load { from, to } => Msg::Loaded {
+                from,
+                to,
+                calendars: reader.calendars().unwrap(),
+                occurrences: reader.occurrences(from, to, &model.zone).unwrap(),
+            },
+            Command::LoadDetail { event_id } => Msg::DetailLoaded {
+                event_id,
+                detail: reader.event_detail(event_id).unwrap(),
+            },
+            Command::Quit => continue,
+        };
+        let more = update(model, msg);
+        perform(model, reader, more);
+    }
+}
+
 fn model_with(fill: impl FnOnce(&mut Store), color: bool) -> (Model, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(dir.path()).unwrap();
     fill(&mut store);
     let reader = store.reader().unwrap();
     let mut model = Model::new(today(), Tz::Europe__Berlin, Weekday::Mon, Clock::H24, color);
-    for c in select(&mut model, today()) {
-        if let Command::Load { from, to } = c {
-            let occurrences = reader.occurrences(from, to, &model.zone).unwrap();
-            let calendars = reader.calendars().unwrap();
-            update(
-                &mut model,
-                Msg::Loaded {
-                    from,
-                    to,
-                    calendars,
-                    occurrences,
-                },
-            );
-        }
-    }
+    let commands = select(&mut model, today());
+    perform(&mut model, &reader, commands);
     (model, dir)
 }
 
@@ -57,8 +65,11 @@ fn draw(model: &mut Model, w: u16, h: u16) -> Terminal<TestBackend> {
     terminal
 }
 
-fn press(model: &mut Model, code: KeyCode) {
-    update(model, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+/// A key press, with whatever it asks the cache for answered from the cache in `dir`.
+fn press(model: &mut Model, dir: &tempfile::TempDir, code: KeyCode) {
+    let reader = StoreReader::open_file(&dir.path().join(DB_FILE)).unwrap();
+    let commands = update(model, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    perform(model, &reader, commands);
 }
 
 #[test]
@@ -151,29 +162,29 @@ fn wide_characters_do_not_shift_the_grid() {
 
 #[test]
 fn help_and_detail_overlays() {
-    let (mut m, _dir) = sample_model(true);
-    press(&mut m, KeyCode::Char('?'));
+    let (mut m, dir) = sample_model(true);
+    press(&mut m, &dir, KeyCode::Char('?'));
     let t = draw(&mut m, 120, 40);
     insta::assert_snapshot!("help", t.backend());
-    press(&mut m, KeyCode::Esc);
-    press(&mut m, KeyCode::Tab);
-    press(&mut m, KeyCode::Enter);
+    press(&mut m, &dir, KeyCode::Esc);
+    press(&mut m, &dir, KeyCode::Tab);
+    press(&mut m, &dir, KeyCode::Enter);
     let t = draw(&mut m, 120, 40);
     insta::assert_snapshot!("detail", t.backend());
 }
 
 #[test]
 fn the_detail_shows_the_events_own_zone_when_it_differs() {
-    let (mut m, _dir) = sample_model(true);
+    let (mut m, dir) = sample_model(true);
     update(
         &mut m,
         Msg::Key(KeyEvent::new(KeyCode::Char('g'), KeyModifiers::NONE)),
     );
     for c in "2026-11-19".chars() {
-        press(&mut m, KeyCode::Char(c));
+        press(&mut m, &dir, KeyCode::Char(c));
     }
-    press(&mut m, KeyCode::Enter);
-    press(&mut m, KeyCode::Enter);
+    press(&mut m, &dir, KeyCode::Enter);
+    press(&mut m, &dir, KeyCode::Enter);
     let text = draw(&mut m, 120, 40).backend().to_string();
     assert!(text.contains("Call with the New York office"), "{text}");
     assert!(text.contains("14:00–15:00 America/New_York"), "{text}");

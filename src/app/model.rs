@@ -1,10 +1,10 @@
 //! The UI state. Owned by the UI task; background work only sends messages.
 
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
 use chrono_tz::Tz;
 
 use crate::config::Clock;
-use crate::domain::{Calendar, Occurrence};
+use crate::domain::{Calendar, EventDetail, Occurrence};
 
 /// What has the keyboard.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +32,36 @@ pub struct MonthView {
     /// The first day of the first week row.
     pub first_day: NaiveDate,
     pub rows: Vec<WeekRow>,
+    /// For each day of the grid, its occurrences: all-day and multi-day first, then by start.
+    pub days: Vec<Vec<usize>>,
+}
+
+/// Where an occurrence falls in the display zone, computed once per load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalSpan {
+    pub start: NaiveDateTime,
+    pub end: NaiveDateTime,
+    pub first: NaiveDate,
+    pub last: NaiveDate,
+}
+
+impl LocalSpan {
+    /// The span of `occ` in `zone`.
+    pub fn of(occ: &Occurrence, zone: &Tz) -> LocalSpan {
+        let (start, end) = occ.local_span(zone);
+        let (first, last) = occ.days(zone);
+        LocalSpan {
+            start,
+            end,
+            first,
+            last,
+        }
+    }
+
+    /// True for all-day events and those that cross a day boundary: drawn as bars.
+    pub fn spans_days(&self, occ: &Occurrence) -> bool {
+        occ.all_day() || self.first != self.last
+    }
 }
 
 /// One week row of the grid.
@@ -71,8 +101,12 @@ pub struct Model {
     pub color: bool,
     pub size: (u16, u16),
     pub calendars: Vec<Calendar>,
-    /// The loaded occurrences (text already made safe to draw), sorted by local start.
+    /// The loaded occurrences (text already made safe to draw), sorted by local start, then uid.
     pub occurrences: Vec<Occurrence>,
+    /// `spans[i]` is where `occurrences[i]` falls in `zone`.
+    pub spans: Vec<LocalSpan>,
+    /// The detail of the event the detail pane shows, once read.
+    pub detail: Option<(i64, EventDetail)>,
     /// The days `occurrences` covers.
     pub loaded: Option<(NaiveDate, NaiveDate)>,
     /// The days last asked for.
@@ -103,6 +137,8 @@ impl Model {
             size: (80, 24),
             calendars: Vec::new(),
             occurrences: Vec::new(),
+            spans: Vec::new(),
+            detail: None,
             loaded: None,
             requested: None,
             month: MonthView::default(),
@@ -123,10 +159,9 @@ impl Model {
         )
     }
 
-    /// The days to load for the visible month: a month either side, so paging is instant.
+    /// The days to load: the visible weeks. A load costs what they hold, a few milliseconds at most.
     pub fn wanted_window(&self) -> (NaiveDate, NaiveDate) {
-        let (from, to) = self.visible_days();
-        (from - Duration::days(35), to + Duration::days(35))
+        self.visible_days()
     }
 
     /// The calendar with `id`.
@@ -139,20 +174,14 @@ impl Model {
         self.calendars.iter().any(|c| c.is_sample)
     }
 
-    /// The occurrences on `day` (indices): all-day and multi-day first, then by start.
-    pub fn day_list(&self, day: NaiveDate) -> Vec<usize> {
-        let mut list: Vec<usize> = (0..self.occurrences.len())
-            .filter(|&i| {
-                let o = &self.occurrences[i];
-                !o.cancelled() && o.overlaps_days(day, day, &self.zone)
-            })
-            .collect();
-        list.sort_by_key(|&i| {
-            let o = &self.occurrences[i];
-            let (first, last) = o.days(&self.zone);
-            (!(o.all_day() || first != last), o.start.local(&self.zone))
-        });
-        list
+    /// The occurrences on `day` (indices into `occurrences`): all-day and multi-day first, then by
+    /// start. Empty for days outside the grid.
+    pub fn day_list(&self, day: NaiveDate) -> &[usize] {
+        let offset = (day - self.month.first_day).num_days();
+        usize::try_from(offset)
+            .ok()
+            .and_then(|i| self.month.days.get(i))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The selected event, if the selected day has any.
@@ -168,7 +197,7 @@ impl Model {
             self.selected,
             self.week_start,
             &self.occurrences,
-            &self.zone,
+            &self.spans,
         );
     }
 }
@@ -184,7 +213,7 @@ pub fn layout_month(
     day: NaiveDate,
     week_start: Weekday,
     occurrences: &[Occurrence],
-    zone: &Tz,
+    spans: &[LocalSpan],
 ) -> MonthView {
     let month = day.with_day(1).expect("day 1 exists");
     let next_month = month
@@ -196,17 +225,32 @@ pub fn layout_month(
     let mut rows: Vec<WeekRow> = (0..weeks).map(|_| WeekRow::default()).collect();
     // Lane occupancy per row: lanes[row][lane] = last column taken.
     let mut lanes: Vec<Vec<usize>> = vec![Vec::new(); weeks as usize];
+    let mut days: Vec<Vec<usize>> = vec![Vec::new(); (weeks * 7) as usize];
+    let mut bars_per_day: Vec<usize> = vec![0; days.len()];
 
-    for (idx, occ) in occurrences.iter().enumerate() {
+    for (idx, (occ, span)) in occurrences.iter().zip(spans).enumerate() {
         if occ.cancelled() {
             continue;
         }
-        let (first, last) = occ.days(zone);
+        let (first, last) = (span.first, span.last);
         if last < first_day || first > last_day {
             continue;
         }
-        let spans = occ.all_day() || first != last;
-        if !spans {
+        // Occurrences arrive in start order; bars go before the day's timed events.
+        let is_bar = span.spans_days(occ);
+        let (a, b) = (
+            (first.max(first_day) - first_day).num_days() as usize,
+            (last.min(last_day) - first_day).num_days() as usize,
+        );
+        for d in a..=b {
+            if is_bar {
+                days[d].insert(bars_per_day[d], idx);
+                bars_per_day[d] += 1;
+            } else {
+                days[d].push(idx);
+            }
+        }
+        if !is_bar {
             let offset = (first - first_day).num_days() as usize;
             rows[offset / 7].timed[offset % 7].push(idx);
             continue;
@@ -249,5 +293,6 @@ pub fn layout_month(
         month,
         first_day,
         rows,
+        days,
     }
 }

@@ -80,8 +80,8 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
             }
             for command in update(&mut model, msg) {
                 match command {
-                    Command::Load { from, to } => {
-                        let _ = loads.send((from, to));
+                    read @ (Command::Load { .. } | Command::LoadDetail { .. }) => {
+                        let _ = loads.send(read);
                     }
                     Command::Quit => {}
                 }
@@ -143,21 +143,36 @@ fn load(reader: &StoreReader, from: NaiveDate, to: NaiveDate, zone: &chrono_tz::
     }
 }
 
-/// A thread that owns the read connection and answers load requests, newest first: requests that
-/// were overtaken while it worked are skipped.
+/// A thread that owns the read connection and answers read commands. Of the requests that queued up
+/// while it worked only the newest of each kind is answered: the others were overtaken.
 fn spawn_loader(
     reader: StoreReader,
     zone: chrono_tz::Tz,
     tx: mpsc::UnboundedSender<Msg>,
-) -> std::sync::mpsc::Sender<(NaiveDate, NaiveDate)> {
-    let (req_tx, req_rx) = std::sync::mpsc::channel::<(NaiveDate, NaiveDate)>();
+) -> std::sync::mpsc::Sender<Command> {
+    let (req_tx, req_rx) = std::sync::mpsc::channel::<Command>();
     std::thread::spawn(move || {
-        while let Ok(mut req) = req_rx.recv() {
-            while let Ok(newer) = req_rx.try_recv() {
-                req = newer;
+        while let Ok(first) = req_rx.recv() {
+            let mut window = None;
+            let mut detail = None;
+            for req in std::iter::once(first).chain(req_rx.try_iter()) {
+                match req {
+                    Command::Load { from, to } => window = Some((from, to)),
+                    Command::LoadDetail { event_id } => detail = Some(event_id),
+                    Command::Quit => {}
+                }
             }
-            if tx.send(load(&reader, req.0, req.1, &zone)).is_err() {
-                break;
+            let answers = window
+                .map(|(from, to)| load(&reader, from, to, &zone))
+                .into_iter()
+                .chain(detail.map(|event_id| match reader.event_detail(event_id) {
+                    Ok(detail) => Msg::DetailLoaded { event_id, detail },
+                    Err(e) => Msg::LoadFailed(e.to_string()),
+                }));
+            for msg in answers {
+                if tx.send(msg).is_err() {
+                    return;
+                }
             }
         }
     });

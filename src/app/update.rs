@@ -8,9 +8,9 @@ use ratatui::layout::Rect;
 
 use super::keymap::{Action, action_for};
 use super::layout;
-use super::model::{Mode, Model, Status};
-use crate::domain::text::sanitize;
-use crate::domain::{Calendar, Occurrence};
+use super::model::{LocalSpan, Mode, Model, Status};
+use crate::domain::text::{sanitize, sanitize_in_place};
+use crate::domain::{Calendar, EventDetail, Occurrence};
 
 /// Something that happened: input, or a result of a command.
 #[derive(Debug, Clone)]
@@ -26,6 +26,11 @@ pub enum Msg {
         occurrences: Vec<Occurrence>,
     },
     LoadFailed(String),
+    /// The detail of one event was read (`None`: it is gone).
+    DetailLoaded {
+        event_id: i64,
+        detail: Option<EventDetail>,
+    },
     /// The date changed (the clock passed midnight).
     Today(NaiveDate),
     /// Terminal input failed; the run loop ends.
@@ -39,6 +44,10 @@ pub enum Command {
     Load {
         from: NaiveDate,
         to: NaiveDate,
+    },
+    /// Read the detail of one event and answer with `Msg::DetailLoaded`.
+    LoadDetail {
+        event_id: i64,
     },
     Quit,
 }
@@ -63,12 +72,21 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
                 return Vec::new(); // a stale answer; a newer one is on its way
             }
             for o in &mut occurrences {
-                o.summary = sanitize(&o.summary);
-                o.location = sanitize(&o.location);
-                o.tzid = o.tzid.as_deref().map(sanitize);
-                o.etag = o.etag.as_deref().map(sanitize);
-                // The description keeps its line breaks; each line is cleaned when drawn.
+                sanitize_in_place(&mut o.summary);
+                sanitize_in_place(&mut o.location);
+                if let Some(t) = o.tzid.as_mut() {
+                    sanitize_in_place(t);
+                }
             }
+            // Local spans once per load; the sort, the layout and every frame reuse them.
+            let mut shown: Vec<(LocalSpan, Occurrence)> = occurrences
+                .into_iter()
+                .map(|o| (LocalSpan::of(&o, &model.zone), o))
+                .collect();
+            shown.sort_by(|(sa, a), (sb, b)| {
+                sa.start.cmp(&sb.start).then_with(|| a.uid.cmp(&b.uid))
+            });
+            let (spans, occurrences): (Vec<LocalSpan>, Vec<Occurrence>) = shown.into_iter().unzip();
             model.calendars = calendars
                 .into_iter()
                 .map(|c| Calendar {
@@ -77,9 +95,14 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
                 })
                 .collect();
             model.occurrences = occurrences;
+            model.spans = spans;
             model.loaded = Some((from, to));
             model.relayout();
             clamp_cursor(model);
+            Vec::new()
+        }
+        Msg::DetailLoaded { event_id, detail } => {
+            model.detail = detail.map(|d| (event_id, d));
             Vec::new()
         }
         Msg::LoadFailed(err) => {
@@ -150,8 +173,14 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         Mode::Detail => {
             match key.code {
                 KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => model.mode = Mode::Month,
-                KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => move_cursor(model, 1),
-                KeyCode::Up | KeyCode::Char('k') | KeyCode::BackTab => move_cursor(model, -1),
+                KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => {
+                    move_cursor(model, 1);
+                    return load_detail(model);
+                }
+                KeyCode::Up | KeyCode::Char('k') | KeyCode::BackTab => {
+                    move_cursor(model, -1);
+                    return load_detail(model);
+                }
                 _ => {}
             }
             Vec::new()
@@ -191,6 +220,7 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Command> {
         Action::Open => {
             if model.selected_occurrence().is_some() {
                 model.mode = Mode::Detail;
+                return load_detail(model);
             } else {
                 model.status = Some(Status {
                     text: "no event on this day".into(),
@@ -256,6 +286,17 @@ pub fn select(model: &mut Model, day: NaiveDate) -> Vec<Command> {
     let (from, to) = model.wanted_window();
     model.requested = Some((from, to));
     vec![Command::Load { from, to }]
+}
+
+/// Asks for the detail of the selected event unless it is already there.
+fn load_detail(model: &mut Model) -> Vec<Command> {
+    match model.selected_occurrence().map(|o| o.event_id) {
+        Some(id) if model.detail.as_ref().is_none_or(|(d, _)| *d != id) => {
+            model.detail = None;
+            vec![Command::LoadDetail { event_id: id }]
+        }
+        _ => Vec::new(),
+    }
 }
 
 fn move_cursor(model: &mut Model, delta: isize) {

@@ -59,14 +59,24 @@ pub struct Occurrence {
     pub recurrence_id: Option<When>,
     pub summary: String,
     pub location: String,
-    pub description: String,
     pub status: Option<String>,
     pub start: When,
     pub end: When,
     /// The zone the event was written in, if any.
     pub tzid: Option<String>,
+}
+
+/// What the detail pane shows beyond an occurrence: read on demand, one event at a time, so the month
+/// load stays small.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventDetail {
+    pub description: String,
     /// The server's etag for the item, if it came from a server.
     pub etag: Option<String>,
+    /// The RRULE of the series, if the event repeats.
+    pub rrule: Option<String>,
+    /// Where the item lives (a server href, or the local file name).
+    pub href: String,
 }
 
 impl Occurrence {

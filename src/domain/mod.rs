@@ -11,5 +11,5 @@ pub mod vtimezone;
 mod windows_zones;
 
 pub use calendar::Calendar;
-pub use event::{Event, Item, Occurrence, ParsedCalendar, read_calendar};
+pub use event::{Event, EventDetail, Item, Occurrence, ParsedCalendar, read_calendar};
 pub use time::{EventTime, When};

@@ -13,6 +13,13 @@ pub fn sanitize(s: &str) -> String {
         .collect()
 }
 
+/// [`sanitize`] without allocating when there is nothing to remove (the common case).
+pub fn sanitize_in_place(s: &mut String) {
+    if s.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+        *s = sanitize(s);
+    }
+}
+
 /// Like [`sanitize`], but keeps line breaks: for multi-line fields such as a description.
 pub fn sanitize_lines(s: &str) -> Vec<String> {
     s.lines().map(sanitize).collect()

@@ -8,7 +8,7 @@ use rusqlite::{Connection, Row};
 
 use super::items::SHORT_SPAN_SECS;
 use super::{StoreError, read_only};
-use crate::domain::{Calendar, Occurrence, When};
+use crate::domain::{Calendar, EventDetail, Occurrence, When};
 
 /// Wall-clock keys differ from instants by at most the largest UTC offsets (−12 h … +14 h).
 const ZONE_SLACK_SECS: i64 = 26 * 3600;
@@ -18,8 +18,8 @@ pub struct StoreReader {
     conn: Connection,
 }
 
-const OCCURRENCE_COLUMNS: &str = "e.id, e.calendar_id, e.uid, e.recurrence_kind, e.recurrence_key, e.summary,
-    e.location, e.description, e.status, e.start_kind, e.start_key, e.end_kind, e.end_key, e.tzid, i.etag";
+const OCCURRENCE_COLUMNS: &str = "id, calendar_id, uid, recurrence_kind, recurrence_key, summary,
+    location, status, start_kind, start_key, end_kind, end_key, tzid";
 
 impl StoreReader {
     /// Opens a read-only connection to the database file at `path`.
@@ -34,11 +34,13 @@ impl StoreReader {
         calendars(&self.conn)
     }
 
-    /// Every visible occurrence overlapping the days `from..=to` in `display`, sorted by local start
-    /// then uid. Cancelled occurrences are included (the caller decides whether to show them).
+    /// Every occurrence of a visible calendar overlapping the days `from..=to` in `display`, in
+    /// start-key order (callers sort by local time). Cancelled occurrences are included (the caller
+    /// decides whether to show them).
     ///
-    /// Three indexed range scans: short events by start (bounded look-back), long events, and the
-    /// masters of series that can reach the window. Then an exact filter in the display zone.
+    /// Three indexed range scans that read only covering indexes: short events by start (bounded
+    /// look-back), long events, and the masters of series that can reach the window. Then an exact
+    /// filter in the display zone.
     pub fn occurrences(
         &self,
         from: NaiveDate,
@@ -51,37 +53,53 @@ impl StoreReader {
             .and_utc()
             .timestamp()
             + ZONE_SLACK_SECS;
+        let hidden: Vec<i64> = self
+            .calendars()?
+            .into_iter()
+            .filter(|c| c.hidden)
+            .map(|c| c.id)
+            .collect();
         let sql = format!(
-            "SELECT {OCCURRENCE_COLUMNS} FROM events e
-               JOIN items i ON i.id = e.item_id
-               JOIN calendars c ON c.id = e.calendar_id AND c.hidden = 0
-              WHERE e.rrule IS NULL AND e.long = 0 AND e.start_key >= ?1 - {SHORT_SPAN_SECS}
-                AND e.start_key < ?2 AND e.end_key >= ?1
+            "SELECT {OCCURRENCE_COLUMNS} FROM events INDEXED BY events_short
+              WHERE rrule IS NULL AND long = 0 AND start_key >= ?1 - {SHORT_SPAN_SECS}
+                AND start_key < ?2 AND end_key >= ?1
              UNION ALL
-             SELECT {OCCURRENCE_COLUMNS} FROM events e
-               JOIN items i ON i.id = e.item_id
-               JOIN calendars c ON c.id = e.calendar_id AND c.hidden = 0
-              WHERE e.rrule IS NULL AND e.long = 1 AND e.start_key < ?2 AND e.end_key >= ?1
+             SELECT {OCCURRENCE_COLUMNS} FROM events INDEXED BY events_long
+              WHERE rrule IS NULL AND long = 1 AND start_key < ?2 AND end_key >= ?1
              UNION ALL
-             SELECT {OCCURRENCE_COLUMNS} FROM events e
-               JOIN items i ON i.id = e.item_id
-               JOIN calendars c ON c.id = e.calendar_id AND c.hidden = 0
-              WHERE e.rrule IS NOT NULL AND e.start_key < ?2
-                AND (e.series_end_key IS NULL OR e.series_end_key >= ?1)"
+             SELECT {OCCURRENCE_COLUMNS} FROM events
+              WHERE rrule IS NOT NULL AND start_key < ?2
+                AND (series_end_key IS NULL OR series_end_key >= ?1)"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map([lo, hi], occurrence_from_row)?;
         let mut out = Vec::new();
         for row in rows {
             let occ = row?;
-            // Recurrence expansion comes with the recurrence engine; until then a series shows its
+            // Recurrence expansion comes with the series store; until then a series shows its
             // first instance only.
-            if occ.overlaps_days(from, to, display) {
+            if !hidden.contains(&occ.calendar_id) && occ.overlaps_days(from, to, display) {
                 out.push(occ);
             }
         }
-        sort_occurrences(&mut out, display);
         Ok(out)
+    }
+
+    /// The detail of one event, for the detail pane.
+    pub fn event_detail(&self, event_id: i64) -> Result<Option<EventDetail>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.description, i.etag, e.rrule, i.href FROM events e JOIN items i ON i.id = e.item_id
+              WHERE e.id = ?1",
+        )?;
+        let mut rows = stmt.query_map([event_id], |r| {
+            Ok(EventDetail {
+                description: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                etag: r.get(1)?,
+                rrule: r.get(2)?,
+                href: r.get(3)?,
+            })
+        })?;
+        Ok(rows.next().transpose()?)
     }
 
     /// How many events the cache holds.
@@ -120,12 +138,10 @@ fn occurrence_from_row(r: &Row<'_>) -> rusqlite::Result<Occurrence> {
         recurrence_id,
         summary: r.get(5)?,
         location: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
-        description: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
-        status: r.get(8)?,
-        start: when(9, 10)?,
-        end: when(11, 12)?,
-        tzid: r.get(13)?,
-        etag: r.get(14)?,
+        status: r.get(7)?,
+        start: when(8, 9)?,
+        end: when(10, 11)?,
+        tzid: r.get(12)?,
     })
 }
 

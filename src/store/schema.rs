@@ -66,8 +66,11 @@ const MIGRATIONS: &[&str] = &[
         series_end_key  INTEGER,               -- last possible start of a series; NULL when unbounded
         long            INTEGER NOT NULL       -- 1 when longer than the short-event span
     );
-    CREATE INDEX events_short  ON events(start_key) WHERE rrule IS NULL AND long = 0;
-    CREATE INDEX events_long   ON events(start_key) WHERE rrule IS NULL AND long = 1;
+    -- The month load reads only these indexes (they cover every column it needs), in start order.
+    CREATE INDEX events_short  ON events(start_key, end_key, calendar_id, id, uid, recurrence_kind,
+        recurrence_key, summary, location, status, start_kind, end_kind, tzid) WHERE rrule IS NULL AND long = 0;
+    CREATE INDEX events_long   ON events(start_key, end_key, calendar_id, id, uid, recurrence_kind,
+        recurrence_key, summary, location, status, start_kind, end_kind, tzid) WHERE rrule IS NULL AND long = 1;
     CREATE INDEX events_series ON events(start_key) WHERE rrule IS NOT NULL;
     CREATE INDEX events_by_item ON events(item_id);
     CREATE TABLE pending (

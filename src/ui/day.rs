@@ -118,7 +118,7 @@ pub fn draw_list(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
                 buf.set_stringn(area.x + 2, y, "No events", w.saturating_sub(2), theme.dim());
                 y += 1;
             }
-            for &idx in &list {
+            for &idx in list {
                 if y >= area.bottom() {
                     break;
                 }

@@ -135,17 +135,30 @@ pub fn draw_detail(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
         label("UID"),
         Span::raw(sanitize(&occ.uid)),
     ]));
-    lines.push(Line::from(vec![
-        label("Etag"),
-        Span::raw(
-            occ.etag
-                .clone()
-                .unwrap_or_else(|| "none (local calendar, never on a server)".into()),
-        ),
-    ]));
-    if !occ.description.is_empty() {
-        lines.push(Line::raw(""));
-        lines.extend(sanitize_lines(&occ.description).into_iter().map(Line::raw));
+    let detail = model
+        .detail
+        .as_ref()
+        .filter(|(id, _)| *id == occ.event_id)
+        .map(|(_, d)| d);
+    match detail {
+        Some(d) => {
+            if let Some(rule) = &d.rrule {
+                lines.push(Line::from(vec![
+                    label("Repeats"),
+                    Span::raw(sanitize(rule)),
+                ]));
+            }
+            let etag = d.etag.as_deref().map_or_else(
+                || "none (local calendar, never on a server)".into(),
+                sanitize,
+            );
+            lines.push(Line::from(vec![label("Etag"), Span::raw(etag)]));
+            if !d.description.is_empty() {
+                lines.push(Line::raw(""));
+                lines.extend(sanitize_lines(&d.description).into_iter().map(Line::raw));
+            }
+        }
+        None => lines.push(Line::styled("reading…", theme.dim())),
     }
     let rect = centered(area, 74, lines.len() as u16 + 3);
     Clear.render(rect, buf);

@@ -49,7 +49,7 @@ impl LocalSpan {
     /// The span of `occ` in `zone`.
     pub fn of(occ: &Occurrence, zone: &Tz) -> LocalSpan {
         let (start, end) = occ.local_span(zone);
-        let (first, last) = occ.days(zone);
+        let (first, last) = crate::domain::event::days_of(start, end);
         LocalSpan {
             start,
             end,

@@ -93,14 +93,7 @@ impl Occurrence {
     /// First and last day (inclusive) this occurrence covers in `display`.
     pub fn days(&self, display: &Tz) -> (NaiveDate, NaiveDate) {
         let (start, end) = self.local_span(display);
-        let first = start.date();
-        // The end is exclusive: an event ending at midnight does not touch the next day.
-        let last = if end > start {
-            (end - Duration::seconds(1)).date()
-        } else {
-            first
-        };
-        (first, last.max(first))
+        days_of(start, end)
     }
 
     /// True when the occurrence overlaps the local days `[from, to]` in `display`.
@@ -115,6 +108,18 @@ impl Occurrence {
             .as_deref()
             .is_some_and(|s| s.eq_ignore_ascii_case("CANCELLED"))
     }
+}
+
+/// First and last day (inclusive) of a local span. The end is exclusive: an event ending at midnight
+/// does not touch the next day.
+pub fn days_of(start: NaiveDateTime, end: NaiveDateTime) -> (NaiveDate, NaiveDate) {
+    let first = start.date();
+    let last = if end > start {
+        (end - Duration::seconds(1)).date()
+    } else {
+        first
+    };
+    (first, last.max(first))
 }
 
 /// Reads an iCalendar stream into items grouped by UID, keeping every good event and reporting the rest.

@@ -73,9 +73,18 @@ impl StoreReader {
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map([lo, hi], occurrence_from_row)?;
+        let inner = (lo + 2 * ZONE_SLACK_SECS, hi - 2 * ZONE_SLACK_SECS);
         let mut out = Vec::new();
         for row in rows {
             let occ = row?;
+            // Rows well inside the window need no exact check; only those within the zone slack
+            // of an edge are converted to the display zone and tested.
+            if occ.start.key() >= inner.0 && occ.end.key() <= inner.1 {
+                if !hidden.contains(&occ.calendar_id) {
+                    out.push(occ);
+                }
+                continue;
+            }
             // Recurrence expansion comes with the series store; until then a series shows its
             // first instance only.
             if !hidden.contains(&occ.calendar_id) && occ.overlaps_days(from, to, display) {
@@ -117,9 +126,9 @@ pub fn sort_occurrences(list: &mut [Occurrence], display: &Tz) {
 
 fn occurrence_from_row(r: &Row<'_>) -> rusqlite::Result<Occurrence> {
     let when = |kind: usize, key: usize| -> rusqlite::Result<When> {
-        let k: String = r.get(kind)?;
+        let k = r.get_ref(kind)?.as_str()?;
         let v: i64 = r.get(key)?;
-        When::from_key(&k, v).ok_or_else(|| {
+        When::from_key(k, v).ok_or_else(|| {
             rusqlite::Error::FromSqlConversionFailure(
                 key,
                 rusqlite::types::Type::Integer,
@@ -127,9 +136,9 @@ fn occurrence_from_row(r: &Row<'_>) -> rusqlite::Result<Occurrence> {
             )
         })
     };
-    let recurrence_id = match r.get::<_, Option<String>>(3)? {
-        Some(_) => Some(when(3, 4)?),
-        None => None,
+    let recurrence_id = match r.get_ref(3)? {
+        rusqlite::types::ValueRef::Null => None,
+        _ => Some(when(3, 4)?),
     };
     Ok(Occurrence {
         event_id: r.get(0)?,

@@ -269,3 +269,15 @@ fn ctrl_c_and_q_quit() {
     assert_eq!(cmds, vec![Command::Quit]);
     assert!(m.quit);
 }
+
+#[test]
+fn weeks_can_start_on_sunday() {
+    let mut m = Model::new(d(2026, 11, 23), Tz::UTC, Weekday::Sun, Clock::H24, true);
+    m.relayout();
+    // 1 November 2026 is a Sunday: the grid starts on it, and 30 November ends the fifth row.
+    assert_eq!(m.month.first_day, d(2026, 11, 1));
+    assert_eq!(m.month.rows.len(), 5);
+    let monday_first = Model::new(d(2026, 11, 23), Tz::UTC, Weekday::Mon, Clock::H24, true);
+    assert_eq!(monday_first.month.first_day, d(2026, 10, 26));
+    assert_eq!(monday_first.month.rows.len(), 6);
+}

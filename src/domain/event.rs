@@ -24,6 +24,12 @@ pub struct Event {
     pub end: EventTime,
     /// The RRULE value, kept as written; expansion lives in `recur`.
     pub rrule: Option<String>,
+    /// RDATE values: extra instances, each with its own duration when given as a PERIOD.
+    pub rdates: Vec<(EventTime, Option<Duration>)>,
+    /// EXDATE values: instances removed from the series.
+    pub exdates: Vec<EventTime>,
+    /// `RECURRENCE-ID;RANGE=THISANDFUTURE`: this override also changes every later instance.
+    pub this_and_future: bool,
     /// 1-based line of `BEGIN:VEVENT` in the source it was read from.
     pub line: usize,
 }
@@ -336,8 +342,64 @@ fn read_event(
         start,
         end,
         rrule: comp.property("RRULE").map(|p| p.value.trim().to_string()),
+        rdates: date_list(comp, "RDATE", zones)?,
+        exdates: date_list(comp, "EXDATE", zones)?
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect(),
+        this_and_future: comp
+            .property("RECURRENCE-ID")
+            .and_then(|p| p.param("RANGE"))
+            .is_some_and(|r| r.eq_ignore_ascii_case("THISANDFUTURE")),
         line: comp.line,
     })
+}
+
+/// Every value of every `name` property (RDATE, EXDATE): comma lists of DATE, DATE-TIME or PERIOD
+/// (`start/end` or `start/duration`), each in the property's own TZID.
+fn date_list(
+    comp: &Component,
+    name: &str,
+    zones: &ZoneMap,
+) -> Result<Vec<(EventTime, Option<Duration>)>, String> {
+    let mut out = Vec::new();
+    for p in comp.properties_named(name) {
+        let is_period = p
+            .param("VALUE")
+            .is_some_and(|v| v.eq_ignore_ascii_case("PERIOD"));
+        for value in p.value.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+            let (start_text, rest) = match value.split_once('/') {
+                Some((s, r)) => (s, Some(r)),
+                None => (value, None),
+            };
+            let mut single = p.clone();
+            single.value = start_text.to_string();
+            if is_period {
+                single.params.retain(|(k, _)| k != "VALUE");
+            }
+            let start = EventTime::from_property_in(&single, zones)?;
+            let duration = match rest {
+                None => None,
+                Some(r) if r.starts_with(['P', 'p', '+', '-']) => Some(
+                    parse_duration(r)
+                        .ok_or_else(|| format!("{name} period '{value}' has a bad duration"))?,
+                ),
+                Some(r) => {
+                    let mut end = p.clone();
+                    end.value = r.to_string();
+                    end.params.retain(|(k, _)| k != "VALUE");
+                    let end = EventTime::from_property_in(&end, zones)?;
+                    match (end.normalise(), start.normalise()) {
+                        (When::Instant(e), When::Instant(s)) => Some(e - s),
+                        (When::Floating(e), When::Floating(s)) => Some(e - s),
+                        _ => return Err(format!("{name} period '{value}' mixes kinds of time")),
+                    }
+                }
+            };
+            out.push((start, duration));
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -423,6 +485,29 @@ BEGIN:VEVENT\nUID:s\nRECURRENCE-ID:20261124T090000Z\nDTSTART:20261124T100000Z\nE
         assert_eq!(cal.items[0].events.len(), 2);
         assert_eq!(cal.items[0].events[0].rrule.as_deref(), Some("FREQ=DAILY"));
         assert!(cal.items[0].events[1].recurrence_id.is_some());
+    }
+
+    #[test]
+    fn rdate_exdate_and_this_and_future_are_read_in_every_form() {
+        let src = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:s\nDTSTART;TZID=Europe/Berlin:20261123T090000\n\
+RRULE:FREQ=WEEKLY\nRDATE;TZID=Europe/Berlin:20261125T100000,20261126T100000\n\
+RDATE;VALUE=PERIOD:20261201T080000Z/PT2H,20261202T080000Z/20261202T083000Z\nRDATE;VALUE=DATE:20261224\n\
+EXDATE:20261130T080000Z\nEXDATE;TZID=Europe/Berlin:20261207T090000\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:s\nRECURRENCE-ID;RANGE=THISANDFUTURE;TZID=Europe/Berlin:20261214T090000\n\
+DTSTART;TZID=Europe/Berlin:20261214T100000\nEND:VEVENT\nEND:VCALENDAR\n";
+        let cal = read_calendar(src);
+        assert!(cal.errors.is_empty(), "{:?}", cal.errors);
+        let master = &cal.items[0].events[0];
+        assert_eq!(master.rdates.len(), 5);
+        assert_eq!(master.rdates[2].1, Some(Duration::hours(2)));
+        assert_eq!(master.rdates[3].1, Some(Duration::minutes(30)));
+        assert_eq!(
+            master.rdates[4].0,
+            EventTime::Date(NaiveDate::from_ymd_opt(2026, 12, 24).unwrap())
+        );
+        assert_eq!(master.exdates.len(), 2);
+        assert!(!master.this_and_future);
+        assert!(cal.items[0].events[1].this_and_future);
     }
 
     #[test]

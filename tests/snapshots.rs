@@ -36,7 +36,7 @@ fn perform(model: &mut Model, reader: &StoreReader, commands: Vec<Command>) {
                 event_id,
                 detail: reader.event_detail(event_id).unwrap(),
             },
-            Command::Quit => continue,
+            Command::Quit | Command::SetZone { .. } => continue,
         };
         let more = update(model, msg);
         perform(model, reader, more);
@@ -189,4 +189,43 @@ fn the_detail_shows_the_events_own_zone_when_it_differs() {
     assert!(text.contains("Call with the New York office"), "{text}");
     assert!(text.contains("14:00–15:00 America/New_York"), "{text}");
     assert!(text.contains("20:00–21:00"), "shown in Berlin time: {text}");
+}
+
+#[test]
+fn switching_the_zone_moves_times_but_not_floating_ones() {
+    let (mut m, dir) = sample_model(true);
+    press(&mut m, &dir, KeyCode::Char('g'));
+    for c in "2026-11-19".chars() {
+        press(&mut m, &dir, KeyCode::Char(c));
+    }
+    press(&mut m, &dir, KeyCode::Enter);
+    assert!(
+        draw(&mut m, 120, 40)
+            .backend()
+            .to_string()
+            .contains("20:00–21:00 Call with")
+    );
+    press(&mut m, &dir, KeyCode::Char('z'));
+    for c in "America/New_York".chars() {
+        press(&mut m, &dir, KeyCode::Char(c));
+    }
+    press(&mut m, &dir, KeyCode::Enter);
+    let text = draw(&mut m, 120, 40).backend().to_string();
+    assert!(text.contains("14:00–15:00 Call with"), "{text}");
+    assert!(
+        text.contains("America/New_York"),
+        "the title names the zone"
+    );
+    // The floating swim on the 28th stays at 10:00.
+    press(&mut m, &dir, KeyCode::Char('g'));
+    for c in "2026-11-28".chars() {
+        press(&mut m, &dir, KeyCode::Char(c));
+    }
+    press(&mut m, &dir, KeyCode::Enter);
+    assert!(
+        draw(&mut m, 120, 40)
+            .backend()
+            .to_string()
+            .contains("10:00–11:00 Swim")
+    );
 }

@@ -13,6 +13,7 @@ pub enum Action {
     NextMonth,
     Today,
     GoTo,
+    Zone,
     NextEvent,
     PrevEvent,
     Open,
@@ -68,6 +69,11 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[KeyCode::Char('g')],
         action: Action::GoTo,
         help: "go to a date (2026-12-24)",
+    },
+    Binding {
+        keys: &[KeyCode::Char('z')],
+        action: Action::Zone,
+        help: "display zone (IANA name; Tab completes)",
     },
     Binding {
         keys: &[KeyCode::Tab],

@@ -13,6 +13,8 @@ pub enum Mode {
     Help,
     /// Typing a date to jump to.
     GoTo(String),
+    /// Typing the zone to show times in.
+    Zone(String),
     /// The detail of the selected event.
     Detail,
 }

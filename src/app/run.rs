@@ -80,7 +80,9 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
             }
             for command in update(&mut model, msg) {
                 match command {
-                    read @ (Command::Load { .. } | Command::LoadDetail { .. }) => {
+                    read @ (Command::Load { .. }
+                    | Command::LoadDetail { .. }
+                    | Command::SetZone { .. }) => {
                         let _ = loads.send(read);
                     }
                     Command::Quit => {}
@@ -147,7 +149,7 @@ fn load(reader: &StoreReader, from: NaiveDate, to: NaiveDate, zone: &chrono_tz::
 /// while it worked only the newest of each kind is answered: the others were overtaken.
 fn spawn_loader(
     reader: StoreReader,
-    zone: chrono_tz::Tz,
+    mut zone: chrono_tz::Tz,
     tx: mpsc::UnboundedSender<Msg>,
 ) -> std::sync::mpsc::Sender<Command> {
     let (req_tx, req_rx) = std::sync::mpsc::channel::<Command>();
@@ -159,6 +161,7 @@ fn spawn_loader(
                 match req {
                     Command::Load { from, to } => window = Some((from, to)),
                     Command::LoadDetail { event_id } => detail = Some(event_id),
+                    Command::SetZone { zone: z } => zone = z,
                     Command::Quit => {}
                 }
             }

@@ -281,3 +281,34 @@ fn weeks_can_start_on_sunday() {
     assert_eq!(monday_first.month.first_day, d(2026, 10, 26));
     assert_eq!(monday_first.month.rows.len(), 6);
 }
+
+#[test]
+fn z_switches_the_display_zone_with_completion_and_reloads_for_it() {
+    let mut m = loaded(vec![]);
+    update(&mut m, key(KeyCode::Char('z')));
+    for c in "asia/tok".chars() {
+        update(&mut m, key(KeyCode::Char(c)));
+    }
+    update(&mut m, key(KeyCode::Tab));
+    assert_eq!(m.mode, Mode::Zone("Asia/Tokyo".into()));
+    let cmds = update(&mut m, key(KeyCode::Enter));
+    assert_eq!(m.zone, Tz::Asia__Tokyo);
+    let (from, to) = m.visible_days();
+    assert_eq!(
+        cmds,
+        vec![
+            Command::SetZone {
+                zone: Tz::Asia__Tokyo
+            },
+            Command::Load { from, to }
+        ]
+    );
+    // An unknown name changes nothing and says why.
+    update(&mut m, key(KeyCode::Char('z')));
+    for c in "Mars/Base".chars() {
+        update(&mut m, key(KeyCode::Char(c)));
+    }
+    assert!(update(&mut m, key(KeyCode::Enter)).is_empty());
+    assert_eq!(m.zone, Tz::Asia__Tokyo);
+    assert!(m.status.as_ref().is_some_and(|s| s.error));
+}

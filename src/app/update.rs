@@ -49,6 +49,10 @@ pub enum Command {
     LoadDetail {
         event_id: i64,
     },
+    /// Later loads are for this display zone.
+    SetZone {
+        zone: chrono_tz::Tz,
+    },
     Quit,
 }
 
@@ -170,6 +174,38 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
             }
             Vec::new()
         }
+        Mode::Zone(mut text) => {
+            match key.code {
+                KeyCode::Esc => model.mode = Mode::Month,
+                KeyCode::Tab => model.mode = Mode::Zone(complete_zone(&text).unwrap_or(text)),
+                KeyCode::Backspace => {
+                    text.pop();
+                    model.mode = Mode::Zone(text);
+                }
+                KeyCode::Enter => {
+                    model.mode = Mode::Month;
+                    return match crate::domain::tz::resolve(&text) {
+                        Some(zone) => set_zone(model, zone),
+                        None => {
+                            model.status = Some(Status {
+                                text: format!(
+                                    "'{}' is not a time zone; try Europe/Berlin (Tab completes)",
+                                    sanitize(&text)
+                                ),
+                                error: true,
+                            });
+                            Vec::new()
+                        }
+                    };
+                }
+                KeyCode::Char(c) if !c.is_control() && text.len() < 40 => {
+                    text.push(c);
+                    model.mode = Mode::Zone(text);
+                }
+                _ => {}
+            }
+            Vec::new()
+        }
         Mode::Detail => {
             match key.code {
                 KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => model.mode = Mode::Month,
@@ -207,6 +243,10 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Command> {
         Action::Today => select(model, model.today),
         Action::GoTo => {
             model.mode = Mode::GoTo(String::new());
+            Vec::new()
+        }
+        Action::Zone => {
+            model.mode = Mode::Zone(String::new());
             Vec::new()
         }
         Action::NextEvent => {
@@ -286,6 +326,29 @@ pub fn select(model: &mut Model, day: NaiveDate) -> Vec<Command> {
     let (from, to) = model.wanted_window();
     model.requested = Some((from, to));
     vec![Command::Load { from, to }]
+}
+
+/// Shows times in `zone`: the loaded window is read again for it (day boundaries move).
+pub fn set_zone(model: &mut Model, zone: chrono_tz::Tz) -> Vec<Command> {
+    model.zone = zone;
+    model.status = Some(Status {
+        text: format!("times shown in {}", zone.name()),
+        error: false,
+    });
+    let (from, to) = model.wanted_window();
+    model.requested = Some((from, to));
+    vec![Command::SetZone { zone }, Command::Load { from, to }]
+}
+
+/// The first IANA zone name that starts with `typed` (case-insensitive), for Tab completion.
+pub fn complete_zone(typed: &str) -> Option<String> {
+    let lower = typed.to_ascii_lowercase();
+    chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|z| z.name())
+        .filter(|n| n.to_ascii_lowercase().starts_with(&lower))
+        .min_by_key(|n| n.len())
+        .map(str::to_string)
 }
 
 /// Asks for the detail of the selected event unless it is already there.

@@ -39,7 +39,7 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer) {
     match model.mode {
         Mode::Help => overlay::draw_help(area, buf, theme),
         Mode::Detail => overlay::draw_detail(model, area, buf, theme),
-        Mode::Month | Mode::GoTo(_) => {}
+        Mode::Month | Mode::GoTo(_) | Mode::Zone(_) => {}
     }
 }
 

@@ -228,23 +228,17 @@ pub fn occurrences_from_files(
         });
         names.insert(cal_id, name);
         for item in &parsed.items {
-            for ev in &item.events {
-                let occ = Occurrence {
-                    event_id: 0,
-                    calendar_id: cal_id,
-                    uid: ev.uid.clone(),
-                    recurrence_id: ev.recurrence_id.as_ref().map(|r| r.normalise()),
-                    summary: ev.summary.clone(),
-                    location: ev.location.clone().unwrap_or_default(),
-                    status: ev.status.clone(),
-                    start: ev.start.normalise(),
-                    end: ev.end.normalise(),
-                    tzid: ev.start.tzid().map(str::to_string),
-                };
-                if occ.overlaps_days(from, to, zone) {
-                    out.push(occ);
-                }
+            let (list, errors) =
+                crate::domain::series::item_occurrences(&item.events, cal_id, from, to);
+            for e in errors {
+                eprintln!(
+                    "{}: {}: showing the first instance only: {}",
+                    file.display(),
+                    item.uid,
+                    sanitize(&e.to_string())
+                );
             }
+            out.extend(list.into_iter().filter(|o| o.overlaps_days(from, to, zone)));
         }
     }
     crate::store::sort_occurrences(&mut out, zone);

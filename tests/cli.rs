@@ -203,3 +203,97 @@ fn an_unknown_zone_and_a_bad_config_are_usage_errors() {
         "{err}"
     );
 }
+
+#[test]
+fn a_series_expands_through_the_cache_with_overrides_exdates_and_far_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = almanac(
+        dir.path(),
+        &["import", &fixture("recurring.ics"), "--calendar", "team"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let list = agenda_json(
+        dir.path(),
+        &[
+            "--from",
+            "2026-10-19",
+            "--to",
+            "2026-10-30",
+            "--tz",
+            "Europe/Berlin",
+        ],
+    );
+    let got: Vec<(String, String, String)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["start"].as_str().unwrap().into(),
+                e["summary"].as_str().unwrap().into(),
+                e["recurrence_id"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let want = [
+        // Summer time (+02:00) until 25 October, then winter time: the wall clock stays at 09:00.
+        (
+            "2026-10-19T09:00:00+02:00",
+            "Standup",
+            "2026-10-19T09:00:00+02:00",
+        ),
+        (
+            "2026-10-21T09:00:00+02:00",
+            "Standup",
+            "2026-10-21T09:00:00+02:00",
+        ),
+        (
+            "2026-10-26T11:00:00+01:00",
+            "Standup (moved)",
+            "2026-10-26T09:00:00+01:00",
+        ),
+        // 28 October is an EXDATE.
+    ];
+    let want: Vec<(String, String, String)> = want
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(got, want);
+    // Far in the future the series is still there, on its weekdays, at its wall-clock time.
+    let far = agenda_json(
+        dir.path(),
+        &[
+            "--from",
+            "2090-03-06",
+            "--to",
+            "2090-03-12",
+            "--tz",
+            "Europe/Berlin",
+        ],
+    );
+    let starts: Vec<&str> = far
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["start"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        starts,
+        vec!["2090-03-06T09:00:00+01:00", "2090-03-08T09:00:00+01:00"]
+    );
+    // The same file read with no cache agrees.
+    let direct = agenda_json(
+        dir.path(),
+        &[
+            "--ics",
+            &fixture("recurring.ics"),
+            "--from",
+            "2026-10-19",
+            "--to",
+            "2026-10-30",
+            "--tz",
+            "Europe/Berlin",
+        ],
+    );
+    assert_eq!(direct.as_array().unwrap().len(), 3);
+}

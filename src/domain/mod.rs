@@ -4,6 +4,7 @@ pub mod calendar;
 pub mod event;
 pub mod ical;
 pub mod recur;
+pub mod series;
 pub mod text;
 pub mod time;
 pub mod tz;

@@ -9,13 +9,13 @@ use super::recur::{Series, until_to_local};
 use super::time::parse_datetime;
 
 /// A zone from a VTIMEZONE block.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CustomZone {
     pub tzid: String,
     observances: Vec<Observance>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct Observance {
     /// First onset, wall-clock in the offset in force before it (`offset_from`).
     start: NaiveDateTime,

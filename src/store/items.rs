@@ -3,6 +3,7 @@
 use rusqlite::{Transaction, params};
 
 use super::{Store, StoreError};
+use crate::domain::series::SeriesSpec;
 use crate::domain::{Event, Item, When};
 
 /// Events longer than this are indexed apart, so a range query over short events can bound how far
@@ -133,10 +134,19 @@ pub(crate) fn insert_events(
     let mut stmt = tx.prepare_cached(
         "INSERT INTO events (item_id, calendar_id, uid, recurrence_kind, recurrence_key, summary, location,
                              description, status, start_kind, start_key, end_kind, end_key, tzid, rrule,
-                             series_end_key, long)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                             series, series_end_key, long)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?;
+    let overrides: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.recurrence_id.is_some())
+        .collect();
     for ev in events {
+        let spec = SeriesSpec::from_events(ev, &overrides);
+        let series = spec
+            .as_ref()
+            .map(|s| serde_json::to_string(s).expect("a series spec serialises"));
+        let series_end = spec.as_ref().and_then(SeriesSpec::end_key);
         let start = ev.start.normalise();
         let end = ev.end.normalise();
         let rid: Option<When> = ev.recurrence_id.as_ref().map(|r| r.normalise());
@@ -156,7 +166,8 @@ pub(crate) fn insert_events(
             end.key(),
             ev.start.tzid(),
             ev.rrule,
-            None::<i64>,
+            series,
+            series_end,
             end.key() - start.key() > SHORT_SPAN_SECS,
         ])?;
     }

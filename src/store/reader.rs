@@ -8,6 +8,7 @@ use rusqlite::{Connection, Row};
 
 use super::items::SHORT_SPAN_SECS;
 use super::{StoreError, read_only};
+use crate::domain::series::SeriesSpec;
 use crate::domain::{Calendar, EventDetail, Occurrence, When};
 
 /// Wall-clock keys differ from instants by at most the largest UTC offsets (−12 h … +14 h).
@@ -61,15 +62,11 @@ impl StoreReader {
             .collect();
         let sql = format!(
             "SELECT {OCCURRENCE_COLUMNS} FROM events INDEXED BY events_short
-              WHERE rrule IS NULL AND long = 0 AND start_key >= ?1 - {SHORT_SPAN_SECS}
+              WHERE series IS NULL AND long = 0 AND start_key >= ?1 - {SHORT_SPAN_SECS}
                 AND start_key < ?2 AND end_key >= ?1
              UNION ALL
              SELECT {OCCURRENCE_COLUMNS} FROM events INDEXED BY events_long
-              WHERE rrule IS NULL AND long = 1 AND start_key < ?2 AND end_key >= ?1
-             UNION ALL
-             SELECT {OCCURRENCE_COLUMNS} FROM events
-              WHERE rrule IS NOT NULL AND start_key < ?2
-                AND (series_end_key IS NULL OR series_end_key >= ?1)"
+              WHERE series IS NULL AND long = 1 AND start_key < ?2 AND end_key >= ?1"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map([lo, hi], occurrence_from_row)?;
@@ -85,13 +82,58 @@ impl StoreReader {
                 }
                 continue;
             }
-            // Recurrence expansion comes with the series store; until then a series shows its
-            // first instance only.
             if !hidden.contains(&occ.calendar_id) && occ.overlaps_days(from, to, display) {
                 out.push(occ);
             }
         }
+        self.expand_series(from, to, lo, hi, display, &hidden, &mut out)?;
         Ok(out)
+    }
+
+    /// Adds the instances of every series that can reach the window. A series whose rule cannot be
+    /// expanded shows its first instance, so it is never silently lost.
+    #[allow(clippy::too_many_arguments)]
+    fn expand_series(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        lo: i64,
+        hi: i64,
+        display: &Tz,
+        hidden: &[i64],
+        out: &mut Vec<Occurrence>,
+    ) -> Result<(), StoreError> {
+        let sql = format!(
+            "SELECT {OCCURRENCE_COLUMNS}, series FROM events INDEXED BY events_series
+              WHERE series IS NOT NULL AND start_key < ?2
+                AND (series_end_key IS NULL OR series_end_key >= ?1)"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([lo, hi], |r| {
+            Ok((occurrence_from_row(r)?, r.get::<_, String>(13)?))
+        })?;
+        for row in rows {
+            let (master, json) = row?;
+            if hidden.contains(&master.calendar_id) {
+                continue;
+            }
+            let instances = serde_json::from_str::<SeriesSpec>(&json)
+                .ok()
+                .and_then(|spec| spec.occurrences(&master, from, to).ok());
+            match instances {
+                Some(list) => out.extend(
+                    list.into_iter()
+                        .filter(|o| o.overlaps_days(from, to, display)),
+                ),
+                None => {
+                    tracing::warn!(uid = %master.uid, "series cannot be expanded; showing its first instance");
+                    if master.overlaps_days(from, to, display) {
+                        out.push(master);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The detail of one event, for the detail pane.

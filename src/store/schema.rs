@@ -63,15 +63,16 @@ const MIGRATIONS: &[&str] = &[
         end_key         INTEGER NOT NULL,
         tzid            TEXT,
         rrule           TEXT,
-        series_end_key  INTEGER,               -- last possible start of a series; NULL when unbounded
+        series          TEXT,                  -- JSON SeriesSpec of a recurring master, else NULL
+        series_end_key  INTEGER,               -- past the end of the series' last instance; NULL when unbounded
         long            INTEGER NOT NULL       -- 1 when longer than the short-event span
     );
     -- The month load reads only these indexes (they cover every column it needs), in start order.
     CREATE INDEX events_short  ON events(start_key, end_key, calendar_id, id, uid, recurrence_kind,
-        recurrence_key, summary, location, status, start_kind, end_kind, tzid) WHERE rrule IS NULL AND long = 0;
+        recurrence_key, summary, location, status, start_kind, end_kind, tzid) WHERE series IS NULL AND long = 0;
     CREATE INDEX events_long   ON events(start_key, end_key, calendar_id, id, uid, recurrence_kind,
-        recurrence_key, summary, location, status, start_kind, end_kind, tzid) WHERE rrule IS NULL AND long = 1;
-    CREATE INDEX events_series ON events(start_key) WHERE rrule IS NOT NULL;
+        recurrence_key, summary, location, status, start_kind, end_kind, tzid) WHERE series IS NULL AND long = 1;
+    CREATE INDEX events_series ON events(start_key) WHERE series IS NOT NULL;
     CREATE INDEX events_by_item ON events(item_id);
     CREATE TABLE pending (
         id           INTEGER PRIMARY KEY,

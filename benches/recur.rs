@@ -33,14 +33,20 @@ fn calendar(n: usize) -> String {
         let day = 1 + (i % 27);
         let hour = 7 + (i % 11);
         let zone = zones[i % zones.len()];
-        let (dtstart, utc) = if zone.is_empty() && i % 8 == 2 { ("DTSTART:".to_string(), "Z") } else { (format!("DTSTART;{}", zone.trim_end_matches(':')), "") };
+        let (dtstart, utc) = if zone.is_empty() && i % 8 == 2 {
+            ("DTSTART:".to_string(), "Z")
+        } else {
+            (format!("DTSTART;{}", zone.trim_end_matches(':')), "")
+        };
         let sep = if dtstart.ends_with(':') { "" } else { ":" };
         s.push_str(&format!(
             "BEGIN:VEVENT\r\nUID:r{i}\r\n{dtstart}{sep}{year}{month:02}{day:02}T{hour:02}0000{utc}\r\nDURATION:PT45M\r\nRRULE:{}\r\nSUMMARY:Series {i}\r\n",
             rules[i % rules.len()]
         ));
         if i % 7 == 0 {
-            s.push_str(&format!("EXDATE:{year}{month:02}{day:02}T{hour:02}0000{utc}\r\n"));
+            s.push_str(&format!(
+                "EXDATE:{year}{month:02}{day:02}T{hour:02}0000{utc}\r\n"
+            ));
         }
         s.push_str("END:VEVENT\r\n");
     }
@@ -58,16 +64,32 @@ fn expand(c: &mut Criterion) {
     let reader = store.reader().unwrap();
     let zone = Tz::Europe__Berlin;
     let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
-    let month = reader.occurrences(d(2026, 10, 26), d(2026, 12, 6), &zone).unwrap();
-    let far = reader.occurrences(d(2090, 2, 27), d(2090, 4, 9), &zone).unwrap();
-    eprintln!("1,000 masters: {} occurrences in Nov 2026's grid, {} in Mar 2090's", month.len(), far.len());
+    let month = reader
+        .occurrences(d(2026, 10, 26), d(2026, 12, 6), &zone)
+        .unwrap();
+    let far = reader
+        .occurrences(d(2090, 2, 27), d(2090, 4, 9), &zone)
+        .unwrap();
+    eprintln!(
+        "1,000 masters: {} occurrences in Nov 2026's grid, {} in Mar 2090's",
+        month.len(),
+        far.len()
+    );
 
     let mut g = c.benchmark_group("recur_1000_masters");
     g.bench_function("visible_weeks_nov_2026", |b| {
-        b.iter(|| reader.occurrences(black_box(d(2026, 10, 26)), d(2026, 12, 6), &zone).unwrap())
+        b.iter(|| {
+            reader
+                .occurrences(black_box(d(2026, 10, 26)), d(2026, 12, 6), &zone)
+                .unwrap()
+        })
     });
     g.bench_function("visible_weeks_mar_2090", |b| {
-        b.iter(|| reader.occurrences(black_box(d(2090, 2, 27)), d(2090, 4, 9), &zone).unwrap())
+        b.iter(|| {
+            reader
+                .occurrences(black_box(d(2090, 2, 27)), d(2090, 4, 9), &zone)
+                .unwrap()
+        })
     });
     g.finish();
 }

@@ -179,7 +179,10 @@ fn fast_forward(parts: &mut Parts, start: NaiveDateTime, from: NaiveDateTime) ->
         if freq == "WEEKLY" && !parts.has("BYDAY") {
             parts.set("BYDAY", weekday_code(start.weekday()).to_string());
         }
-        return start + period * periods as i32;
+        return super::time::add_local(
+            start,
+            Duration::seconds(period.num_seconds().saturating_mul(periods)),
+        );
     }
     let by_day_like = ["BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO"]
         .iter()
@@ -228,7 +231,20 @@ fn expand_rule(
     if to <= from {
         return Ok(Vec::new());
     }
+    // RFC 5545 rules are ASCII; the rrule crate panics on some other text (found by fuzzing).
+    if !rule.is_ascii() {
+        return Err(err(rule, "has characters that are not ASCII"));
+    }
     let mut parts = Parts::parse(rule);
+    // Bounds no real calendar reaches, so the arithmetic below cannot overflow.
+    for (key, max) in [("INTERVAL", 100_000_i64), ("COUNT", 10_000_000)] {
+        if let Some(v) = parts.get(key) {
+            match v.parse::<i64>() {
+                Ok(n) if (1..=max).contains(&n) || (key == "COUNT" && n == 0) => {}
+                _ => return Err(err(rule, format!("{key}={v} is out of range (1 to {max})"))),
+            }
+        }
+    }
     // RFC 5545: DTSTART counts as the first of COUNT instances even when the rule would not produce
     // it; the rrule crate counts only what the rule produces, so it is told one fewer.
     if let Some(count) = parts.get("COUNT").and_then(|c| c.parse::<u32>().ok()) {
@@ -313,7 +329,9 @@ fn simple_rule(
     if let Some(count) = parts.get("COUNT") {
         let count: i64 = count.parse().ok().filter(|n: &i64| *n > 0)?;
         let last = match freq.as_str() {
-            "DAILY" if !parts.has("BYDAY") => start + Duration::days(interval * (count - 1)),
+            "DAILY" if !parts.has("BYDAY") => {
+                super::time::add_local(start, Duration::days(interval * (count - 1)))
+            }
             "WEEKLY" => {
                 let week0 = week_start(start.date(), wkst);
                 let first: Vec<NaiveDateTime> = days

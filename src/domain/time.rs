@@ -104,17 +104,18 @@ impl EventTime {
         }
     }
 
-    /// This time moved by `d`, keeping its kind (and for zoned times, its wall clock).
+    /// This time moved by `d`, keeping its kind (and for zoned times, its wall clock). Saturates
+    /// at the ends of the calendar instead of overflowing.
     pub fn shifted(&self, d: Duration) -> EventTime {
         match self {
-            EventTime::Date(x) => EventTime::Date(*x + d),
-            EventTime::Utc(x) => EventTime::Utc(*x + d),
+            EventTime::Date(x) => EventTime::Date(add_date(*x, d)),
+            EventTime::Utc(x) => EventTime::Utc(add_local(x.naive_utc(), d).and_utc()),
             EventTime::Zoned { local, tzid, zone } => EventTime::Zoned {
-                local: *local + d,
+                local: add_local(*local, d),
                 tzid: tzid.clone(),
                 zone: zone.clone(),
             },
-            EventTime::Floating(x) => EventTime::Floating(*x + d),
+            EventTime::Floating(x) => EventTime::Floating(add_local(*x, d)),
         }
     }
 }
@@ -168,9 +169,9 @@ impl When {
     /// This boundary moved by `d`.
     pub fn shifted(&self, d: Duration) -> When {
         match self {
-            When::Date(x) => When::Date(*x + d),
-            When::Instant(x) => When::Instant(*x + d),
-            When::Floating(x) => When::Floating(*x + d),
+            When::Date(x) => When::Date(add_date(*x, d)),
+            When::Instant(x) => When::Instant(add_local(x.naive_utc(), d).and_utc()),
+            When::Floating(x) => When::Floating(add_local(*x, d)),
         }
     }
 }
@@ -180,6 +181,23 @@ pub fn zone_for(tzid: &str, zones: &ZoneMap) -> Option<Zone> {
     tz::resolve(tzid)
         .map(Zone::Iana)
         .or_else(|| zones.get(tzid.trim().trim_matches('"')).cloned())
+}
+
+/// `t + d`, saturating at the ends of chrono's calendar.
+pub fn add_local(t: NaiveDateTime, d: Duration) -> NaiveDateTime {
+    t.checked_add_signed(d).unwrap_or(if d < Duration::zero() {
+        NaiveDateTime::MIN
+    } else {
+        NaiveDateTime::MAX
+    })
+}
+
+fn add_date(x: NaiveDate, d: Duration) -> NaiveDate {
+    x.checked_add_signed(d).unwrap_or(if d < Duration::zero() {
+        NaiveDate::MIN
+    } else {
+        NaiveDate::MAX
+    })
 }
 
 /// `YYYYMMDD`.
@@ -224,7 +242,7 @@ pub fn parse_duration(v: &str) -> Option<Duration> {
             'T' => in_time = true,
             d if d.is_ascii_digit() => number.push(d),
             unit => {
-                let n: i64 = number.parse().ok()?;
+                let n: i64 = number.parse().ok().filter(|n: &i64| *n < 10_000_000)?;
                 number.clear();
                 any = true;
                 total += match (unit, in_time) {
@@ -238,7 +256,8 @@ pub fn parse_duration(v: &str) -> Option<Duration> {
             }
         }
     }
-    (any && number.is_empty()).then_some(total * sign)
+    // Longer than a century is not a duration a calendar means; refuse it rather than overflow.
+    (any && number.is_empty() && total <= Duration::days(36_525)).then_some(total * sign)
 }
 
 #[cfg(test)]

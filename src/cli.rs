@@ -38,6 +38,11 @@ pub enum CommandLine {
     },
     /// List occurrences of a range of days.
     Agenda(AgendaArgs),
+    /// Print a calendar as one iCalendar file, every item as stored (byte for byte).
+    Export {
+        #[arg(long, value_name = "C")]
+        calendar: String,
+    },
 }
 
 /// `almanac agenda` options.

@@ -140,6 +140,15 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
             println!("{msg}");
             Ok(())
         }
+        Some(CommandLine::Export { calendar }) => {
+            let store = Store::open(data_dir)?;
+            let items = store
+                .reader()?
+                .calendar_items(calendar)?
+                .ok_or_else(|| CliError::Usage(format!("no calendar named '{calendar}'")))?;
+            print!("{}", almanac::domain::ical::merge_calendars(&items));
+            Ok(())
+        }
         Some(CommandLine::Agenda(args)) => {
             let configured = if args.ics.is_empty() {
                 load_config(&cli)?.zone

@@ -297,3 +297,77 @@ fn a_series_expands_through_the_cache_with_overrides_exdates_and_far_windows() {
     );
     assert_eq!(direct.as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn export_gives_back_every_component_byte_for_byte_and_zones_resolve() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string(fixture("mixed_exports.ics")).unwrap();
+    let out = almanac(
+        dir.path(),
+        &[
+            "import",
+            &fixture("mixed_exports.ics"),
+            "--calendar",
+            "mixed",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = almanac(dir.path(), &["export", "--calendar", "mixed"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let exported = text(&out.stdout);
+    // Every component, with its VALARM, folded ATTENDEE parameters, X- properties, and the VTODO
+    // and the custom VTIMEZONE, comes back exactly as it was written.
+    for (begin, end) in [
+        ("BEGIN:VTIMEZONE", "END:VTIMEZONE\r\n"),
+        ("BEGIN:VEVENT\r\nUID:apple-1", "END:VEVENT\r\n"),
+        ("BEGIN:VEVENT\r\nUID:outlook-1", "END:VEVENT\r\n"),
+        ("BEGIN:VEVENT\r\nUID:google-1", "END:VEVENT\r\n"),
+        ("BEGIN:VTODO", "END:VTODO\r\n"),
+    ] {
+        let start = original.find(begin).unwrap();
+        let stop = start + original[start..].find(end).unwrap() + end.len();
+        let component = &original[start..stop];
+        assert!(
+            exported.contains(component),
+            "lost or changed:\n{component}\nexport:\n{exported}"
+        );
+    }
+    assert!(exported.contains("X-WR-CALNAME:Mixed exports\r\n"));
+    assert_eq!(exported.matches("BEGIN:VTIMEZONE").count(), 1);
+    // Exported text reads back to the same agenda.
+    let list = agenda_json(
+        dir.path(),
+        &["--from", "2026-11-23", "--to", "2026-11-25", "--tz", "UTC"],
+    );
+    let starts: Vec<(&str, &str)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["uid"].as_str().unwrap(), e["start"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        starts,
+        vec![
+            // Custom Eastern is UTC-5 in November; W. Europe is Berlin (UTC+1); X-WR-TIMEZONE Berlin.
+            ("apple-1", "2026-11-23T14:00:00+00:00"),
+            ("outlook-1", "2026-11-24T13:00:00+00:00"),
+            ("google-1", "2026-11-25T07:30:00+00:00"),
+        ]
+    );
+    let again = dir.path().join("again.ics");
+    std::fs::write(&again, &exported).unwrap();
+    let direct = agenda_json(
+        dir.path(),
+        &[
+            "--ics",
+            again.to_str().unwrap(),
+            "--from",
+            "2026-11-23",
+            "--to",
+            "2026-11-25",
+            "--tz",
+            "UTC",
+        ],
+    );
+    assert_eq!(direct.as_array().unwrap().len(), 3);
+}

@@ -282,6 +282,57 @@ fn attach(stack: &mut [Component], doc: &mut Document, done: Component) {
     }
 }
 
+/// Joins items (each a complete VCALENDAR) into one VCALENDAR: the first item's calendar
+/// properties, each VTIMEZONE once (by TZID), then every other component, all as their original
+/// text, byte for byte.
+pub fn merge_calendars<S: AsRef<str>>(items: &[S]) -> String {
+    let mut header: Option<String> = None;
+    let mut zones: Vec<String> = Vec::new();
+    let mut seen_zones: Vec<String> = Vec::new();
+    let mut body = String::new();
+    for item in items {
+        let src = item.as_ref();
+        let doc = parse(src);
+        for cal in doc.components.iter().filter(|c| c.name == "VCALENDAR") {
+            if header.is_none() {
+                header = Some(
+                    cal.properties
+                        .iter()
+                        .map(|p| &src[p.span.clone()])
+                        .collect(),
+                );
+            }
+            for child in &cal.children {
+                let text = &src[child.span.clone()];
+                if child.name == "VTIMEZONE" {
+                    let tzid = child
+                        .property("TZID")
+                        .map(|p| p.value.clone())
+                        .unwrap_or_default();
+                    if !seen_zones.contains(&tzid) {
+                        seen_zones.push(tzid);
+                        zones.push(text.to_string());
+                    }
+                } else {
+                    body.push_str(text);
+                }
+            }
+        }
+    }
+    let mut out = String::from("BEGIN:VCALENDAR\r\n");
+    out.push_str(
+        header
+            .as_deref()
+            .unwrap_or("VERSION:2.0\r\nPRODID:-//almanac//EN\r\n"),
+    );
+    for z in zones {
+        out.push_str(&z);
+    }
+    out.push_str(&body);
+    out.push_str("END:VCALENDAR\r\n");
+    out
+}
+
 /// Resolves RFC 5545 TEXT escapes.
 pub fn unescape_text(value: &str) -> String {
     let mut out = String::with_capacity(value.len());

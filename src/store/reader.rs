@@ -136,6 +136,29 @@ impl StoreReader {
         Ok(())
     }
 
+    /// The raw text of every item in the calendar called `name`, in the order they were stored;
+    /// `None` when there is no such calendar.
+    pub fn calendar_items(&self, name: &str) -> Result<Option<Vec<String>>, StoreError> {
+        let id: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT id FROM calendars WHERE name = ?1 ORDER BY id LIMIT 1",
+                [name],
+                |r| r.get(0),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        let Some(id) = id else { return Ok(None) };
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT raw FROM items WHERE calendar_id = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([id], |r| r.get::<_, String>(0))?;
+        Ok(Some(rows.collect::<Result<_, _>>()?))
+    }
+
     /// The detail of one event, for the detail pane.
     pub fn event_detail(&self, event_id: i64) -> Result<Option<EventDetail>, StoreError> {
         let mut stmt = self.conn.prepare_cached(

@@ -234,10 +234,15 @@ impl SeriesSpec {
             } else {
                 start.shifted(Duration::seconds(secs))
             };
+            let recurrence_id = if shift == 0 {
+                start
+            } else {
+                self.when(original, zone.as_ref())
+            };
             out.push(Instance {
                 start,
                 end,
-                recurrence_id: self.when(original, zone.as_ref()),
+                recurrence_id,
                 change,
             });
         }

@@ -109,6 +109,7 @@ impl StoreReader {
                 AND (series_end_key IS NULL OR series_end_key >= ?1)"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
+        let inner = (lo + 2 * ZONE_SLACK_SECS, hi - 2 * ZONE_SLACK_SECS);
         let rows = stmt.query_map([lo, hi], |r| {
             Ok((occurrence_from_row(r)?, r.get::<_, String>(13)?))
         })?;
@@ -121,10 +122,11 @@ impl StoreReader {
                 .ok()
                 .and_then(|spec| spec.occurrences(&master, from, to).ok());
             match instances {
-                Some(list) => out.extend(
-                    list.into_iter()
-                        .filter(|o| o.overlaps_days(from, to, display)),
-                ),
+                // As for single events: only instances near an edge need the exact zone check.
+                Some(list) => out.extend(list.into_iter().filter(|o| {
+                    (o.start.key() >= inner.0 && o.end.key() <= inner.1)
+                        || o.overlaps_days(from, to, display)
+                })),
                 None => {
                     tracing::warn!(uid = %master.uid, "series cannot be expanded; showing its first instance");
                     if master.overlaps_days(from, to, display) {

@@ -65,6 +65,15 @@ fn draw(model: &mut Model, w: u16, h: u16) -> Terminal<TestBackend> {
     terminal
 }
 
+/// Types `g`, a date, Enter.
+fn goto(model: &mut Model, dir: &tempfile::TempDir, date: &str) {
+    press(model, dir, KeyCode::Char('g'));
+    for c in date.chars() {
+        press(model, dir, KeyCode::Char(c));
+    }
+    press(model, dir, KeyCode::Enter);
+}
+
 /// A key press, with whatever it asks the cache for answered from the cache in `dir`.
 fn press(model: &mut Model, dir: &tempfile::TempDir, code: KeyCode) {
     let reader = StoreReader::open_file(&dir.path().join(DB_FILE)).unwrap();
@@ -194,11 +203,7 @@ fn the_detail_shows_the_events_own_zone_when_it_differs() {
 #[test]
 fn switching_the_zone_moves_times_but_not_floating_ones() {
     let (mut m, dir) = sample_model(true);
-    press(&mut m, &dir, KeyCode::Char('g'));
-    for c in "2026-11-19".chars() {
-        press(&mut m, &dir, KeyCode::Char(c));
-    }
-    press(&mut m, &dir, KeyCode::Enter);
+    goto(&mut m, &dir, "2026-11-19");
     assert!(
         draw(&mut m, 120, 40)
             .backend()
@@ -217,11 +222,7 @@ fn switching_the_zone_moves_times_but_not_floating_ones() {
         "the title names the zone"
     );
     // The floating swim on the 28th stays at 10:00.
-    press(&mut m, &dir, KeyCode::Char('g'));
-    for c in "2026-11-28".chars() {
-        press(&mut m, &dir, KeyCode::Char(c));
-    }
-    press(&mut m, &dir, KeyCode::Enter);
+    goto(&mut m, &dir, "2026-11-28");
     assert!(
         draw(&mut m, 120, 40)
             .backend()

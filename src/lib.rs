@@ -7,7 +7,7 @@
 //! - [`config`]: the TOML config layered over embedded defaults, with precise errors.
 //! - [`app`]: the `Model`, messages, `update` (pure: returns `Command`s as data), keymap, run loop.
 //! - [`ui`]: `view(&Model)`, pure drawing, one widget per pane. Only reads the `Model`.
-//! - [`cli`]: the command-line contract and the headless commands (`import`, `agenda`).
+//! - [`cli`]: the command-line contract and the headless commands (`import`, `agenda`, `export`).
 
 pub mod app;
 pub mod cli;

@@ -204,12 +204,6 @@ impl Model {
     }
 }
 
-/// The first day of the week containing `day`, for weeks starting on `week_start`.
-pub fn week_start_of(day: NaiveDate, week_start: Weekday) -> NaiveDate {
-    let back = (day.weekday().num_days_from_monday() + 7 - week_start.num_days_from_monday()) % 7;
-    day - Duration::days(back as i64)
-}
-
 /// Lays out the month that contains `day`.
 pub fn layout_month(
     day: NaiveDate,
@@ -221,7 +215,7 @@ pub fn layout_month(
     let next_month = month
         .checked_add_months(chrono::Months::new(1))
         .expect("dates stay in range");
-    let first_day = week_start_of(month, week_start);
+    let first_day = crate::domain::recur::week_start(month, week_start);
     let weeks = ((next_month - first_day).num_days() + 6) / 7;
     let last_day = first_day + Duration::days(weeks * 7 - 1);
     let mut rows: Vec<WeekRow> = (0..weeks).map(|_| WeekRow::default()).collect();

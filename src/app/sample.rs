@@ -5,8 +5,8 @@
 
 use chrono::{Duration, NaiveDate, Weekday};
 
-use super::model::week_start_of;
 use crate::domain::read_calendar;
+use crate::domain::recur::week_start;
 use crate::domain::time::{parse_date, parse_datetime};
 use crate::store::{Store, StoreError};
 
@@ -29,7 +29,7 @@ pub fn ensure_sample(store: &mut Store, today: NaiveDate, now: i64) -> Result<()
         }
         return Ok(());
     }
-    let monday = week_start_of(today, Weekday::Mon);
+    let monday = week_start(today, Weekday::Mon);
     if existing.as_ref().and_then(|(_, a)| a.as_deref()) == Some(monday.to_string().as_str()) {
         return Ok(());
     }

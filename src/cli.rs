@@ -296,14 +296,14 @@ pub fn agenda_selection<'a>(
 pub fn agenda_entry(o: &Occurrence, names: &HashMap<i64, String>, zone: &Tz) -> AgendaEntry {
     AgendaEntry {
         calendar: names.get(&o.calendar_id).cloned().unwrap_or_default(),
-        uid: o.uid.clone(),
+        uid: o.uid.to_string(),
         recurrence_id: o.recurrence_id.as_ref().map(|r| contract_time(r, zone)),
-        summary: o.summary.clone(),
-        location: (!o.location.is_empty()).then(|| o.location.clone()),
+        summary: o.summary.to_string(),
+        location: (!o.location.is_empty()).then(|| o.location.to_string()),
         start: contract_time(&o.start, zone),
         end: contract_time(&o.end, zone),
         all_day: o.all_day(),
-        status: o.status.clone(),
+        status: o.status.as_deref().map(str::to_string),
     }
 }
 

@@ -91,7 +91,7 @@ fn importing_the_same_file_twice_changes_nothing() {
     let occ = reader
         .occurrences(d(2026, 11, 23), d(2026, 11, 30), &Tz::UTC)
         .unwrap();
-    let summaries: Vec<&str> = occ.iter().map(|o| o.summary.as_str()).collect();
+    let summaries: Vec<&str> = occ.iter().map(|o| &*o.summary).collect();
     assert_eq!(summaries, vec!["B", "A moved"]);
 }
 
@@ -139,7 +139,7 @@ fn the_range_query_finds_events_by_overlap_in_the_display_zone() {
             .occurrences(d(2026, 11, 23), d(2026, 11, 23), &zone)
             .unwrap()
             .into_iter()
-            .map(|o| o.summary)
+            .map(|o| o.summary.to_string())
             .collect();
         v.sort();
         v
@@ -161,10 +161,8 @@ fn the_sample_appears_on_an_empty_cache_follows_the_week_and_leaves_with_real_da
     let this_week = reader
         .occurrences(d(2026, 11, 23), d(2026, 11, 29), &Tz::Europe__Berlin)
         .unwrap();
-    assert!(
-        this_week.iter().any(|o| o.summary == "Standup"
-            && o.start.local(&Tz::Europe__Berlin).date() == d(2026, 11, 23))
-    );
+    assert!(this_week.iter().any(|o| &*o.summary == "Standup"
+        && o.start.local(&Tz::Europe__Berlin).date() == d(2026, 11, 23)));
     assert!(
         store
             .calendars()
@@ -179,7 +177,7 @@ fn the_sample_appears_on_an_empty_cache_follows_the_week_and_leaves_with_real_da
         .occurrences(d(2026, 12, 14), d(2026, 12, 14), &Tz::Europe__Berlin)
         .unwrap();
     assert!(
-        later.iter().any(|o| o.summary == "Standup"),
+        later.iter().any(|o| &*o.summary == "Standup"),
         "Monday's standup moved to 14 Dec"
     );
 

@@ -26,7 +26,7 @@ fn occ(uid: &str, start: When, end: When) -> Occurrence {
         uid: uid.into(),
         recurrence_id: None,
         summary: uid.into(),
-        location: String::new(),
+        location: "".into(),
         status: None,
         start,
         end,
@@ -162,7 +162,7 @@ fn tab_walks_the_days_events_and_enter_opens_the_detail() {
     let order: Vec<String> = m
         .day_list(day)
         .iter()
-        .map(|&i| m.occurrences[i].uid.clone())
+        .map(|&i| m.occurrences[i].uid.to_string())
         .collect();
     assert_eq!(
         order,
@@ -172,9 +172,9 @@ fn tab_walks_the_days_events_and_enter_opens_the_detail() {
     update(&mut m, key(KeyCode::Tab));
     update(&mut m, key(KeyCode::Enter));
     assert_eq!(m.mode, Mode::Detail);
-    assert_eq!(m.selected_occurrence().unwrap().uid, "a-early");
+    assert_eq!(&*m.selected_occurrence().unwrap().uid, "a-early");
     update(&mut m, key(KeyCode::Char('j')));
-    assert_eq!(m.selected_occurrence().unwrap().uid, "b-later");
+    assert_eq!(&*m.selected_occurrence().unwrap().uid, "b-later");
     update(&mut m, key(KeyCode::Esc));
     assert_eq!(m.mode, Mode::Month);
 }
@@ -210,7 +210,7 @@ fn loaded_text_is_made_safe_to_draw() {
     let mut evil = occ("x", at(day, 9), at(day, 10));
     evil.summary = "\x1b]52;c;aGk=\x07pwn\u{202e}txt".into();
     let m = loaded(vec![evil]);
-    assert_eq!(m.occurrences[0].summary, "]52;c;aGk=pwntxt");
+    assert_eq!(&*m.occurrences[0].summary, "]52;c;aGk=pwntxt");
 }
 
 #[test]
@@ -228,13 +228,13 @@ fn multi_day_events_become_bars_in_a_stable_lane() {
     let conf = row
         .bars
         .iter()
-        .find(|b| m.occurrences[b.occ].uid == "conf")
+        .find(|b| &*m.occurrences[b.occ].uid == "conf")
         .unwrap();
     assert_eq!((conf.from_col, conf.to_col, conf.lane), (2, 4, 0));
     let trip = row
         .bars
         .iter()
-        .find(|b| m.occurrences[b.occ].uid == "trip")
+        .find(|b| &*m.occurrences[b.occ].uid == "trip")
         .unwrap();
     assert_eq!(
         (trip.from_col, trip.to_col, trip.lane, trip.continues_right),
@@ -249,7 +249,7 @@ fn multi_day_events_become_bars_in_a_stable_lane() {
     let trip2 = next
         .bars
         .iter()
-        .find(|b| m.occurrences[b.occ].uid == "trip")
+        .find(|b| &*m.occurrences[b.occ].uid == "trip")
         .unwrap();
     assert_eq!(
         (trip2.from_col, trip2.to_col, trip2.continues_left),

@@ -1,5 +1,7 @@
 //! Events, the calendar object resources ("items") that carry them, and occurrences on a calendar.
 
+use std::sync::Arc;
+
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 
@@ -60,16 +62,16 @@ pub struct Occurrence {
     /// The cache row of the event.
     pub event_id: i64,
     pub calendar_id: i64,
-    pub uid: String,
+    pub uid: Arc<str>,
     /// The original start of this instance, for instances of a series.
     pub recurrence_id: Option<When>,
-    pub summary: String,
-    pub location: String,
-    pub status: Option<String>,
+    pub summary: Arc<str>,
+    pub location: Arc<str>,
+    pub status: Option<Arc<str>>,
     pub start: When,
     pub end: When,
     /// The zone the event was written in, if any.
-    pub tzid: Option<String>,
+    pub tzid: Option<Arc<str>>,
 }
 
 /// What the detail pane shows beyond an occurrence: read on demand, one event at a time, so the month

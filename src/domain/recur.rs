@@ -248,8 +248,9 @@ fn expand_rule(
     // RFC 5545: DTSTART counts as the first of COUNT instances even when the rule would not produce
     // it; the rrule crate counts only what the rule produces, so it is told one fewer.
     if let Some(count) = parts.get("COUNT").and_then(|c| c.parse::<u32>().ok()) {
-        let produces =
-            simple_produces(&parts, start).unwrap_or_else(|| rule_produces(&parts.render(), start));
+        let produces = simple_produces(&parts, start)
+            .or_else(|| PeriodRule::parse(&parts).map(|r| r.produces(start)))
+            .unwrap_or_else(|| rule_produces(&parts.render(), start));
         if !produces {
             if count <= 1 {
                 return Ok(Vec::new());
@@ -258,6 +259,9 @@ fn expand_rule(
         }
     }
     if let Some(list) = simple_rule(&parts, start, from, to) {
+        return Ok(list);
+    }
+    if let Some(list) = PeriodRule::parse(&parts).map(|r| r.between(start, from, to)) {
         return Ok(list);
     }
     // A window after UNTIL holds nothing (and moving DTSTART past UNTIL would be an invalid rule).
@@ -396,6 +400,226 @@ fn simple_rule(
     }
     out.dedup();
     Some(out)
+}
+
+/// The commonest MONTHLY and YEARLY rules, computed directly, one period (a month or a year) at a
+/// time: BYMONTHDAY (negatives too), BYDAY (plain or with ordinals), BYMONTH and BYSETPOS, with
+/// INTERVAL, UNTIL and COUNT. Every instance has DTSTART's time of day (no BYHOUR and finer parts).
+/// Anything else (BYWEEKNO, BYYEARDAY, a YEARLY BYDAY without BYMONTH) goes to the `rrule` crate.
+/// The semantics are the crate's, which a differential test checks.
+struct PeriodRule {
+    yearly: bool,
+    interval: u32,
+    until: Option<NaiveDateTime>,
+    count: Option<u32>,
+    months: Vec<u32>,
+    month_days: Vec<i32>,
+    /// (ordinal within the month, 0 for every such day; weekday)
+    days: Vec<(i32, Weekday)>,
+    set_pos: Vec<i32>,
+}
+
+impl PeriodRule {
+    fn parse(parts: &Parts) -> Option<PeriodRule> {
+        let allowed = [
+            "FREQ",
+            "INTERVAL",
+            "UNTIL",
+            "COUNT",
+            "BYDAY",
+            "BYMONTHDAY",
+            "BYMONTH",
+            "BYSETPOS",
+            "WKST",
+        ];
+        if parts.0.iter().any(|(k, _)| !allowed.contains(&k.as_str())) {
+            return None;
+        }
+        let yearly = match parts.get("FREQ")?.to_ascii_uppercase().as_str() {
+            "MONTHLY" => false,
+            "YEARLY" => true,
+            _ => return None,
+        };
+        fn list<T>(v: Option<&str>, item: impl Fn(&str) -> Option<T>) -> Option<Vec<T>> {
+            v.map_or(Some(Vec::new()), |v| {
+                v.split(',').map(|x| item(x.trim())).collect()
+            })
+        }
+        let ranged = |lo: i32, hi: i32| {
+            move |x: &str| {
+                x.parse::<i32>()
+                    .ok()
+                    .filter(|n| *n != 0 && (lo..=hi).contains(n))
+            }
+        };
+        let rule = PeriodRule {
+            yearly,
+            interval: match parts.get("INTERVAL") {
+                Some(v) => v.parse().ok().filter(|n: &u32| *n > 0)?,
+                None => 1,
+            },
+            until: match parts.get("UNTIL") {
+                Some(u) => Some(super::time::parse_datetime(u.strip_suffix(['Z', 'z'])?)?),
+                None => None,
+            },
+            count: match parts.get("COUNT") {
+                Some(c) => Some(c.parse().ok().filter(|n: &u32| *n > 0)?),
+                None => None,
+            },
+            months: list(parts.get("BYMONTH"), |x| {
+                x.parse().ok().filter(|m: &u32| (1..=12).contains(m))
+            })?,
+            month_days: list(parts.get("BYMONTHDAY"), ranged(-31, 31))?,
+            days: list(parts.get("BYDAY"), |x| {
+                let at = x.len().checked_sub(2)?;
+                let (ord, code) = (x.get(..at)?, x.get(at..)?);
+                let ord = match ord {
+                    "" => 0,
+                    o => ranged(-53, 53)(o.trim_start_matches('+'))?,
+                };
+                Some((ord, weekday_from_code(code)?))
+            })?,
+            set_pos: list(parts.get("BYSETPOS"), ranged(-366, 366))?,
+        };
+        // A YEARLY BYDAY counts within the year unless BYMONTH is given.
+        if yearly && !rule.days.is_empty() && rule.months.is_empty() {
+            return None;
+        }
+        Some(rule)
+    }
+
+    /// The months of period `k` (counted in periods from DTSTART's) with the days the rule picks
+    /// in each, in order.
+    fn period(&self, start: NaiveDateTime, k: u32) -> Vec<NaiveDate> {
+        let span = if self.yearly { 12 } else { 1 } * self.interval;
+        let Some(first) = NaiveDate::from_ymd_opt(start.year(), start.month(), 1)
+            .and_then(|d| {
+                if self.yearly {
+                    d.with_month(1)
+                } else {
+                    Some(d)
+                }
+            })
+            .and_then(|d| d.checked_add_months(Months::new(k.checked_mul(span)?)))
+        else {
+            return Vec::new();
+        };
+        let months: Vec<NaiveDate> = if self.yearly {
+            let wanted: Vec<u32> = match (self.months.is_empty(), self.month_days.is_empty()) {
+                (false, _) => self.months.clone(),
+                (true, false) => (1..=12).collect(),
+                (true, true) => vec![start.month()],
+            };
+            wanted.iter().filter_map(|m| first.with_month(*m)).collect()
+        } else if self.months.is_empty() || self.months.contains(&first.month()) {
+            vec![first]
+        } else {
+            Vec::new()
+        };
+        let mut set = Vec::new();
+        for month in months {
+            let len = month
+                .checked_add_months(Months::new(1))
+                .map_or(31, |next| (next - month).num_days() as i32);
+            let day = |n: i32| {
+                let n = if n < 0 { len + 1 + n } else { n };
+                (1..=len)
+                    .contains(&n)
+                    .then(|| month + Duration::days(i64::from(n - 1)))
+            };
+            let by_day = |d: NaiveDate| {
+                self.days.iter().any(|&(ord, wd)| {
+                    d.weekday() == wd && {
+                        let nth = (d.day0() / 7) as i32 + 1;
+                        let nth_last = ((len as u32 - d.day()) / 7) as i32 + 1;
+                        ord == 0 || ord == nth || ord == -nth_last
+                    }
+                })
+            };
+            if !self.month_days.is_empty() {
+                set.extend(
+                    self.month_days
+                        .iter()
+                        .filter_map(|n| day(*n))
+                        .filter(|d| self.days.is_empty() || by_day(*d)),
+                );
+            } else if !self.days.is_empty() {
+                set.extend((1..=len).filter_map(day).filter(|d| by_day(*d)));
+            } else {
+                set.extend(day(start.day() as i32));
+            }
+        }
+        set.sort();
+        set.dedup();
+        if self.set_pos.is_empty() {
+            return set;
+        }
+        let n = set.len() as i32;
+        let mut picked: Vec<NaiveDate> = self
+            .set_pos
+            .iter()
+            .filter_map(|&p| {
+                let i = if p > 0 { p - 1 } else { n + p };
+                (0..n).contains(&i).then(|| set[i as usize])
+            })
+            .collect();
+        picked.sort();
+        picked.dedup();
+        picked
+    }
+
+    /// Whether DTSTART is itself an instance of the rule.
+    fn produces(&self, start: NaiveDateTime) -> bool {
+        self.period(start, 0).contains(&start.date())
+    }
+
+    /// Starts in `[from, to)` that the rule produces from `start` on.
+    fn between(
+        &self,
+        start: NaiveDateTime,
+        from: NaiveDateTime,
+        to: NaiveDateTime,
+    ) -> Vec<NaiveDateTime> {
+        let to = match self.until {
+            Some(u) => to.min(u + Duration::seconds(1)),
+            None => to,
+        };
+        let mut out = Vec::new();
+        let span = i64::from(if self.yearly { 12 } else { 1 } * self.interval);
+        let month_index = |d: NaiveDate| i64::from(d.year()) * 12 + i64::from(d.month0());
+        // Period 0 begins in DTSTART's month, or in January of its year.
+        let base = month_index(start.date())
+            - if self.yearly {
+                i64::from(start.month0())
+            } else {
+                0
+            };
+        // Without COUNT, start at the period just before the window; with it, count from DTSTART.
+        let mut k = match self.count {
+            Some(_) => 0,
+            None => ((month_index(from.date()) - base) / span - 1).max(0),
+        };
+        let mut left = self.count.unwrap_or(u32::MAX);
+        let last = month_index(to.date());
+        while left > 0 && base + k * span <= last {
+            let Ok(period) = u32::try_from(k) else { break };
+            for day in self.period(start, period) {
+                let t = day.and_time(start.time());
+                if t < start {
+                    continue;
+                }
+                if t >= to || left == 0 {
+                    return out;
+                }
+                left -= 1;
+                if t >= from {
+                    out.push(t);
+                }
+            }
+            k += 1;
+        }
+        out
+    }
 }
 
 /// For the rules [`simple_rule`] handles: whether DTSTART is itself an instance of the rule.
@@ -580,6 +804,66 @@ mod tests {
         let windows = [
             ("20261101T000000", "20261215T000000"),
             ("20270101T000000", "20270401T000000"),
+            ("20850601T000000", "20850720T000000"),
+        ];
+        for rule in rules {
+            for start in starts {
+                for (from, to) in windows {
+                    let direct = series(start, rule).starts_between(t(from), t(to)).unwrap();
+                    let via_crate = series(start, &format!("{rule};BYSECOND=0"))
+                        .starts_between(t(from), t(to))
+                        .unwrap();
+                    assert_eq!(direct, via_crate, "{rule} from {start} in {from}..{to}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_monthly_and_yearly_direct_path_agrees_with_the_rrule_crate() {
+        let rules = [
+            "FREQ=MONTHLY",
+            "FREQ=MONTHLY;INTERVAL=5",
+            "FREQ=MONTHLY;BYMONTHDAY=15",
+            "FREQ=MONTHLY;BYMONTHDAY=-1",
+            "FREQ=MONTHLY;BYMONTHDAY=1,-1,31;INTERVAL=2",
+            "FREQ=MONTHLY;BYDAY=-1FR",
+            "FREQ=MONTHLY;BYDAY=2MO,+4MO,-2SU",
+            "FREQ=MONTHLY;BYDAY=5TH",
+            "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
+            "FREQ=MONTHLY;BYDAY=TU,TH;BYSETPOS=1,3,-1",
+            "FREQ=MONTHLY;BYDAY=FR;BYMONTHDAY=13",
+            "FREQ=MONTHLY;BYDAY=1SA;BYMONTHDAY=1,2,3,4,5,6,7,8,9",
+            "FREQ=MONTHLY;BYMONTH=1,6,12;BYMONTHDAY=31",
+            "FREQ=MONTHLY;BYMONTH=2",
+            "FREQ=MONTHLY;UNTIL=20280101T000000Z",
+            "FREQ=MONTHLY;COUNT=10",
+            "FREQ=MONTHLY;BYDAY=-1FR;COUNT=7",
+            "FREQ=MONTHLY;BYMONTHDAY=31;COUNT=5",
+            "FREQ=MONTHLY;BYDAY=SA,SU;BYSETPOS=2;COUNT=12;INTERVAL=3",
+            "FREQ=YEARLY",
+            "FREQ=YEARLY;INTERVAL=4",
+            "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
+            "FREQ=YEARLY;BYMONTH=10,3;BYDAY=-1SU",
+            "FREQ=YEARLY;BYMONTH=1,7;BYMONTHDAY=1",
+            "FREQ=YEARLY;BYMONTHDAY=1,-1",
+            "FREQ=YEARLY;BYMONTH=11;BYDAY=TU;BYMONTHDAY=2,3,4,5,6,7,8;INTERVAL=4",
+            "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
+            "FREQ=YEARLY;BYMONTH=6,7,8;BYDAY=MO,FR;BYSETPOS=-2",
+            "FREQ=YEARLY;COUNT=6",
+            "FREQ=YEARLY;BYMONTH=5;BYDAY=2SU;COUNT=4",
+            "FREQ=YEARLY;UNTIL=20300101T000000Z",
+        ];
+        let starts = [
+            "20261123T090000",
+            "20260131T233000",
+            "20240229T070000",
+            "20261129T120000",
+            "20161231T080000",
+        ];
+        let windows = [
+            ("20261101T000000", "20261215T000000"),
+            ("20270101T000000", "20300401T000000"),
             ("20850601T000000", "20850720T000000"),
         ];
         for rule in rules {

@@ -285,30 +285,55 @@ impl SeriesSpec {
         Some(self.when(last, zone.as_ref()).key() + slack + 2 * 86_400)
     }
 
-    /// The occurrences of this series on the days `from..=to`, each built from `template` (the
-    /// master's occurrence) with its own times, RECURRENCE-ID and any THISANDFUTURE change.
+    /// Adds to `out` the occurrences of this series on the days `from..=to` that `keep` accepts,
+    /// each built from `template` (the master's occurrence) with its own times, RECURRENCE-ID and
+    /// any THISANDFUTURE change. Text is shared between instances, not copied.
+    pub fn occurrences_into(
+        &self,
+        template: &Occurrence,
+        from: NaiveDate,
+        to: NaiveDate,
+        mut keep: impl FnMut(&Occurrence) -> bool,
+        out: &mut Vec<Occurrence>,
+    ) -> Result<(), RecurError> {
+        let changes: Vec<(Arc<str>, Arc<str>, Option<Arc<str>>)> = self
+            .future
+            .iter()
+            .map(|c| {
+                (
+                    Arc::from(c.summary.as_str()),
+                    Arc::from(c.location.as_deref().unwrap_or_default()),
+                    c.status.as_deref().map(Arc::from),
+                )
+            })
+            .collect();
+        for i in self.instances(from, to)? {
+            let mut occ = template.clone();
+            occ.start = i.start;
+            occ.end = i.end;
+            occ.recurrence_id = Some(i.recurrence_id);
+            if let Some((summary, location, status)) = i.change.map(|c| &changes[c]) {
+                occ.summary = summary.clone();
+                occ.location = location.clone();
+                occ.status = status.clone();
+            }
+            if keep(&occ) {
+                out.push(occ);
+            }
+        }
+        Ok(())
+    }
+
+    /// Every occurrence of this series on the days `from..=to` (see [`Self::occurrences_into`]).
     pub fn occurrences(
         &self,
         template: &Occurrence,
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<Occurrence>, RecurError> {
-        Ok(self
-            .instances(from, to)?
-            .into_iter()
-            .map(|i| {
-                let mut occ = template.clone();
-                occ.start = i.start;
-                occ.end = i.end;
-                occ.recurrence_id = Some(i.recurrence_id);
-                if let Some(change) = i.change.map(|c| &self.future[c]) {
-                    occ.summary = change.summary.clone();
-                    occ.location = change.location.clone().unwrap_or_default();
-                    occ.status = change.status.clone();
-                }
-                occ
-            })
-            .collect())
+        let mut out = Vec::new();
+        self.occurrences_into(template, from, to, |_| true, &mut out)?;
+        Ok(out)
     }
 }
 
@@ -340,14 +365,14 @@ pub fn item_occurrences(
         let template = Occurrence {
             event_id: 0,
             calendar_id,
-            uid: ev.uid.clone(),
+            uid: ev.uid.as_str().into(),
             recurrence_id: ev.recurrence_id.as_ref().map(|r| r.normalise()),
-            summary: ev.summary.clone(),
-            location: ev.location.clone().unwrap_or_default(),
-            status: ev.status.clone(),
+            summary: ev.summary.as_str().into(),
+            location: ev.location.as_deref().unwrap_or_default().into(),
+            status: ev.status.as_deref().map(Arc::from),
             start: ev.start.normalise(),
             end: ev.end.normalise(),
-            tzid: ev.start.tzid().map(str::to_string),
+            tzid: ev.start.tzid().map(Arc::from),
         };
         match SeriesSpec::from_events(ev, &overrides) {
             Some(spec) => match spec.occurrences(&template, from, to) {
@@ -417,7 +442,7 @@ BEGIN:VEVENT\nUID:s\nRECURRENCE-ID;TZID=Europe/Berlin:20261124T090000\nDTSTART;T
 BEGIN:VEVENT\nUID:s\nRECURRENCE-ID:20261125T080000Z\nDTSTART;TZID=Europe/Berlin:20261125T090000\nSTATUS:CANCELLED\nSUMMARY:Standup\nEND:VEVENT\nEND:VCALENDAR\n";
         let got: Vec<(String, String)> = occurrences(src, d(2026, 11, 23), d(2026, 11, 30))
             .iter()
-            .map(|o| (berlin(o), o.summary.clone()))
+            .map(|o| (berlin(o), o.summary.to_string()))
             .collect();
         assert_eq!(
             got,
@@ -435,7 +460,7 @@ BEGIN:VEVENT\nUID:s\nRECURRENCE-ID:20261125T080000Z\nDTSTART;TZID=Europe/Berlin:
 BEGIN:VEVENT\nUID:s\nRECURRENCE-ID;RANGE=THISANDFUTURE;TZID=Europe/Berlin:20261125T090000\nDTSTART;TZID=Europe/Berlin:20261125T100000\nDURATION:PT1H\nSUMMARY:New\nEND:VEVENT\nEND:VCALENDAR\n";
         let got: Vec<(String, String)> = occurrences(src, d(2026, 11, 23), d(2026, 11, 30))
             .iter()
-            .map(|o| (berlin(o), o.summary.clone()))
+            .map(|o| (berlin(o), o.summary.to_string()))
             .collect();
         let want: Vec<(String, String)> = [
             ("23", "09", "Old"),

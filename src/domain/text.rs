@@ -13,10 +13,11 @@ pub fn sanitize(s: &str) -> String {
         .collect()
 }
 
-/// [`sanitize`] without allocating when there is nothing to remove (the common case).
-pub fn sanitize_in_place(s: &mut String) {
+/// [`sanitize`] for shared text, without allocating when there is nothing to remove (the common
+/// case).
+pub fn sanitize_in_place(s: &mut std::sync::Arc<str>) {
     if s.chars().any(|c| c.is_control() || is_bidi_control(c)) {
-        *s = sanitize(s);
+        *s = sanitize(s).into();
     }
 }
 

@@ -1,6 +1,7 @@
 //! Read-only queries, on a connection of their own so the UI never waits for the writer.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate, NaiveTime};
 use chrono_tz::Tz;
@@ -118,20 +119,25 @@ impl StoreReader {
             if hidden.contains(&master.calendar_id) {
                 continue;
             }
-            let instances = serde_json::from_str::<SeriesSpec>(&json)
-                .ok()
-                .and_then(|spec| spec.occurrences(&master, from, to).ok());
-            match instances {
-                // As for single events: only instances near an edge need the exact zone check.
-                Some(list) => out.extend(list.into_iter().filter(|o| {
-                    (o.start.key() >= inner.0 && o.end.key() <= inner.1)
-                        || o.overlaps_days(from, to, display)
-                })),
-                None => {
-                    tracing::warn!(uid = %master.uid, "series cannot be expanded; showing its first instance");
-                    if master.overlaps_days(from, to, display) {
-                        out.push(master);
-                    }
+            let expanded = serde_json::from_str::<SeriesSpec>(&json)
+                .map_err(|e| e.to_string())
+                .and_then(|spec| {
+                    // As for single events: only instances near an edge need the exact zone check.
+                    let keep = |o: &Occurrence| {
+                        (o.start.key() >= inner.0 && o.end.key() <= inner.1)
+                            || o.overlaps_days(from, to, display)
+                    };
+                    let before = out.len();
+                    spec.occurrences_into(&master, from, to, keep, out)
+                        .map_err(|e| {
+                            out.truncate(before);
+                            e.to_string()
+                        })
+                });
+            if let Err(reason) = expanded {
+                tracing::warn!(uid = %master.uid, %reason, "series cannot be expanded; showing its first instance");
+                if master.overlaps_days(from, to, display) {
+                    out.push(master);
                 }
             }
         }
@@ -207,17 +213,20 @@ fn occurrence_from_row(r: &Row<'_>) -> rusqlite::Result<Occurrence> {
         rusqlite::types::ValueRef::Null => None,
         _ => Some(when(3, 4)?),
     };
+    let text = |i: usize| -> rusqlite::Result<Option<Arc<str>>> {
+        Ok(r.get_ref(i)?.as_str_or_null()?.map(Arc::from))
+    };
     Ok(Occurrence {
         event_id: r.get(0)?,
         calendar_id: r.get(1)?,
-        uid: r.get(2)?,
+        uid: text(2)?.unwrap_or_else(|| Arc::from("")),
         recurrence_id,
-        summary: r.get(5)?,
-        location: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
-        status: r.get(7)?,
+        summary: text(5)?.unwrap_or_else(|| Arc::from("")),
+        location: text(6)?.unwrap_or_else(|| Arc::from("")),
+        status: text(7)?,
         start: when(8, 9)?,
         end: when(10, 11)?,
-        tzid: r.get(12)?,
+        tzid: text(12)?,
     })
 }
 

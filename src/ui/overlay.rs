@@ -99,7 +99,7 @@ pub fn draw_detail(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
         (When::Instant(_), None) => format!("shown in {}", model.zone.name()),
     };
     let mut lines = vec![
-        Line::styled(occ.summary.clone(), theme.title()),
+        Line::styled(occ.summary.to_string(), theme.title()),
         Line::raw(""),
         Line::from(vec![label("When"), Span::raw(when)]),
     ];
@@ -109,7 +109,7 @@ pub fn draw_detail(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
     if !occ.location.is_empty() {
         lines.push(Line::from(vec![
             label("Where"),
-            Span::raw(occ.location.clone()),
+            Span::raw(occ.location.to_string()),
         ]));
     }
     lines.push(Line::from(vec![

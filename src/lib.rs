@@ -13,5 +13,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod emulator;
 pub mod store;
+pub mod sync;
 pub mod ui;

@@ -1,0 +1,2 @@
+//! Test servers that behave like the real services, with switches to inject faults. Used by the
+//! tests and by `almanac demo`. Imports only `domain`.

@@ -1,0 +1,1 @@
+//! WebDAV and CalDAV request bodies, and a namespace-aware reader of `multistatus` responses.

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::domain::text::sanitize;
 use crate::domain::{Occurrence, When, read_calendar, tz};
 use crate::store::{Store, StoreReader};
+use crate::ui::text::{human_bytes, short_token};
 
 /// A terminal calendar browser.
 #[derive(Debug, Parser)]
@@ -42,6 +43,23 @@ pub enum CommandLine {
     Export {
         #[arg(long, value_name = "C")]
         calendar: String,
+    },
+    /// Run one sync round now, without the TUI, and report per calendar.
+    Sync {
+        /// Only this calendar (by name).
+        #[arg(long, value_name = "C")]
+        calendar: Option<String>,
+        /// Ignore tokens and ctags: a full listing, reconciled by href (local edits are kept).
+        #[arg(long)]
+        full: bool,
+        /// One JSON array of accounts, each with its calendars.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Per calendar: account, kind, strategy, token, ctag, last run, counts, pending, conflicts.
+    Status {
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -355,4 +373,117 @@ pub fn agenda_text(
         out.push_str(&format!("no events from {from} to {to}\n"));
     }
     out
+}
+
+/// `almanac sync` as text: a line per account, then one per calendar.
+pub fn sync_text(reports: &[crate::sync::AccountReport]) -> String {
+    let mut out = String::new();
+    for a in reports {
+        out.push_str(&format!(
+            "{}: {} requests, {}, {} ms{}\n",
+            sanitize(&a.account),
+            a.requests,
+            human_bytes(a.bytes),
+            a.duration_ms,
+            a.error
+                .as_ref()
+                .map_or(String::new(), |e| format!(" - error: {}", sanitize(e)))
+        ));
+        for c in &a.calendars {
+            let name = sanitize(&c.calendar);
+            if c.unchanged {
+                out.push_str(&format!("  {name:<24} {:<16} unchanged\n", c.strategy));
+                continue;
+            }
+            out.push_str(&format!(
+                "  {name:<24} {:<16} +{} ~{} -{}  {} requests, {}, {} ms{}\n",
+                c.strategy,
+                c.added,
+                c.changed,
+                c.removed,
+                c.requests,
+                human_bytes(c.bytes),
+                c.duration_ms,
+                c.error
+                    .as_ref()
+                    .map_or(String::new(), |e| format!(" - error: {}", sanitize(e)))
+            ));
+            for u in &c.unreadable {
+                out.push_str(&format!("    kept raw, cannot be read: {}\n", sanitize(u)));
+            }
+        }
+    }
+    out
+}
+
+/// `almanac status` as text.
+pub fn status_text(list: &[crate::store::CalendarStatus], now: i64) -> String {
+    let mut out = String::new();
+    for c in list {
+        let owner = c.account.as_deref().map_or("local".to_string(), sanitize);
+        out.push_str(&format!(
+            "{owner} / {} ({})\n",
+            sanitize(&c.calendar),
+            c.kind
+        ));
+        if c.account.is_none() {
+            out.push_str(&format!("  {} items, {} events\n", c.items, c.events));
+            continue;
+        }
+        out.push_str(&format!(
+            "  strategy {}  token {}  ctag {}\n",
+            c.strategy.as_deref().unwrap_or("-"),
+            c.sync_token
+                .as_deref()
+                .map_or("-".into(), |t| sanitize(&short_token(t))),
+            c.ctag
+                .as_deref()
+                .map_or("-".into(), |t| sanitize(&short_token(t))),
+        ));
+        let last = match (&c.last_run, c.last_sync) {
+            (Some(r), _) => format!(
+                "last run {} ago: {} requests, {}, +{} ~{} -{}",
+                ago(now - r.started_at),
+                r.requests,
+                human_bytes(r.bytes.max(0) as u64),
+                r.added,
+                r.changed,
+                r.removed
+            ),
+            (None, Some(t)) => format!("last sync {} ago", ago(now - t)),
+            (None, None) => "never synced".into(),
+        };
+        out.push_str(&format!("  {last}\n"));
+        out.push_str(&format!(
+            "  {} items, {} events, {} pending, {} conflicts\n",
+            c.items, c.events, c.pending, c.conflicts
+        ));
+        if let Some(e) = &c.last_error {
+            out.push_str(&format!("  last error: {}\n", sanitize(e)));
+        }
+        for (href, reason) in &c.unreadable {
+            out.push_str(&format!(
+                "  kept raw, cannot be read: {} ({})\n",
+                sanitize(href),
+                sanitize(reason)
+            ));
+        }
+        for uid in &c.duplicate_uids {
+            out.push_str(&format!(
+                "  UID held by more than one item (all kept): {}\n",
+                sanitize(uid)
+            ));
+        }
+    }
+    out
+}
+
+/// A duration in seconds as "42 s", "5 min", "3 h", "2 d".
+pub fn ago(secs: i64) -> String {
+    match secs.max(0) {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min", s / 60),
+        s if s < 86_400 => format!("{} h", s / 3600),
+        s => format!("{} d", s / 86_400),
+    }
 }

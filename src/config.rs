@@ -43,7 +43,8 @@ pub struct AccountConfig {
     pub url: Option<String>,
     pub username: Option<String>,
     pub password: Option<Secret>,
-    pub sync_every: Option<String>,
+    #[serde(default, deserialize_with = "every")]
+    pub sync_every: Option<std::time::Duration>,
     pub client_id: Option<String>,
     pub ca_file: Option<PathBuf>,
 }
@@ -75,6 +76,62 @@ impl std::fmt::Debug for Secret {
             Secret::Value(_) => write!(f, "Secret::Value(<redacted>)"),
         }
     }
+}
+
+impl Secret {
+    /// The secret itself: the first line a command prints, an environment variable, or the value.
+    /// Errors say where it was looked for, never what it is.
+    pub fn resolve(&self) -> Result<String, String> {
+        match self {
+            Secret::Value(v) => Ok(v.clone()),
+            Secret::Env(var) => std::env::var(var).map_err(|_| {
+                format!("the environment variable {var} (named as the password) is not set")
+            }),
+            Secret::Command(argv) => {
+                let (program, args) = argv
+                    .split_first()
+                    .ok_or("the password command is an empty list")?;
+                let out = std::process::Command::new(program)
+                    .args(args)
+                    .stdin(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .output()
+                    .map_err(|e| format!("cannot run the password command {program}: {e}"))?;
+                if !out.status.success() {
+                    return Err(format!(
+                        "the password command {program} failed ({})",
+                        out.status
+                    ));
+                }
+                let text = String::from_utf8_lossy(&out.stdout);
+                Ok(text.lines().next().unwrap_or_default().to_string())
+            }
+        }
+    }
+}
+
+/// `sync_every = "5m"`: seconds, minutes or hours, at least ten seconds.
+fn every<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<std::time::Duration>, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_every(&text).map(Some).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "sync interval '{text}' is not like \"30s\", \"5m\" or \"1h\" (at least 10s)"
+        ))
+    })
+}
+
+/// Parses `30s`, `5m`, `1h`.
+pub fn parse_every(text: &str) -> Option<std::time::Duration> {
+    let t = text.trim();
+    let unit = t.chars().last()?;
+    let n: u64 = t[..t.len() - unit.len_utf8()].trim().parse().ok()?;
+    let secs = match unit {
+        's' => n,
+        'm' => n.checked_mul(60)?,
+        'h' => n.checked_mul(3600)?,
+        _ => return None,
+    };
+    (secs >= 10).then(|| std::time::Duration::from_secs(secs))
 }
 
 /// A config that cannot be used, with where and how to fix it.
@@ -238,6 +295,8 @@ fn fix_for(message: &str) -> String {
             .into()
     } else if message.starts_with("unknown variant") {
         "use one of the values listed above, in quotes".into()
+    } else if message.contains("sync interval") {
+        "write a number and a unit: s, m or h, e.g. sync_every = \"5m\"".into()
     } else if message.contains("time zone") {
         "write an IANA zone name such as \"Europe/Berlin\", or \"\" for the system zone".into()
     } else if message.starts_with("missing field") {

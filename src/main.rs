@@ -11,6 +11,8 @@ use almanac::cli::{self, Cli, CliError, CommandLine};
 use almanac::config::Config;
 use almanac::domain::tz;
 use almanac::store::Store;
+use almanac::sync::SyncOptions;
+use almanac::sync::accounts::sync_accounts;
 use chrono::{Local, NaiveDate, Utc};
 use clap::Parser;
 
@@ -130,8 +132,14 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
             model.size = crossterm::terminal::size().unwrap_or((80, 24));
             let db = store.path().to_path_buf();
             drop(store);
-            run(Launch { model, db, started })
-                .map_err(|e| CliError::Runtime(format!("terminal: {e}")))
+            run(Launch {
+                model,
+                db,
+                data_dir: data_dir.to_path_buf(),
+                accounts: config.accounts,
+                started,
+            })
+            .map_err(|e| CliError::Runtime(format!("terminal: {e}")))
         }
         Some(CommandLine::Import { file, calendar }) => {
             let mut store = Store::open(data_dir)?;
@@ -147,6 +155,62 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
                 .calendar_items(calendar)?
                 .ok_or_else(|| CliError::Usage(format!("no calendar named '{calendar}'")))?;
             print!("{}", almanac::domain::ical::merge_calendars(&items));
+            Ok(())
+        }
+        Some(CommandLine::Sync {
+            calendar,
+            full,
+            json,
+        }) => {
+            let config = load_config(&cli)?;
+            if config.accounts.is_empty() {
+                return Err(CliError::Usage(
+                    "no accounts to sync: add an [[account]] to the config (see assets/config.toml)".into(),
+                ));
+            }
+            let mut store = Store::open(data_dir)?;
+            let opts = SyncOptions {
+                calendar: calendar.clone(),
+                full: *full,
+            };
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| CliError::Runtime(e.to_string()))?;
+            let reports =
+                runtime.block_on(sync_accounts(&mut store, &config.accounts, &opts, None));
+            if *json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&reports)
+                        .map_err(|e| CliError::Runtime(e.to_string()))?
+                );
+            } else {
+                print!("{}", cli::sync_text(&reports));
+            }
+            let failed = reports
+                .iter()
+                .filter(|a| a.error.is_some() || a.calendars.iter().any(|c| c.error.is_some()))
+                .count();
+            if failed > 0 {
+                return Err(CliError::Runtime(format!(
+                    "sync failed for {failed} account(s); see above"
+                )));
+            }
+            Ok(())
+        }
+        Some(CommandLine::Status { json }) => {
+            let store = Store::open(data_dir)?;
+            let status = store.reader()?.sync_status()?;
+            if *json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&status)
+                        .map_err(|e| CliError::Runtime(e.to_string()))?
+                );
+            } else {
+                print!("{}", cli::status_text(&status, now));
+            }
             Ok(())
         }
         Some(CommandLine::Agenda(args)) => {

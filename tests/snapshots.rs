@@ -36,7 +36,8 @@ fn perform(model: &mut Model, reader: &StoreReader, commands: Vec<Command>) {
                 event_id,
                 detail: reader.event_detail(event_id).unwrap(),
             },
-            Command::Quit | Command::SetZone { .. } => continue,
+            Command::LoadStatus => Msg::StatusLoaded(reader.sync_status().unwrap()),
+            Command::Quit | Command::SetZone { .. } | Command::Sync(_) => continue,
         };
         let more = update(model, msg);
         perform(model, reader, more);
@@ -229,4 +230,107 @@ fn switching_the_zone_moves_times_but_not_floating_ones() {
             .to_string()
             .contains("10:00–11:00 Swim")
     );
+}
+
+#[test]
+fn the_sync_pane_shows_strategy_tokens_last_run_progress_and_errors() {
+    use almanac::store::{ChangeSet, FetchedItem, RemoteCalendar, RunRecord, StateUpdate};
+    use almanac::sync::SyncEvent;
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 11, 23)
+        .unwrap()
+        .and_hms_opt(9, 30, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp();
+    let (mut m, dir) = model_with(
+        |s| {
+            let acc = s
+                .account("home", "caldav", "https://dav.example.org/", 0)
+                .unwrap();
+            let cal = |id: &str, name: &str| RemoteCalendar {
+                remote_id: format!("https://dav.example.org/cal/{id}/"),
+                name: name.into(),
+                color: Some("#4f9dde".into()),
+                components: vec!["VEVENT".into()],
+            };
+            s.reconcile_calendars(acc.id, &[cal("work", "Work"), cal("team", "Team")])
+                .unwrap();
+            let ics = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20261123T090000Z\r\nDTEND:20261123T100000Z\r\nSUMMARY:Planning\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+            let page = ChangeSet {
+                upserts: vec![
+                    FetchedItem {
+                        href: "/cal/work/a.ics".into(),
+                        etag: Some("\"1\"".into()),
+                        raw: ics.into(),
+                    },
+                    FetchedItem {
+                        href: "/cal/work/bad.ics".into(),
+                        etag: Some("\"2\"".into()),
+                        raw: "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:b\r\nDTSTART:garbage\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n".into(),
+                    },
+                ],
+                removals: vec![],
+                state: Some(StateUpdate {
+                    strategy: "sync-collection".into(),
+                    sync_token: Some("http://dav.example.org/sync/0a1b2c3d4e5f".into()),
+                    ctag: Some("\"ctag-77\"".into()),
+                    seen_token: None,
+                    full: true,
+                }),
+            };
+            s.apply(1, &page, start).unwrap();
+            s.record_run(
+                1,
+                &RunRecord {
+                    started_at: start,
+                    finished_at: start + 1,
+                    duration_ms: 412,
+                    strategy: "sync-collection".into(),
+                    requests: 3,
+                    bytes: 5120,
+                    added: 2,
+                    ..RunRecord::default()
+                },
+            )
+            .unwrap();
+            s.record_run(
+                2,
+                &RunRecord {
+                    started_at: start,
+                    finished_at: start,
+                    strategy: "ctag+etag".into(),
+                    requests: 1,
+                    error: Some("the server answered 503 Service Unavailable".into()),
+                    ..RunRecord::default()
+                },
+            )
+            .unwrap();
+        },
+        true,
+    );
+    m.sync.accounts = true;
+    press(&mut m, &dir, KeyCode::Char('s'));
+    update(
+        &mut m,
+        Msg::Sync(SyncEvent::Progress {
+            calendar: 2,
+            done: 600,
+            total: 2000,
+        }),
+    );
+    let text = draw(&mut m, 140, 30).backend().to_string();
+    for want in [
+        "home (caldav)",
+        "sync-collection",
+        "…/0a1b2c3d4e5f",
+        "412 ms",
+        "5.0 KiB",
+        "+2 ~0 -0",
+        "kept raw, cannot be read: /cal/work/bad.ics",
+        "last error: the server answered 503 Service Unavailable",
+        "600/2000 fetched",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    insta::assert_snapshot!("sync_pane", draw(&mut m, 140, 30).backend());
 }

@@ -17,6 +17,10 @@ pub enum Action {
     NextEvent,
     PrevEvent,
     Open,
+    SyncPane,
+    SyncCalendar,
+    SyncAll,
+    FullResync,
     Help,
     Quit,
 }
@@ -89,6 +93,26 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[KeyCode::Enter],
         action: Action::Open,
         help: "event details",
+    },
+    Binding {
+        keys: &[KeyCode::Char('s')],
+        action: Action::SyncPane,
+        help: "sync pane: calendars, tokens, last runs",
+    },
+    Binding {
+        keys: &[KeyCode::Char('r')],
+        action: Action::SyncCalendar,
+        help: "sync the selected event's calendar now",
+    },
+    Binding {
+        keys: &[KeyCode::Char('R')],
+        action: Action::SyncAll,
+        help: "sync every account now",
+    },
+    Binding {
+        keys: &[KeyCode::Char('F')],
+        action: Action::FullResync,
+        help: "full refetch of the selected event's calendar",
     },
     Binding {
         keys: &[KeyCode::Char('?')],

@@ -6,9 +6,10 @@ pub mod layout;
 pub mod model;
 pub mod run;
 pub mod sample;
+mod sync;
 pub mod update;
 
-pub use model::{Mode, Model, MonthView, Status};
+pub use model::{Mode, Model, MonthView, Status, SyncView};
 pub use update::{Command, Msg, update};
 
 #[cfg(test)]

@@ -17,6 +17,21 @@ pub enum Mode {
     Zone(String),
     /// The detail of the selected event.
     Detail,
+    /// The sync pane.
+    Sync,
+}
+
+/// What the UI knows of sync: the per-calendar state read from the cache, and what runs now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncView {
+    /// Whether any account is configured (else the keys explain how to add one).
+    pub accounts: bool,
+    /// Per calendar, as last read (text already made safe to draw).
+    pub rows: Vec<crate::store::CalendarStatus>,
+    /// Calendars being synced now, with (done, total) once a fetch is under way.
+    pub running: Vec<(i64, Option<(usize, usize)>)>,
+    /// The highlighted row of the pane.
+    pub cursor: usize,
 }
 
 /// A message in the status line.
@@ -116,6 +131,7 @@ pub struct Model {
     pub month: MonthView,
     pub mode: Mode,
     pub status: Option<Status>,
+    pub sync: SyncView,
     pub quit: bool,
 }
 
@@ -146,6 +162,7 @@ impl Model {
             month: MonthView::default(),
             mode: Mode::Month,
             status: None,
+            sync: SyncView::default(),
             quit: false,
         };
         model.relayout();

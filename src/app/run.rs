@@ -11,13 +11,19 @@ use tokio::sync::mpsc;
 
 use super::model::Model;
 use super::update::{Command, Msg, select, update};
+use crate::config::AccountConfig;
 use crate::store::StoreReader;
+use crate::sync::SyncEvent;
+use crate::sync::runner;
 use crate::ui;
 
 /// What the run loop needs to start.
 pub struct Launch {
     pub model: Model,
     pub db: PathBuf,
+    /// The data directory (the engine opens its own writer there) and the accounts to sync.
+    pub data_dir: PathBuf,
+    pub accounts: Vec<AccountConfig>,
     /// When the process started, to log how long the first frame took.
     pub started: Instant,
 }
@@ -26,7 +32,7 @@ pub struct Launch {
 pub fn run(launch: Launch) -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
-        .enable_time()
+        .enable_all()
         .build()?;
     runtime.block_on(run_loop(launch))
 }
@@ -35,6 +41,8 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
     let Launch {
         mut model,
         db,
+        data_dir,
+        accounts,
         started,
     } = launch;
     let reader = StoreReader::open_file(&db).map_err(std::io::Error::other)?;
@@ -61,6 +69,20 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
         "first frame drawn"
     );
 
+    model.sync.accounts = !accounts.is_empty();
+    let engine = (!accounts.is_empty()).then(|| {
+        let (events_tx, mut events_rx) = mpsc::unbounded_channel::<SyncEvent>();
+        let to_ui = tx.clone();
+        tokio::spawn(async move {
+            while let Some(e) = events_rx.recv().await {
+                if to_ui.send(Msg::Sync(e)).is_err() {
+                    break;
+                }
+            }
+        });
+        runner::spawn(data_dir, accounts, events_tx)
+    });
+
     spawn_terminal_reader(tx.clone());
     drop(tx);
     let result = loop {
@@ -82,8 +104,14 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
                 match command {
                     read @ (Command::Load { .. }
                     | Command::LoadDetail { .. }
-                    | Command::SetZone { .. }) => {
+                    | Command::SetZone { .. }
+                    | Command::LoadStatus) => {
                         let _ = loads.send(read);
+                    }
+                    Command::Sync(c) => {
+                        if let Some(engine) = &engine {
+                            let _ = engine.send(c);
+                        }
                     }
                     Command::Quit => {}
                 }
@@ -157,12 +185,14 @@ fn spawn_loader(
         while let Ok(first) = req_rx.recv() {
             let mut window = None;
             let mut detail = None;
+            let mut status = false;
             for req in std::iter::once(first).chain(req_rx.try_iter()) {
                 match req {
                     Command::Load { from, to } => window = Some((from, to)),
                     Command::LoadDetail { event_id } => detail = Some(event_id),
                     Command::SetZone { zone: z } => zone = z,
-                    Command::Quit => {}
+                    Command::LoadStatus => status = true,
+                    Command::Sync(_) | Command::Quit => {}
                 }
             }
             let answers = window
@@ -170,6 +200,10 @@ fn spawn_loader(
                 .into_iter()
                 .chain(detail.map(|event_id| match reader.event_detail(event_id) {
                     Ok(detail) => Msg::DetailLoaded { event_id, detail },
+                    Err(e) => Msg::LoadFailed(e.to_string()),
+                }))
+                .chain(status.then(|| match reader.sync_status() {
+                    Ok(rows) => Msg::StatusLoaded(rows),
                     Err(e) => Msg::LoadFailed(e.to_string()),
                 }));
             for msg in answers {

@@ -9,8 +9,12 @@ use ratatui::layout::Rect;
 use super::keymap::{Action, action_for};
 use super::layout;
 use super::model::{LocalSpan, Mode, Model, Status};
+use super::sync;
 use crate::domain::text::{sanitize, sanitize_in_place};
 use crate::domain::{Calendar, EventDetail, Occurrence};
+use crate::store::CalendarStatus;
+use crate::sync::SyncEvent;
+use crate::sync::runner::SyncCommand;
 
 /// Something that happened: input, or a result of a command.
 #[derive(Debug, Clone)]
@@ -35,6 +39,10 @@ pub enum Msg {
     Today(NaiveDate),
     /// Terminal input failed; the run loop ends.
     TerminalError(String),
+    /// The sync engine reports.
+    Sync(SyncEvent),
+    /// Every calendar's sync state was read.
+    StatusLoaded(Vec<CalendarStatus>),
 }
 
 /// An effect for the run loop to perform.
@@ -53,6 +61,10 @@ pub enum Command {
     SetZone {
         zone: chrono_tz::Tz,
     },
+    /// Read every calendar's sync state and answer with `Msg::StatusLoaded`.
+    LoadStatus,
+    /// Ask the sync engine for a run.
+    Sync(SyncCommand),
     Quit,
 }
 
@@ -61,6 +73,11 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
     match msg {
         Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(model, key),
         Msg::Key(_) => Vec::new(),
+        Msg::Sync(event) => sync::on_event(model, event),
+        Msg::StatusLoaded(rows) => {
+            sync::on_status(model, rows);
+            Vec::new()
+        }
         Msg::Mouse(mouse) => on_mouse(model, mouse),
         Msg::Resize(w, h) => {
             model.size = (w, h);
@@ -221,6 +238,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
             }
             Vec::new()
         }
+        Mode::Sync => sync::on_pane_key(model, key),
         Mode::Month => {
             model.status = None;
             match action_for(&key) {
@@ -269,6 +287,19 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Command> {
             }
             Vec::new()
         }
+        Action::SyncPane => {
+            model.mode = Mode::Sync;
+            vec![Command::LoadStatus]
+        }
+        Action::SyncAll => sync::request(model, SyncCommand::All),
+        Action::SyncCalendar => match sync::selected_calendar(model) {
+            Some(id) => sync::request(model, SyncCommand::Calendar(id)),
+            None => Vec::new(),
+        },
+        Action::FullResync => match sync::selected_calendar(model) {
+            Some(id) => sync::request(model, SyncCommand::Full(id)),
+            None => Vec::new(),
+        },
         Action::Help => {
             model.mode = Mode::Help;
             Vec::new()

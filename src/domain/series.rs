@@ -59,6 +59,9 @@ pub struct SeriesSpec {
     pub future: Vec<FutureChange>,
 }
 
+/// A THISANDFUTURE change's text, shared by the instances it applies to: summary, location, status.
+type SharedChange = (Arc<str>, Arc<str>, Option<Arc<str>>);
+
 /// One instance of a series.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Instance {
@@ -296,7 +299,7 @@ impl SeriesSpec {
         mut keep: impl FnMut(&Occurrence) -> bool,
         out: &mut Vec<Occurrence>,
     ) -> Result<(), RecurError> {
-        let changes: Vec<(Arc<str>, Arc<str>, Option<Arc<str>>)> = self
+        let changes: Vec<SharedChange> = self
             .future
             .iter()
             .map(|c| {

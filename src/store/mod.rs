@@ -6,6 +6,8 @@
 mod items;
 mod reader;
 mod schema;
+mod status;
+mod sync;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -17,6 +19,11 @@ use crate::domain::Calendar;
 pub use items::ImportReport;
 pub use reader::{StoreReader, sort_occurrences};
 pub use schema::VERSION as SCHEMA_VERSION;
+pub use status::{CalendarStatus, LastRun};
+pub use sync::{
+    AccountRow, Applied, CalendarSync, CalendarsChange, ChangeSet, FetchedItem, RemoteCalendar,
+    RunRecord, StateUpdate,
+};
 
 /// Errors of the cache layer.
 #[derive(Debug, thiserror::Error)]

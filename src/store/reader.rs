@@ -184,6 +184,11 @@ impl StoreReader {
         Ok(rows.next().transpose()?)
     }
 
+    /// Every calendar's sync state, for the sync pane and `almanac status`.
+    pub fn sync_status(&self) -> Result<Vec<super::CalendarStatus>, StoreError> {
+        super::status::sync_status(&self.conn)
+    }
+
     /// How many events the cache holds.
     pub fn event_count(&self) -> Result<i64, StoreError> {
         Ok(self

@@ -115,6 +115,17 @@ const MIGRATIONS: &[&str] = &[
         error        TEXT
     );
     "#,
+    // 2: what sync needs to remember between runs: the discovered calendar home, the components a
+    //    calendar holds, the token a PROPFIND showed at the last completed run (it tells only
+    //    whether something changed), and when the etag listing was last reconciled in full.
+    r#"
+    ALTER TABLE accounts ADD COLUMN home_url TEXT;
+    ALTER TABLE calendars ADD COLUMN components TEXT;
+    ALTER TABLE calendars ADD COLUMN seen_token TEXT;
+    ALTER TABLE calendars ADD COLUMN full_sync_at INTEGER;
+    ALTER TABLE sync_runs ADD COLUMN duration_ms INTEGER;
+    CREATE INDEX sync_runs_by_calendar ON sync_runs(calendar_id, id);
+    "#,
 ];
 
 /// The schema version this build writes.

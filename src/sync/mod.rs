@@ -1,4 +1,60 @@
 //! Keeping the cache in step with servers: the engine (the only writer while it runs), the HTTP
 //! client with its one retry policy, and one module per kind of remote.
 
+pub mod accounts;
 pub mod caldav;
+pub mod engine;
+pub mod http;
+pub mod runner;
+
+pub use engine::{AccountReport, CalendarReport, SyncOptions};
+
+/// What the engine tells the UI. Each change is announced after its transaction committed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyncEvent {
+    Started {
+        calendar: i64,
+        name: String,
+    },
+    Progress {
+        calendar: i64,
+        done: usize,
+        total: usize,
+    },
+    Applied {
+        calendar: i64,
+        added: usize,
+        changed: usize,
+        removed: usize,
+    },
+    Finished {
+        calendar: i64,
+        report: Box<CalendarReport>,
+    },
+    Failed {
+        account: String,
+        calendar: Option<i64>,
+        message: String,
+    },
+    /// Calendars appeared, were renamed or vanished.
+    CalendarsChanged,
+}
+
+/// Why a sync run failed, in words for the sync pane.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Dav(#[from] caldav::DavError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("{0}")]
+    Protocol(String),
+    #[error("{0}")]
+    Config(String),
+}
+
+impl From<http::HttpError> for SyncError {
+    fn from(e: http::HttpError) -> Self {
+        SyncError::Dav(caldav::DavError::Http(e))
+    }
+}

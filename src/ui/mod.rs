@@ -3,6 +3,7 @@
 mod day;
 mod month;
 mod overlay;
+mod sync_pane;
 pub mod text;
 pub mod theme;
 
@@ -39,6 +40,7 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer) {
     match model.mode {
         Mode::Help => overlay::draw_help(area, buf, theme),
         Mode::Detail => overlay::draw_detail(model, area, buf, theme),
+        Mode::Sync => sync_pane::draw(model, area, buf, theme),
         Mode::Month | Mode::GoTo(_) | Mode::Zone(_) => {}
     }
 }
@@ -84,10 +86,30 @@ fn draw_status(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
                 theme.title()
             },
         ),
+        _ if !model.sync.running.is_empty() => (format!(" {}", syncing(model)), theme.title()),
         _ if model.showing_sample() => (format!(" {SAMPLE_HINT}"), theme.dim()),
         _ => (" ? help · q quit".to_string(), theme.dim()),
     };
     buf.set_stringn(area.x, area.y, fit(&text, w), w, style);
+}
+
+/// What the engine is doing, for the status line.
+fn syncing(model: &Model) -> String {
+    let parts: Vec<String> = model
+        .sync
+        .running
+        .iter()
+        .map(|(id, progress)| {
+            let name = model
+                .calendar(*id)
+                .map_or("a calendar", |c| c.name.as_str());
+            match progress {
+                Some((done, total)) => format!("{name} {done}/{total}"),
+                None => name.to_string(),
+            }
+        })
+        .collect();
+    format!("⟳ syncing {} · s sync pane", parts.join(", "))
 }
 
 /// A terminal too small for the grid: the month's name and a list of days.

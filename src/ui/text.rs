@@ -39,6 +39,25 @@ pub fn clock(t: NaiveTime, style: Clock) -> String {
     }
 }
 
+/// Bytes in a short human form.
+pub fn human_bytes(n: u64) -> String {
+    match n {
+        n if n < 1024 => format!("{n} B"),
+        n if n < 1024 * 1024 => format!("{:.1} KiB", n as f64 / 1024.0),
+        n => format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+/// A token or ctag shortened for a table: the end is what changes.
+pub fn short_token(t: &str) -> String {
+    let n = t.chars().count();
+    if n <= 14 {
+        t.to_string()
+    } else {
+        format!("…{}", t.chars().skip(n - 13).collect::<String>())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,3 +1,329 @@
-//! CalDAV (RFC 4791) with collection sync (RFC 6578): requests as values, parsed without I/O.
+//! CalDAV (RFC 4791) with collection sync (RFC 6578). Request bodies and response parsing live in
+//! [`xml`], as values without I/O; this module sends them through the one [`Http`] client and turns
+//! replies into listings, deltas and fetched items.
 
 pub mod xml;
+
+use reqwest::{StatusCode, Url};
+
+use super::http::{Http, HttpError, Request, same_origin};
+use crate::store::FetchedItem;
+use xml::{Multistatus, normalise_href};
+
+/// Why a CalDAV exchange failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DavError {
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// RFC 6578: the token is no longer valid; a full listing follows (routine, not an error).
+    #[error("the sync token is no longer valid")]
+    InvalidToken,
+    #[error("unreadable reply to {what}: {reason}")]
+    Xml { what: &'static str, reason: String },
+    #[error("{what}: the server answered {status}")]
+    Unexpected { what: &'static str, status: u16 },
+    #[error("discovery found no calendar home at {0}: is this a CalDAV server URL?")]
+    NoHome(String),
+}
+
+/// A calendar as the home's Depth 1 PROPFIND lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedCalendar {
+    pub url: Url,
+    pub name: String,
+    pub color: Option<String>,
+    pub ctag: Option<String>,
+    pub sync_token: Option<String>,
+    pub supports_sync: bool,
+    pub components: Vec<String>,
+}
+
+/// One reply of a sync-collection REPORT.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncPage {
+    /// (href, etag) added or changed.
+    pub changed: Vec<(String, Option<String>)>,
+    pub removed: Vec<String>,
+    pub token: Option<String>,
+    /// RFC 6578 3.6: more changes wait; ask again with `token`.
+    pub truncated: bool,
+    /// Responses skipped (another origin, no href …), in plain words.
+    pub skipped: Vec<String>,
+}
+
+/// What a multiget returned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fetched {
+    pub items: Vec<FetchedItem>,
+    /// Hrefs the server did not return (gone meanwhile).
+    pub missing: Vec<String>,
+    pub skipped: Vec<String>,
+}
+
+/// A CalDAV account's server.
+#[derive(Debug, Clone)]
+pub struct CalDav {
+    pub http: Http,
+}
+
+impl CalDav {
+    pub fn new(http: Http) -> CalDav {
+        CalDav { http }
+    }
+
+    async fn multistatus(
+        &self,
+        req: Request,
+        what: &'static str,
+    ) -> Result<(Multistatus, Url), DavError> {
+        let resp = self.http.send(req).await?;
+        if resp.status != StatusCode::MULTI_STATUS {
+            return Err(DavError::Unexpected {
+                what,
+                status: resp.status.as_u16(),
+            });
+        }
+        let ms = xml::parse_multistatus(&resp.body).map_err(|e| DavError::Xml {
+            what,
+            reason: e.to_string(),
+        })?;
+        Ok((ms, resp.url))
+    }
+
+    fn propfind(url: &Url, depth: &str, body: String) -> Request {
+        Request::new("PROPFIND", url.clone())
+            .header("depth", depth)
+            .xml(body)
+    }
+
+    /// Finds the calendar home from the bare server URL (RFC 6764 well-known, then the URL itself):
+    /// current-user-principal, then calendar-home-set.
+    pub async fn discover(&self) -> Result<Url, DavError> {
+        let base = self.http.origin().clone();
+        let mut principal = None;
+        let well_known = base
+            .join("/.well-known/caldav")
+            .map_err(|_| HttpError::BadUrl(base.to_string()))?;
+        for start in [well_known, base.clone()] {
+            match self
+                .multistatus(
+                    Self::propfind(&start, "0", xml::propfind_principal()),
+                    "discovery",
+                )
+                .await
+            {
+                Ok((ms, at)) => {
+                    if let Some(p) = ms
+                        .responses
+                        .iter()
+                        .find_map(|r| r.props.current_user_principal.clone())
+                        && let Some(url) = self.resolve(&at, &p)
+                    {
+                        principal = Some(url);
+                        break;
+                    }
+                }
+                Err(DavError::Http(e))
+                    if !matches!(e, HttpError::Status { .. }) && !e.is_transient() =>
+                {
+                    return Err(DavError::Http(e));
+                }
+                Err(_) => continue,
+            }
+        }
+        // Servers without current-user-principal: the URL may itself be the principal or the home.
+        let principal = principal.unwrap_or_else(|| base.clone());
+        let (ms, at) = self
+            .multistatus(
+                Self::propfind(&principal, "0", xml::propfind_home_set()),
+                "discovery",
+            )
+            .await?;
+        let home = ms
+            .responses
+            .iter()
+            .find_map(|r| r.props.calendar_home_set.clone())
+            .and_then(|h| self.resolve(&at, &h));
+        home.ok_or_else(|| DavError::NoHome(base.to_string()))
+    }
+
+    /// An href from a reply as a URL on the account's origin; `None` for another origin.
+    fn resolve(&self, at: &Url, href: &str) -> Option<Url> {
+        normalise_href(at, href).filter(|u| same_origin(u, self.http.origin()))
+    }
+
+    /// Every calendar in the home, with the ctag and token that tell whether it changed: one request.
+    pub async fn calendars(&self, home: &Url) -> Result<Vec<ListedCalendar>, DavError> {
+        let (ms, at) = self
+            .multistatus(
+                Self::propfind(home, "1", xml::propfind_calendars()),
+                "the calendar listing",
+            )
+            .await?;
+        let mut out = Vec::new();
+        for r in ms.responses {
+            if !r.props.is_calendar {
+                continue;
+            }
+            let Some(url) = self.resolve(&at, &r.href) else {
+                tracing::warn!("calendar on another origin ignored");
+                continue;
+            };
+            let name = r
+                .props
+                .displayname
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| last_segment(&url));
+            out.push(ListedCalendar {
+                name,
+                color: r.props.color.as_deref().and_then(normalise_color),
+                ctag: r.props.ctag.clone(),
+                sync_token: r.props.sync_token.clone(),
+                supports_sync: r
+                    .props
+                    .supported_reports
+                    .iter()
+                    .any(|s| s == "sync-collection"),
+                components: r.props.components.clone(),
+                url,
+            });
+        }
+        Ok(out)
+    }
+
+    /// One sync-collection REPORT (RFC 6578) from `token` (`None`: the initial listing).
+    pub async fn sync_collection(
+        &self,
+        cal: &Url,
+        token: Option<&str>,
+    ) -> Result<SyncPage, DavError> {
+        let req = Request::new("REPORT", cal.clone())
+            .header("depth", "1")
+            .xml(xml::sync_collection(token));
+        let resp = self.http.send(req).await?;
+        let status = resp.status.as_u16();
+        if status != 207 {
+            // RFC 6578 says 403/409 with valid-sync-token; some servers answer a plain 400/403/500.
+            let token_problem = xml::is_valid_sync_token_error(&resp.body)
+                || (token.is_some() && matches!(status, 400 | 403 | 409 | 410 | 412 | 500));
+            return Err(if token_problem {
+                DavError::InvalidToken
+            } else {
+                DavError::Unexpected {
+                    what: "sync-collection",
+                    status,
+                }
+            });
+        }
+        let ms = xml::parse_multistatus(&resp.body).map_err(|e| DavError::Xml {
+            what: "sync-collection",
+            reason: e.to_string(),
+        })?;
+        let mut page = SyncPage {
+            token: ms.sync_token.clone(),
+            skipped: ms.errors.clone(),
+            ..SyncPage::default()
+        };
+        for r in ms.responses {
+            let Some(url) = self.resolve(&resp.url, &r.href) else {
+                page.skipped
+                    .push(format!("{}: on another server, refused", r.href));
+                continue;
+            };
+            if same_path(&url, cal) {
+                // The collection itself: a 507 here means the reply was truncated.
+                if r.status == Some(507) {
+                    page.truncated = true;
+                }
+                continue;
+            }
+            let href = url.path().to_string();
+            match r.status {
+                Some(404) | Some(410) => page.removed.push(href),
+                _ if r.props.etag.is_some() => page.changed.push((href, r.props.etag)),
+                // A 200 without an etag: fetch it anyway; a multiget will tell.
+                Some(s) if (200..300).contains(&s) => page.changed.push((href, None)),
+                None => page.changed.push((href, None)),
+                Some(s) => page.skipped.push(format!("{href}: status {s}")),
+            }
+        }
+        Ok(page)
+    }
+
+    /// Every item's href and etag (Depth 1 PROPFIND): the truth a cache is reconciled against.
+    pub async fn etag_listing(&self, cal: &Url) -> Result<Vec<(String, Option<String>)>, DavError> {
+        let (ms, at) = self
+            .multistatus(
+                Self::propfind(cal, "1", xml::propfind_etags()),
+                "the etag listing",
+            )
+            .await?;
+        Ok(ms
+            .responses
+            .into_iter()
+            .filter(|r| !r.props.is_collection)
+            .filter_map(|r| {
+                let url = self.resolve(&at, &r.href)?;
+                (!same_path(&url, cal)).then(|| (url.path().to_string(), r.props.etag))
+            })
+            .collect())
+    }
+
+    /// Fetches items by href with calendar-multiget.
+    pub async fn multiget(&self, cal: &Url, hrefs: &[String]) -> Result<Fetched, DavError> {
+        let req = Request::new("REPORT", cal.clone())
+            .header("depth", "1")
+            .xml(xml::calendar_multiget(hrefs));
+        let (ms, at) = self.multistatus(req, "calendar-multiget").await?;
+        let mut out = Fetched {
+            skipped: ms.errors.clone(),
+            ..Fetched::default()
+        };
+        for r in ms.responses {
+            let Some(url) = self.resolve(&at, &r.href) else {
+                out.skipped
+                    .push(format!("{}: on another server, refused", r.href));
+                continue;
+            };
+            let href = url.path().to_string();
+            match r.props.calendar_data {
+                Some(raw) if r.status.is_none_or(|s| (200..300).contains(&s)) => {
+                    out.items.push(FetchedItem {
+                        href,
+                        etag: r.props.etag,
+                        raw,
+                    })
+                }
+                _ => out.missing.push(href),
+            }
+        }
+        for h in hrefs {
+            if !out.items.iter().any(|i| i.href == *h) && !out.missing.contains(h) {
+                out.missing.push(h.clone());
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn same_path(a: &Url, b: &Url) -> bool {
+    a.path().trim_end_matches('/') == b.path().trim_end_matches('/')
+}
+
+fn last_segment(url: &Url) -> String {
+    url.path()
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("calendar")
+        .to_string()
+}
+
+/// Apple's `#RRGGBBAA` (or `#RRGGBB`) as `#RRGGBB`.
+fn normalise_color(c: &str) -> Option<String> {
+    let c = c.trim();
+    let hex = c.strip_prefix('#')?;
+    (hex.len() >= 6 && hex[..6].chars().all(|ch| ch.is_ascii_hexdigit()))
+        .then(|| format!("#{}", &hex[..6]))
+}

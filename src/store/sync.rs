@@ -1,0 +1,437 @@
+//! What sync writes: accounts, the calendars a server lists, items as received with their etags, and
+//! the history of runs. Each page of changes and the token that covers it are one transaction.
+
+use std::collections::HashMap;
+
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::items::insert_events;
+use super::{Store, StoreError};
+use crate::domain::read_calendar;
+
+/// An account as the cache knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRow {
+    pub id: i64,
+    /// The calendar home found by discovery, once found.
+    pub home_url: Option<String>,
+}
+
+/// A calendar as a server lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteCalendar {
+    /// Its URL (CalDAV) or id (Google, Graph): stable across renames.
+    pub remote_id: String,
+    pub name: String,
+    pub color: Option<String>,
+    /// The component types it holds (`VEVENT`, `VTODO`, …); empty when the server does not say.
+    pub components: Vec<String>,
+}
+
+/// Which calendars appeared, were renamed or vanished.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CalendarsChange {
+    pub added: Vec<String>,
+    pub renamed: Vec<(String, String)>,
+    pub removed: Vec<String>,
+}
+
+/// A remote calendar's sync state, as the last completed run left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarSync {
+    pub id: i64,
+    pub remote_id: String,
+    pub name: String,
+    pub strategy: Option<String>,
+    /// The last token a sync REPORT returned (the only kind used to ask what changed).
+    pub sync_token: Option<String>,
+    pub ctag: Option<String>,
+    /// The token a PROPFIND showed when the last run completed.
+    pub seen_token: Option<String>,
+    pub full_sync_at: Option<i64>,
+    pub components: Vec<String>,
+}
+
+/// One resource as fetched from the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedItem {
+    pub href: String,
+    /// Byte for byte as received (`"abc"` or `W/"abc"`).
+    pub etag: Option<String>,
+    /// The body as received.
+    pub raw: String,
+}
+
+/// What a run learned about a calendar's state, stored with the changes it covers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StateUpdate {
+    pub strategy: String,
+    /// `Some` replaces the stored token; `None` keeps it.
+    pub sync_token: Option<String>,
+    pub ctag: Option<String>,
+    pub seen_token: Option<String>,
+    /// True when this run reconciled the full etag listing.
+    pub full: bool,
+}
+
+/// A page of changes for one calendar, applied in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChangeSet {
+    pub upserts: Vec<FetchedItem>,
+    pub removals: Vec<String>,
+    /// The state that covers this page; written in the same transaction.
+    pub state: Option<StateUpdate>,
+}
+
+/// What applying a page did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub added: usize,
+    pub changed: usize,
+    pub removed: usize,
+    /// Items kept raw because they cannot be read: (href, reason).
+    pub unreadable: Vec<(String, String)>,
+}
+
+/// One finished (or failed) run, for the sync pane and `almanac status`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RunRecord {
+    pub started_at: i64,
+    pub finished_at: i64,
+    pub duration_ms: u64,
+    pub strategy: String,
+    pub requests: u64,
+    pub bytes: u64,
+    pub added: usize,
+    pub changed: usize,
+    pub removed: usize,
+    pub error: Option<String>,
+}
+
+impl Store {
+    /// The account called `name`, created if new; its kind and URL follow the config.
+    pub fn account(
+        &mut self,
+        name: &str,
+        kind: &str,
+        url: &str,
+        now: i64,
+    ) -> Result<AccountRow, StoreError> {
+        let tx = self.conn.transaction()?;
+        let found: Option<(i64, Option<String>, Option<String>)> = tx
+            .query_row(
+                "SELECT id, url, home_url FROM accounts WHERE name = ?1",
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let row = match found {
+            Some((id, old_url, home)) => {
+                // A new server URL makes the discovered home meaningless.
+                let home = if old_url.as_deref() == Some(url) {
+                    home
+                } else {
+                    None
+                };
+                tx.execute(
+                    "UPDATE accounts SET kind = ?2, url = ?3, home_url = ?4 WHERE id = ?1",
+                    params![id, kind, url, home],
+                )?;
+                AccountRow { id, home_url: home }
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO accounts (name, kind, url, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![name, kind, url, now],
+                )?;
+                AccountRow {
+                    id: tx.last_insert_rowid(),
+                    home_url: None,
+                }
+            }
+        };
+        tx.commit()?;
+        Ok(row)
+    }
+
+    /// The account name and calendar name of a synced calendar; `None` for a local one.
+    pub fn calendar_owner(&self, calendar: i64) -> Result<Option<(String, String)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT a.name, c.name FROM calendars c JOIN accounts a ON a.id = c.account_id
+                  WHERE c.id = ?1",
+                [calendar],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// Removes the bundled sample calendar (the person's own calendars have arrived).
+    pub fn drop_sample(&mut self) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .execute("DELETE FROM calendars WHERE is_sample = 1", [])?
+            > 0)
+    }
+
+    /// Remembers where discovery found the account's calendars.
+    pub fn set_home_url(&mut self, account: i64, url: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE accounts SET home_url = ?2 WHERE id = ?1",
+            params![account, url],
+        )?;
+        Ok(())
+    }
+
+    /// Removes accounts no longer in the config, with their calendars and items.
+    pub fn retain_accounts(&mut self, names: &[&str]) -> Result<Vec<String>, StoreError> {
+        let all: Vec<String> = {
+            let mut stmt = self.conn.prepare("SELECT name FROM accounts")?;
+            stmt.query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        };
+        let gone: Vec<String> = all
+            .into_iter()
+            .filter(|n| !names.contains(&n.as_str()))
+            .collect();
+        for name in &gone {
+            self.conn
+                .execute("DELETE FROM accounts WHERE name = ?1", [name])?;
+        }
+        Ok(gone)
+    }
+
+    /// Makes the account's calendars match what the server lists: new ones added, names, colours and
+    /// components updated, vanished ones removed with their items. One transaction.
+    pub fn reconcile_calendars(
+        &mut self,
+        account: i64,
+        listed: &[RemoteCalendar],
+    ) -> Result<CalendarsChange, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut change = CalendarsChange::default();
+        let known: Vec<(i64, String, String)> = {
+            let mut stmt =
+                tx.prepare("SELECT id, remote_id, name FROM calendars WHERE account_id = ?1")?;
+            stmt.query_map([account], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?
+        };
+        for cal in listed {
+            let components = cal.components.join(",");
+            match known.iter().find(|(_, rid, _)| *rid == cal.remote_id) {
+                Some((id, _, old)) => {
+                    if *old != cal.name {
+                        change.renamed.push((old.clone(), cal.name.clone()));
+                    }
+                    tx.execute(
+                        "UPDATE calendars SET name = ?2, color = COALESCE(?3, color), components = ?4
+                          WHERE id = ?1",
+                        params![id, cal.name, cal.color, components],
+                    )?;
+                }
+                None => {
+                    let color = cal
+                        .color
+                        .clone()
+                        .unwrap_or_else(|| super::default_color(&cal.name).to_string());
+                    tx.execute(
+                        "INSERT INTO calendars (account_id, remote_id, name, color, components)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![account, cal.remote_id, cal.name, color, components],
+                    )?;
+                    change.added.push(cal.name.clone());
+                }
+            }
+        }
+        for (id, rid, name) in &known {
+            if !listed.iter().any(|c| c.remote_id == *rid) {
+                tx.execute("DELETE FROM calendars WHERE id = ?1", [id])?;
+                change.removed.push(name.clone());
+            }
+        }
+        tx.commit()?;
+        Ok(change)
+    }
+
+    /// The sync state of every calendar of an account, in id order.
+    pub fn calendar_syncs(&self, account: i64) -> Result<Vec<CalendarSync>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, remote_id, name, strategy, sync_token, ctag, seen_token, full_sync_at, components
+               FROM calendars WHERE account_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([account], |r| {
+            Ok(CalendarSync {
+                id: r.get(0)?,
+                remote_id: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                name: r.get(2)?,
+                strategy: r.get(3)?,
+                sync_token: r.get(4)?,
+                ctag: r.get(5)?,
+                seen_token: r.get(6)?,
+                full_sync_at: r.get(7)?,
+                components: r
+                    .get::<_, Option<String>>(8)?
+                    .map(|c| {
+                        c.split(',')
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Every href of a calendar with the etag the cache holds for it.
+    pub fn item_etags(&self, calendar: i64) -> Result<HashMap<String, Option<String>>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT href, etag FROM items WHERE calendar_id = ?1")?;
+        let rows = stmt.query_map([calendar], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Applies one page of changes and the state that covers it, in one transaction. A removal of an
+    /// item with a local edit waiting to be pushed is left for the push to settle.
+    pub fn apply(
+        &mut self,
+        calendar: i64,
+        page: &ChangeSet,
+        now: i64,
+    ) -> Result<Applied, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut applied = Applied::default();
+        for item in &page.upserts {
+            upsert_fetched(&tx, calendar, item, now, &mut applied)?;
+        }
+        {
+            let mut remove = tx.prepare_cached(
+                "DELETE FROM items WHERE calendar_id = ?1 AND href = ?2
+                   AND NOT EXISTS (SELECT 1 FROM pending p WHERE p.calendar_id = ?1 AND p.href = ?2)",
+            )?;
+            for href in &page.removals {
+                applied.removed += remove.execute(params![calendar, href])?;
+            }
+        }
+        if let Some(state) = &page.state {
+            tx.execute(
+                "UPDATE calendars SET strategy = ?2, sync_token = COALESCE(?3, sync_token), ctag = ?4,
+                        seen_token = ?5, last_sync = ?6, last_error = NULL,
+                        full_sync_at = CASE WHEN ?7 THEN ?6 ELSE full_sync_at END
+                  WHERE id = ?1",
+                params![
+                    calendar,
+                    state.strategy,
+                    state.sync_token,
+                    state.ctag,
+                    state.seen_token,
+                    now,
+                    state.full
+                ],
+            )?;
+        }
+        tx.commit()?;
+        Ok(applied)
+    }
+
+    /// Forgets a calendar's token, so its next run starts with a full listing.
+    pub fn forget_token(&mut self, calendar: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE calendars SET sync_token = NULL, seen_token = NULL, ctag = NULL WHERE id = ?1",
+            [calendar],
+        )?;
+        Ok(())
+    }
+
+    /// Records the outcome of a run; a failed one also sets the calendar's last error.
+    pub fn record_run(&mut self, calendar: i64, run: &RunRecord) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO sync_runs (calendar_id, started_at, finished_at, strategy, requests, bytes,
+                                    added, changed, removed, error, duration_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                calendar,
+                run.started_at,
+                run.finished_at,
+                run.strategy,
+                run.requests as i64,
+                run.bytes as i64,
+                run.added as i64,
+                run.changed as i64,
+                run.removed as i64,
+                run.error,
+                run.duration_ms as i64
+            ],
+        )?;
+        tx.execute(
+            "UPDATE calendars SET last_error = ?2 WHERE id = ?1",
+            params![calendar, run.error],
+        )?;
+        // History is for the pane, not an archive.
+        tx.execute(
+            "DELETE FROM sync_runs WHERE calendar_id = ?1 AND id NOT IN
+               (SELECT id FROM sync_runs WHERE calendar_id = ?1 ORDER BY id DESC LIMIT 50)",
+            [calendar],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// Stores one fetched resource: its raw text and etag always, its events when it can be read.
+fn upsert_fetched(
+    tx: &Transaction<'_>,
+    calendar: i64,
+    item: &FetchedItem,
+    now: i64,
+    applied: &mut Applied,
+) -> Result<(), StoreError> {
+    let parsed = read_calendar(&item.raw);
+    let events: Vec<_> = parsed.items.iter().flat_map(|i| i.events.clone()).collect();
+    let uid = parsed.items.first().map(|i| i.uid.clone());
+    let error = if events.is_empty() {
+        Some(
+            parsed
+                .errors
+                .first()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "no VEVENT in this resource".to_string()),
+        )
+    } else {
+        None
+    };
+    let existing: Option<i64> = tx
+        .prepare_cached("SELECT id FROM items WHERE calendar_id = ?1 AND href = ?2")?
+        .query_row(params![calendar, item.href], |r| r.get(0))
+        .optional()?;
+    let id = match existing {
+        Some(id) => {
+            tx.prepare_cached(
+                "UPDATE items SET uid = ?2, etag = ?3, raw = ?4, parse_error = ?5, updated_at = ?6,
+                        confirmed_at = ?6 WHERE id = ?1",
+            )?
+            .execute(params![id, uid, item.etag, item.raw, error, now])?;
+            tx.prepare_cached("DELETE FROM events WHERE item_id = ?1")?
+                .execute([id])?;
+            applied.changed += 1;
+            id
+        }
+        None => {
+            tx.prepare_cached(
+                "INSERT INTO items (calendar_id, href, uid, etag, raw, parse_error, updated_at, confirmed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+            )?
+            .execute(params![calendar, item.href, uid, item.etag, item.raw, error, now])?;
+            applied.added += 1;
+            tx.last_insert_rowid()
+        }
+    };
+    match error {
+        Some(reason) => applied.unreadable.push((item.href.clone(), reason)),
+        None => insert_events(tx, id, calendar, &events)?,
+    }
+    Ok(())
+}

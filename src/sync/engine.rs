@@ -1,0 +1,631 @@
+//! The sync engine: per account, one PROPFIND on the calendar home reads every calendar's token and
+//! ctag; only calendars whose token or ctag moved get a REPORT. Each page of changes is applied with
+//! the state that covers it in one transaction, then announced as a [`SyncEvent`].
+//!
+//! Tokens are an optimisation; the etag listing is the truth. An expired token means a full listing
+//! reconciled by href (nothing is wiped first, pending edits stay), and a delta that cannot explain
+//! the collection, or a day without a full listing, leads to one.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use reqwest::Url;
+use serde::Serialize;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinSet;
+
+use super::caldav::{CalDav, DavError, ListedCalendar};
+use super::{SyncError, SyncEvent};
+use crate::store::{
+    CalendarSync, ChangeSet, FetchedItem, RemoteCalendar, RunRecord, StateUpdate, Store,
+};
+
+/// Hrefs per calendar-multiget.
+pub const BATCH: usize = 200;
+/// Multigets in flight at once.
+const IN_FLIGHT: usize = 3;
+/// A full etag listing at least this often, whatever the tokens say.
+const RECONCILE_EVERY_SECS: i64 = 24 * 3600;
+
+pub const SYNC_COLLECTION: &str = "sync-collection";
+pub const CTAG_ETAGS: &str = "ctag+etag";
+
+/// What one run asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncOptions {
+    /// Only the calendar with this name (any account).
+    pub calendar: Option<String>,
+    /// Ignore tokens and ctags: a full listing, reconciled by href.
+    pub full: bool,
+}
+
+/// One calendar's run, as `almanac sync` prints it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CalendarReport {
+    pub calendar: String,
+    #[serde(skip)]
+    pub calendar_id: i64,
+    pub strategy: String,
+    /// True when the home listing showed no change, so no request went to this calendar.
+    pub unchanged: bool,
+    pub added: usize,
+    pub changed: usize,
+    pub removed: usize,
+    pub requests: u64,
+    pub bytes: u64,
+    pub duration_ms: u64,
+    pub unreadable: Vec<String>,
+    pub error: Option<String>,
+}
+
+/// One account's run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AccountReport {
+    pub account: String,
+    /// Every request of the run, discovery and the home listing included.
+    pub requests: u64,
+    pub bytes: u64,
+    pub duration_ms: u64,
+    pub calendars: Vec<CalendarReport>,
+    pub error: Option<String>,
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn emit(events: Option<&UnboundedSender<SyncEvent>>, e: SyncEvent) {
+    if let Some(tx) = events {
+        let _ = tx.send(e);
+    }
+}
+
+/// Runs one round for a CalDAV account: discovery when the home is not known yet, the home listing,
+/// then each calendar that changed.
+pub async fn sync_caldav(
+    store: &mut Store,
+    account: &str,
+    dav: &CalDav,
+    opts: &SyncOptions,
+    events: Option<&UnboundedSender<SyncEvent>>,
+) -> AccountReport {
+    let started = Instant::now();
+    let (req0, bytes0) = dav.http.counters.snapshot();
+    let mut report = AccountReport {
+        account: account.to_string(),
+        ..AccountReport::default()
+    };
+    if let Err(e) = run_account(store, account, dav, opts, events, &mut report).await {
+        let message = e.to_string();
+        emit(
+            events,
+            SyncEvent::Failed {
+                account: account.to_string(),
+                calendar: None,
+                message: message.clone(),
+            },
+        );
+        report.error = Some(message);
+    }
+    let (req1, bytes1) = dav.http.counters.snapshot();
+    report.requests = req1 - req0;
+    report.bytes = bytes1 - bytes0;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report
+}
+
+async fn run_account(
+    store: &mut Store,
+    account: &str,
+    dav: &CalDav,
+    opts: &SyncOptions,
+    events: Option<&UnboundedSender<SyncEvent>>,
+    report: &mut AccountReport,
+) -> Result<(), SyncError> {
+    let base = dav.http.origin().to_string();
+    let row = store.account(account, "caldav", &base, now())?;
+    let (home, listed) = match row.home_url.as_deref().and_then(|h| Url::parse(h).ok()) {
+        Some(home) => match dav.calendars(&home).await {
+            Ok(list) => (home, list),
+            // The home moved or vanished: discover again.
+            Err(DavError::Unexpected { .. }) => {
+                let home = dav.discover().await?;
+                let list = dav.calendars(&home).await?;
+                (home, list)
+            }
+            Err(e) => return Err(e.into()),
+        },
+        None => {
+            let home = dav.discover().await?;
+            let list = dav.calendars(&home).await?;
+            (home, list)
+        }
+    };
+    store.set_home_url(row.id, home.as_str())?;
+    let remote: Vec<RemoteCalendar> = listed
+        .iter()
+        .map(|c| RemoteCalendar {
+            remote_id: c.url.to_string(),
+            name: c.name.clone(),
+            color: c.color.clone(),
+            components: c.components.clone(),
+        })
+        .collect();
+    let change = store.reconcile_calendars(row.id, &remote)?;
+    if !change.added.is_empty() {
+        store.drop_sample()?;
+    }
+    if change != Default::default() {
+        tracing::info!(account, ?change, "calendars changed");
+        emit(events, SyncEvent::CalendarsChanged);
+    }
+    for state in store.calendar_syncs(row.id)? {
+        if opts.calendar.as_ref().is_some_and(|c| *c != state.name) {
+            continue;
+        }
+        let Some(cal) = listed.iter().find(|c| c.url.as_str() == state.remote_id) else {
+            continue;
+        };
+        let r = sync_calendar(store, dav, &state, cal, opts.full, events).await;
+        report.calendars.push(r);
+    }
+    Ok(())
+}
+
+/// Whether the home listing shows the calendar exactly as the last completed run left it.
+fn unchanged(state: &CalendarSync, cal: &ListedCalendar, strategy: &str) -> bool {
+    if state.strategy.as_deref() != Some(strategy) {
+        return false;
+    }
+    if strategy == SYNC_COLLECTION && state.sync_token.is_none() {
+        return false;
+    }
+    let token_same = cal
+        .sync_token
+        .as_ref()
+        .map(|t| Some(t) == state.seen_token.as_ref());
+    let ctag_same = cal.ctag.as_ref().map(|t| Some(t) == state.ctag.as_ref());
+    match (token_same, ctag_same) {
+        (None, None) => false,
+        (a, b) => a.unwrap_or(true) && b.unwrap_or(true),
+    }
+}
+
+async fn sync_calendar(
+    store: &mut Store,
+    dav: &CalDav,
+    state: &CalendarSync,
+    cal: &ListedCalendar,
+    full: bool,
+    events: Option<&UnboundedSender<SyncEvent>>,
+) -> CalendarReport {
+    let started = Instant::now();
+    let started_at = now();
+    let (req0, bytes0) = dav.http.counters.snapshot();
+    let strategy = if cal.supports_sync {
+        SYNC_COLLECTION
+    } else {
+        CTAG_ETAGS
+    };
+    let mut report = CalendarReport {
+        calendar: state.name.clone(),
+        calendar_id: state.id,
+        strategy: strategy.to_string(),
+        ..CalendarReport::default()
+    };
+    let stale = state
+        .full_sync_at
+        .is_none_or(|t| started_at - t > RECONCILE_EVERY_SECS);
+    if !full && !stale && unchanged(state, cal, strategy) {
+        report.unchanged = true;
+        return report;
+    }
+    emit(
+        events,
+        SyncEvent::Started {
+            calendar: state.id,
+            name: state.name.clone(),
+        },
+    );
+    let mut run = Run {
+        store,
+        dav,
+        calendar: state.id,
+        url: cal.url.clone(),
+        events,
+        report: &mut report,
+    };
+    let outcome = if strategy == SYNC_COLLECTION {
+        let token = if full { None } else { state.sync_token.clone() };
+        run.by_sync_collection(token, state, cal, stale).await
+    } else {
+        run.by_etag_listing(cal, CTAG_ETAGS, None).await
+    };
+    let (req1, bytes1) = dav.http.counters.snapshot();
+    report.requests = req1 - req0;
+    report.bytes = bytes1 - bytes0;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    if let Err(e) = outcome {
+        report.error = Some(e.to_string());
+        emit(
+            events,
+            SyncEvent::Failed {
+                account: String::new(),
+                calendar: Some(state.id),
+                message: e.to_string(),
+            },
+        );
+    }
+    let record = RunRecord {
+        started_at,
+        finished_at: now(),
+        duration_ms: report.duration_ms,
+        strategy: report.strategy.clone(),
+        requests: report.requests,
+        bytes: report.bytes,
+        added: report.added,
+        changed: report.changed,
+        removed: report.removed,
+        error: report.error.clone(),
+    };
+    if let Err(e) = store.record_run(state.id, &record) {
+        tracing::warn!(error = %e, "cannot record the sync run");
+    }
+    emit(
+        events,
+        SyncEvent::Finished {
+            calendar: state.id,
+            report: Box::new(report.clone()),
+        },
+    );
+    report
+}
+
+/// One calendar's run in progress.
+struct Run<'a> {
+    store: &'a mut Store,
+    dav: &'a CalDav,
+    calendar: i64,
+    url: Url,
+    events: Option<&'a UnboundedSender<SyncEvent>>,
+    report: &'a mut CalendarReport,
+}
+
+impl Run<'_> {
+    fn apply(&mut self, page: ChangeSet) -> Result<(), SyncError> {
+        let applied = self.store.apply(self.calendar, &page, now())?;
+        self.report.added += applied.added;
+        self.report.changed += applied.changed;
+        self.report.removed += applied.removed;
+        for (href, reason) in &applied.unreadable {
+            tracing::warn!(href, reason, "item kept raw: cannot be read");
+            self.report.unreadable.push(format!("{href}: {reason}"));
+        }
+        if applied.added + applied.changed + applied.removed > 0 {
+            emit(
+                self.events,
+                SyncEvent::Applied {
+                    calendar: self.calendar,
+                    added: applied.added,
+                    changed: applied.changed,
+                    removed: applied.removed,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// RFC 6578, following truncation to the end. An invalid token turns into a full listing.
+    async fn by_sync_collection(
+        &mut self,
+        mut token: Option<String>,
+        state: &CalendarSync,
+        cal: &ListedCalendar,
+        stale: bool,
+    ) -> Result<(), SyncError> {
+        let mut cache = self.store.item_etags(self.calendar)?;
+        // In a full listing, every live href the server names; the rest of the cache is gone.
+        let mut listing: Option<HashSet<String>> = token.is_none().then(HashSet::new);
+        let mut retried = false;
+        let mut delta_size = 0;
+        loop {
+            let page = match self.dav.sync_collection(&self.url, token.as_deref()).await {
+                Err(DavError::InvalidToken) if token.is_some() && !retried => {
+                    tracing::info!(calendar = self.calendar, "sync token expired: full listing");
+                    retried = true;
+                    token = None;
+                    listing = Some(HashSet::new());
+                    continue;
+                }
+                other => other?,
+            };
+            for s in &page.skipped {
+                tracing::warn!(calendar = self.calendar, skipped = %s, "response skipped");
+            }
+            if let Some(l) = listing.as_mut() {
+                l.extend(page.changed.iter().map(|(h, _)| h.clone()));
+            } else {
+                delta_size += page.changed.len() + page.removed.len();
+            }
+            let wanted = changed_hrefs(&page.changed, &cache);
+            let missing = self.fetch_and_apply(&wanted).await?;
+            for (href, etag) in &page.changed {
+                cache.insert(href.clone(), etag.clone());
+            }
+            let mut removals: Vec<String> = page
+                .removed
+                .iter()
+                .chain(&missing)
+                .filter(|h| cache.contains_key(*h))
+                .cloned()
+                .collect();
+            if page.truncated {
+                if page.token.is_none() {
+                    return Err(SyncError::Protocol(
+                        "the server truncated a sync reply without a token to continue from".into(),
+                    ));
+                }
+                // Mid-listing tokens are not stored: a restart must list again to find removals.
+                let state_update = listing.is_none().then(|| StateUpdate {
+                    strategy: SYNC_COLLECTION.into(),
+                    sync_token: page.token.clone(),
+                    ctag: state.ctag.clone(),
+                    seen_token: state.seen_token.clone(),
+                    full: false,
+                });
+                self.apply(ChangeSet {
+                    upserts: Vec::new(),
+                    removals,
+                    state: state_update,
+                })?;
+                for h in page.removed.iter().chain(&missing) {
+                    cache.remove(h);
+                }
+                token = page.token;
+                continue;
+            }
+            if let Some(l) = &listing {
+                removals.extend(cache.keys().filter(|h| !l.contains(*h)).cloned());
+            }
+            removals.sort();
+            removals.dedup();
+            for h in &removals {
+                cache.remove(h);
+            }
+            // A delta that cannot explain the collection (nothing changed though the ctag moved,
+            // or what looks like a full listing without removals) is checked against the listing.
+            let suspicious = listing.is_none()
+                && ((delta_size == 0 && cal.ctag.is_some() && cal.ctag != state.ctag)
+                    || (page.removed.is_empty()
+                        && delta_size >= 20
+                        && delta_size * 2 >= cache.len()));
+            let full = listing.is_some();
+            let update = StateUpdate {
+                strategy: SYNC_COLLECTION.into(),
+                sync_token: page.token.clone(),
+                ctag: cal.ctag.clone(),
+                seen_token: cal.sync_token.clone(),
+                full,
+            };
+            if (suspicious || stale) && !full {
+                self.apply(ChangeSet {
+                    upserts: Vec::new(),
+                    removals,
+                    state: None,
+                })?;
+                return self
+                    .by_etag_listing(cal, SYNC_COLLECTION, Some(update))
+                    .await;
+            }
+            return self.apply(ChangeSet {
+                upserts: Vec::new(),
+                removals,
+                state: Some(update),
+            });
+        }
+    }
+
+    /// The etag listing diffed against the cache; `update` carries a token learned just before.
+    async fn by_etag_listing(
+        &mut self,
+        cal: &ListedCalendar,
+        strategy: &str,
+        update: Option<StateUpdate>,
+    ) -> Result<(), SyncError> {
+        let cache = self.store.item_etags(self.calendar)?;
+        let listing = self.dav.etag_listing(&self.url).await?;
+        let wanted = changed_hrefs(&listing, &cache);
+        let missing = self.fetch_and_apply(&wanted).await?;
+        let live: HashSet<&String> = listing.iter().map(|(h, _)| h).collect();
+        let mut removals: Vec<String> = cache
+            .keys()
+            .filter(|h| !live.contains(h))
+            .cloned()
+            .chain(missing)
+            .collect();
+        removals.sort();
+        removals.dedup();
+        let update = update.unwrap_or(StateUpdate {
+            strategy: strategy.to_string(),
+            sync_token: None,
+            ctag: cal.ctag.clone(),
+            seen_token: cal.sync_token.clone(),
+            full: true,
+        });
+        self.apply(ChangeSet {
+            upserts: Vec::new(),
+            removals,
+            state: Some(StateUpdate {
+                full: true,
+                ..update
+            }),
+        })
+    }
+
+    /// Fetches `hrefs` with multigets, a few in flight, applying each batch as it arrives. Returns
+    /// the hrefs the server no longer has.
+    async fn fetch_and_apply(&mut self, hrefs: &[String]) -> Result<Vec<String>, SyncError> {
+        let total = hrefs.len();
+        if total == 0 {
+            return Ok(Vec::new());
+        }
+        let mut batches = hrefs.chunks(BATCH).map(<[String]>::to_vec);
+        let mut inflight = JoinSet::new();
+        let mut missing = Vec::new();
+        let mut done = 0;
+        let mut failure = None;
+        loop {
+            while failure.is_none() && inflight.len() < IN_FLIGHT {
+                let Some(batch) = batches.next() else { break };
+                let dav = self.dav.clone();
+                let url = self.url.clone();
+                inflight.spawn(async move { dav.multiget(&url, &batch).await });
+            }
+            let Some(joined) = inflight.join_next().await else {
+                break;
+            };
+            let fetched = match joined {
+                Ok(Ok(f)) => f,
+                Ok(Err(e)) => {
+                    failure.get_or_insert(SyncError::from(e));
+                    continue;
+                }
+                Err(e) => {
+                    failure.get_or_insert(SyncError::Protocol(format!("a fetch task failed: {e}")));
+                    continue;
+                }
+            };
+            done += fetched.items.len() + fetched.missing.len();
+            missing.extend(fetched.missing);
+            let items: Vec<FetchedItem> = fetched.items;
+            self.apply(ChangeSet {
+                upserts: items,
+                removals: Vec::new(),
+                state: None,
+            })?;
+            emit(
+                self.events,
+                SyncEvent::Progress {
+                    calendar: self.calendar,
+                    done: done.min(total),
+                    total,
+                },
+            );
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(missing),
+        }
+    }
+}
+
+/// Hrefs whose etag differs from the cache's (or is unknown).
+fn changed_hrefs(
+    listed: &[(String, Option<String>)],
+    cache: &HashMap<String, Option<String>>,
+) -> Vec<String> {
+    listed
+        .iter()
+        .filter(|(h, e)| e.is_none() || cache.get(h) != Some(e))
+        .map(|(h, _)| h.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(
+        strategy: Option<&str>,
+        token: Option<&str>,
+        seen: Option<&str>,
+        ctag: Option<&str>,
+    ) -> CalendarSync {
+        CalendarSync {
+            id: 1,
+            remote_id: "http://h/c/".into(),
+            name: "c".into(),
+            strategy: strategy.map(Into::into),
+            sync_token: token.map(Into::into),
+            ctag: ctag.map(Into::into),
+            seen_token: seen.map(Into::into),
+            full_sync_at: Some(0),
+            components: vec![],
+        }
+    }
+
+    fn listed(token: Option<&str>, ctag: Option<&str>) -> ListedCalendar {
+        ListedCalendar {
+            url: Url::parse("http://h/c/").unwrap(),
+            name: "c".into(),
+            color: None,
+            ctag: ctag.map(Into::into),
+            sync_token: token.map(Into::into),
+            supports_sync: true,
+            components: vec![],
+        }
+    }
+
+    #[test]
+    fn a_calendar_is_unchanged_only_when_token_and_ctag_both_match() {
+        let s = state(Some(SYNC_COLLECTION), Some("r1"), Some("p1"), Some("c1"));
+        assert!(unchanged(
+            &s,
+            &listed(Some("p1"), Some("c1")),
+            SYNC_COLLECTION
+        ));
+        assert!(!unchanged(
+            &s,
+            &listed(Some("p2"), Some("c1")),
+            SYNC_COLLECTION
+        ));
+        assert!(!unchanged(
+            &s,
+            &listed(Some("p1"), Some("c2")),
+            SYNC_COLLECTION
+        ));
+        // A server that shows neither cannot be trusted to be unchanged.
+        assert!(!unchanged(&s, &listed(None, None), SYNC_COLLECTION));
+        // Only a ctag: it decides.
+        assert!(unchanged(&s, &listed(None, Some("c1")), SYNC_COLLECTION));
+    }
+
+    #[test]
+    fn a_new_strategy_or_a_missing_report_token_means_a_run() {
+        let never = state(None, None, None, None);
+        assert!(!unchanged(
+            &never,
+            &listed(Some("p1"), Some("c1")),
+            SYNC_COLLECTION
+        ));
+        let no_token = state(Some(SYNC_COLLECTION), None, Some("p1"), Some("c1"));
+        assert!(!unchanged(
+            &no_token,
+            &listed(Some("p1"), Some("c1")),
+            SYNC_COLLECTION
+        ));
+        let ctag_run = state(Some(CTAG_ETAGS), None, None, Some("c1"));
+        assert!(unchanged(&ctag_run, &listed(None, Some("c1")), CTAG_ETAGS));
+        assert!(!unchanged(
+            &ctag_run,
+            &listed(None, Some("c1")),
+            SYNC_COLLECTION
+        ));
+    }
+
+    #[test]
+    fn only_hrefs_with_a_new_or_unknown_etag_are_fetched() {
+        let cache: HashMap<String, Option<String>> = [
+            ("/a".to_string(), Some("\"1\"".to_string())),
+            ("/b".to_string(), Some("W/\"2\"".to_string())),
+        ]
+        .into();
+        let listed = vec![
+            ("/a".to_string(), Some("\"1\"".to_string())),
+            ("/b".to_string(), Some("\"2\"".to_string())),
+            ("/c".to_string(), Some("\"3\"".to_string())),
+            ("/d".to_string(), None),
+        ];
+        assert_eq!(changed_hrefs(&listed, &cache), vec!["/b", "/c", "/d"]);
+    }
+}

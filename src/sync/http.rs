@@ -1,0 +1,379 @@
+//! The one HTTP client: Basic auth only to the account's own origin, bounded bodies, one retry
+//! policy (Retry-After, else bounded exponential backoff with jitter), and request and byte counts.
+//! Nothing here logs a header or a body, so secrets never reach the log.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode, Url};
+
+/// The largest response body read (a whole-calendar listing of ~100k items fits).
+pub const MAX_BODY: usize = 256 * 1024 * 1024;
+
+/// Why a request failed, in words a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpError {
+    #[error("the server refused the user name or password (401): check the password in the config")]
+    Unauthorized,
+    #[error("refused to follow {0}: it is on another server than the account's")]
+    ForeignOrigin(String),
+    #[error("{0} is not a usable URL")]
+    BadUrl(String),
+    #[error("cannot reach the server: {0}")]
+    Network(String),
+    #[error("the server answered {status} {reason}")]
+    Status { status: u16, reason: String },
+    #[error("the server's reply is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("TLS set-up: {0}")]
+    Tls(String),
+}
+
+impl HttpError {
+    /// Whether trying again later could help.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            HttpError::Network(_) => true,
+            HttpError::Status { status, .. } => *status == 429 || *status >= 500,
+            _ => false,
+        }
+    }
+}
+
+/// A request as data.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    pub url: Url,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<String>,
+}
+
+impl Request {
+    pub fn new(method: &str, url: Url) -> Request {
+        Request {
+            method: Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET),
+            url,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Request {
+        self.headers.push((name, value.into()));
+        self
+    }
+    /// An XML body (PROPFIND, REPORT).
+    pub fn xml(mut self, body: String) -> Request {
+        self.headers
+            .push(("content-type", "application/xml; charset=utf-8".into()));
+        self.body = Some(body);
+        self
+    }
+}
+
+/// A response as data.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    /// The URL that answered (after same-origin redirects).
+    pub url: Url,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Requests and response bytes, shared by every clone of a client.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub requests: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+impl Counters {
+    pub fn snapshot(&self) -> (u64, u64) {
+        (
+            self.requests.load(Ordering::Relaxed),
+            self.bytes.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// How often and how long to retry.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub base: Duration,
+    pub cap: Duration,
+    /// The longest Retry-After honoured; longer ones fail the run (it is retried on the next one).
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            attempts: 4,
+            base: Duration::from_millis(400),
+            cap: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+/// An HTTP client bound to one account's origin.
+#[derive(Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    origin: Url,
+    credentials: Option<(String, String)>,
+    pub counters: Arc<Counters>,
+    pub retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for Http {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Http")
+            .field("origin", &self.origin.origin().ascii_serialization())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether two URLs share scheme, host and port.
+pub fn same_origin(a: &Url, b: &Url) -> bool {
+    a.origin() == b.origin()
+}
+
+impl Http {
+    /// A client for the server at `base`, with Basic credentials if given and an extra trusted CA
+    /// (PEM) for self-hosted servers.
+    pub fn new(
+        base: &Url,
+        credentials: Option<(String, String)>,
+        ca_pem: Option<&[u8]>,
+        timeout: Duration,
+    ) -> Result<Http, HttpError> {
+        // reqwest is built without a default crypto provider; ring is ours. A second install is a no-op.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(timeout)
+            .user_agent(concat!("almanac/", env!("CARGO_PKG_VERSION")));
+        if let Some(pem) = ca_pem {
+            let cert =
+                reqwest::Certificate::from_pem(pem).map_err(|e| HttpError::Tls(e.to_string()))?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let client = builder.build().map_err(|e| HttpError::Tls(e.to_string()))?;
+        Ok(Http {
+            client,
+            origin: base.clone(),
+            credentials,
+            counters: Arc::new(Counters::default()),
+            retry: RetryPolicy::default(),
+        })
+    }
+
+    /// The account's base URL.
+    pub fn origin(&self) -> &Url {
+        &self.origin
+    }
+
+    /// Sends `req`, retrying transient failures per the policy and following same-origin
+    /// redirects. Any status is returned as a response, except 401 (an error that is never retried)
+    /// and transient ones that outlast the retries.
+    pub async fn send(&self, req: Request) -> Result<Response, HttpError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let outcome = self.send_once(req.clone()).await;
+            let wait = match &outcome {
+                Ok(r)
+                    if r.status == StatusCode::TOO_MANY_REQUESTS || r.status.is_server_error() =>
+                {
+                    Some(retry_after(r).unwrap_or_else(|| self.backoff(attempt)))
+                }
+                Err(e) if e.is_transient() => Some(self.backoff(attempt)),
+                _ => None,
+            };
+            match wait {
+                Some(wait)
+                    if attempt < self.retry.attempts && wait <= self.retry.max_retry_after =>
+                {
+                    tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying");
+                    tokio::time::sleep(wait).await;
+                }
+                _ => {
+                    return match outcome {
+                        Ok(r) if r.status == StatusCode::UNAUTHORIZED => {
+                            Err(HttpError::Unauthorized)
+                        }
+                        other => other,
+                    };
+                }
+            }
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self.retry.base.saturating_mul(1 << attempt.min(16));
+        let capped = exp.min(self.retry.cap);
+        // Full jitter: anywhere in [capped/2, capped], so clients do not retry in step.
+        let half = capped / 2;
+        half + half.mul_f64(jitter())
+    }
+
+    async fn send_once(&self, req: Request) -> Result<Response, HttpError> {
+        let mut url = req.url.clone();
+        for _ in 0..5 {
+            if !same_origin(&url, &self.origin) {
+                return Err(HttpError::ForeignOrigin(url.to_string()));
+            }
+            let mut builder = self.client.request(req.method.clone(), url.clone());
+            let mut headers = HeaderMap::new();
+            for (name, value) in &req.headers {
+                if let Ok(v) = HeaderValue::from_str(value) {
+                    headers.insert(HeaderName::from_static(name), v);
+                }
+            }
+            builder = builder.headers(headers);
+            if let Some((user, password)) = &self.credentials {
+                builder = builder.basic_auth(user, Some(password));
+            }
+            if let Some(body) = &req.body {
+                builder = builder.body(body.clone());
+            }
+            self.counters.requests.fetch_add(1, Ordering::Relaxed);
+            let mut resp = builder.send().await.map_err(network)?;
+            let status = resp.status();
+            if status.is_redirection()
+                && let Some(next) = resp
+                    .headers()
+                    .get("location")
+                    .and_then(|l| l.to_str().ok())
+                    .and_then(|l| url.join(l).ok())
+            {
+                url = next;
+                continue;
+            }
+            let headers = resp.headers().clone();
+            if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+                return Err(HttpError::TooLarge(MAX_BODY));
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await.map_err(network)? {
+                self.counters
+                    .bytes
+                    .fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                if body.len() + chunk.len() > MAX_BODY {
+                    return Err(HttpError::TooLarge(MAX_BODY));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            return Ok(Response {
+                status,
+                headers,
+                body,
+                url,
+            });
+        }
+        Err(HttpError::Network("too many redirects".into()))
+    }
+}
+
+/// A network error in plain words, without the URL's credentials (reqwest never puts them there,
+/// but the query could hold a token).
+fn network(e: reqwest::Error) -> HttpError {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "the connection broke during the reply"
+    } else {
+        "request failed"
+    };
+    let mut source = std::error::Error::source(&e);
+    let mut detail = String::new();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        HttpError::Network(kind.to_string())
+    } else {
+        HttpError::Network(format!("{kind} ({detail})"))
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn retry_after(r: &Response) -> Option<Duration> {
+    let v = r.header("retry-after")?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let secs = (when.timestamp() - chrono::Utc::now().timestamp()).max(0);
+    Some(Duration::from_secs(secs as u64))
+}
+
+/// A number in [0, 1) that differs between calls and processes; jitter needs no better.
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stays_under_the_cap() {
+        let http = Http::new(
+            &Url::parse("http://127.0.0.1:1/").unwrap(),
+            None,
+            None,
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        for attempt in 1..10 {
+            let d = http.backoff(attempt);
+            assert!(d <= http.retry.cap, "{d:?}");
+        }
+        assert!(http.backoff(1) <= Duration::from_millis(800));
+        assert!(http.backoff(8) >= http.retry.cap / 2);
+    }
+
+    #[test]
+    fn origins_compare_scheme_host_and_port() {
+        let a = Url::parse("https://dav.example.org/cal/").unwrap();
+        assert!(same_origin(
+            &a,
+            &Url::parse("https://dav.example.org/other").unwrap()
+        ));
+        assert!(!same_origin(
+            &a,
+            &Url::parse("http://dav.example.org/cal/").unwrap()
+        ));
+        assert!(!same_origin(
+            &a,
+            &Url::parse("https://evil.example/cal/").unwrap()
+        ));
+        assert!(!same_origin(
+            &a,
+            &Url::parse("https://dav.example.org:8443/cal/").unwrap()
+        ));
+    }
+}

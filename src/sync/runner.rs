@@ -1,0 +1,151 @@
+//! The engine as a background task for the TUI: runs every account at start and then every
+//! `sync_every`, and on request. It owns the only writer to the cache while the TUI runs; the UI
+//! hears about everything through [`SyncEvent`]s.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::time::Instant;
+
+use super::SyncEvent;
+use super::accounts::sync_accounts;
+use super::engine::SyncOptions;
+use crate::config::AccountConfig;
+use crate::store::Store;
+
+/// Without `sync_every`, an account is synced this often.
+pub const DEFAULT_EVERY: Duration = Duration::from_secs(15 * 60);
+
+/// What the UI asks of the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncCommand {
+    /// Every account now.
+    All,
+    /// One calendar now.
+    Calendar(i64),
+    /// One calendar, ignoring tokens and ctags: a full listing reconciled by href.
+    Full(i64),
+}
+
+/// Starts the engine on the current tokio runtime. Dropping the returned sender stops it after the
+/// run in progress.
+pub fn spawn(
+    data_dir: PathBuf,
+    accounts: Vec<AccountConfig>,
+    events: UnboundedSender<SyncEvent>,
+) -> UnboundedSender<SyncCommand> {
+    let (tx, rx) = unbounded_channel();
+    tokio::spawn(async move {
+        match Store::open(&data_dir) {
+            Ok(store) => engine_loop(store, accounts, rx, events).await,
+            Err(e) => {
+                let _ = events.send(SyncEvent::Failed {
+                    account: String::new(),
+                    calendar: None,
+                    message: format!("sync cannot open the cache: {e}"),
+                });
+            }
+        }
+    });
+    tx
+}
+
+async fn engine_loop(
+    mut store: Store,
+    accounts: Vec<AccountConfig>,
+    mut rx: UnboundedReceiver<SyncCommand>,
+    events: UnboundedSender<SyncEvent>,
+) {
+    let every: Vec<Duration> = accounts
+        .iter()
+        .map(|a| a.sync_every.unwrap_or(DEFAULT_EVERY))
+        .collect();
+    // Every account is due at once: the first frame is already on screen from the cache.
+    let mut due: Vec<Instant> = vec![Instant::now(); accounts.len()];
+    loop {
+        let next = due.iter().min().copied();
+        let command = tokio::select! {
+            c = rx.recv() => match c {
+                Some(c) => Some(c),
+                None => return,
+            },
+            _ = sleep_until(next) => None,
+        };
+        let mut commands: Vec<SyncCommand> = command.into_iter().collect();
+        while let Ok(c) = rx.try_recv() {
+            commands.push(c);
+        }
+        let now = Instant::now();
+        // (account index, options) to run, without repeats.
+        let mut runs: Vec<(usize, SyncOptions)> = Vec::new();
+        let mut push = |i: usize, opts: SyncOptions| {
+            if !runs
+                .iter()
+                .any(|(j, o)| *j == i && (o.calendar.is_none() || *o == opts))
+            {
+                runs.push((i, opts));
+            }
+        };
+        if commands.is_empty() {
+            for (i, d) in due.iter().enumerate() {
+                if *d <= now {
+                    push(i, SyncOptions::default());
+                }
+            }
+        }
+        for c in commands {
+            match c {
+                SyncCommand::All => {
+                    (0..accounts.len()).for_each(|i| push(i, SyncOptions::default()))
+                }
+                SyncCommand::Calendar(id) | SyncCommand::Full(id) => {
+                    let full = matches!(c, SyncCommand::Full(_));
+                    match store.calendar_owner(id) {
+                        Ok(Some((account, calendar))) => {
+                            if let Some(i) = accounts.iter().position(|a| a.name == account) {
+                                push(
+                                    i,
+                                    SyncOptions {
+                                        calendar: Some(calendar),
+                                        full,
+                                    },
+                                );
+                            }
+                        }
+                        Ok(None) => {
+                            let _ = events.send(SyncEvent::Failed {
+                                account: String::new(),
+                                calendar: Some(id),
+                                message: "a local calendar has no server to sync with".into(),
+                            });
+                        }
+                        Err(e) => tracing::warn!(error = %e, "cannot look up the calendar"),
+                    }
+                }
+            }
+        }
+        for (i, opts) in runs {
+            let reports = sync_accounts(
+                &mut store,
+                std::slice::from_ref(&accounts[i]),
+                &opts,
+                Some(&events),
+            )
+            .await;
+            for r in reports.iter().filter(|r| r.error.is_some()) {
+                tracing::warn!(account = %r.account, error = ?r.error, "sync failed");
+            }
+            if opts.calendar.is_none() {
+                due[i] = Instant::now() + every[i];
+            }
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

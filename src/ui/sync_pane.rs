@@ -1,0 +1,224 @@
+//! The sync pane: each account and calendar with its strategy, token, ctag, last run, counts and
+//! last error, and a progress bar while a run fetches.
+
+use chrono::{DateTime, Utc};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Padding, Paragraph, Widget};
+use unicode_width::UnicodeWidthStr;
+
+use super::overlay::centered;
+use super::text::{fit, human_bytes, short_token};
+use super::theme::Theme;
+use crate::app::Model;
+use crate::store::CalendarStatus;
+
+/// Width of the calendar column.
+const NAME_W: usize = 20;
+
+/// `s` fitted to exactly `w` columns.
+fn cell(s: &str, w: usize) -> String {
+    let f = fit(s, w);
+    let pad = w.saturating_sub(f.width());
+    format!("{f}{}", " ".repeat(pad))
+}
+
+fn bar(done: usize, total: usize, w: usize) -> String {
+    let filled = (done * w).checked_div(total).map_or(w, |f| f.min(w));
+    format!("{}{}", "█".repeat(filled), "░".repeat(w - filled))
+}
+
+/// When, in the display zone: the time today, else the date too.
+fn when(model: &Model, t: i64) -> String {
+    let Some(at) = DateTime::<Utc>::from_timestamp(t, 0) else {
+        return "-".into();
+    };
+    let local = at.with_timezone(&model.zone);
+    if local.date_naive() == model.today {
+        local.format("%H:%M:%S").to_string()
+    } else {
+        local.format("%d %b").to_string()
+    }
+}
+
+/// The pane, over the month.
+pub fn draw(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
+    let rect = centered(area, 130, area.height.saturating_sub(2));
+    Clear.render(rect, buf);
+    let inner_w = rect.width.saturating_sub(4) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    let header = format!(
+        "  {}{}{}{}{}{}{}{}{}items",
+        cell("calendar", NAME_W),
+        cell("strategy", 16),
+        cell("token", 15),
+        cell("ctag", 15),
+        cell("last run", 10),
+        cell("took", 9),
+        cell("req", 5),
+        cell("bytes", 10),
+        cell("+add ~chg -del", 16),
+    );
+    lines.push(Line::styled(fit(&header, inner_w), theme.dim()));
+    let mut owner: Option<Option<&str>> = None;
+    let mut selected_line = 0;
+    for (i, row) in model.sync.rows.iter().enumerate() {
+        if owner != Some(row.account.as_deref()) {
+            owner = Some(row.account.as_deref());
+            let title = match &row.account {
+                Some(a) => format!("{a} ({})", row.kind),
+                None => "local calendars".into(),
+            };
+            lines.push(Line::styled(fit(&title, inner_w), theme.title()));
+        }
+        if i == model.sync.cursor {
+            selected_line = lines.len();
+        }
+        lines.extend(calendar_lines(
+            model,
+            row,
+            i == model.sync.cursor,
+            inner_w,
+            theme,
+        ));
+    }
+    if model.sync.rows.is_empty() {
+        lines.push(Line::raw("no calendars yet"));
+    }
+    if !model.sync.accounts {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(
+            fit(
+                "No accounts are configured: add an [[account]] to config.toml (see assets/config.toml), or run `almanac demo`.",
+                inner_w,
+            ),
+            theme.dim(),
+        ));
+    }
+    // Keep the highlighted calendar in view.
+    let height = rect.height.saturating_sub(2) as usize;
+    let scroll = selected_line.saturating_sub(height.saturating_sub(4)) as u16;
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.border())
+        .title(Span::styled(" Sync ", theme.title()))
+        .title_bottom(Span::styled(
+            " r sync now · F full refetch · R every account · ↑↓ move · s/Esc close ",
+            theme.dim(),
+        ))
+        .padding(Padding::horizontal(1));
+    Paragraph::new(lines)
+        .scroll((scroll, 0))
+        .block(block)
+        .render(rect, buf);
+}
+
+fn calendar_lines(
+    model: &Model,
+    row: &CalendarStatus,
+    selected: bool,
+    w: usize,
+    theme: Theme,
+) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    let marker = if selected { "▸ " } else { "  " };
+    let style = if selected {
+        theme.cursor()
+    } else {
+        ratatui::style::Style::new()
+    };
+    let running = model.sync.running.iter().find(|(c, _)| *c == row.id);
+    if row.account.is_none() {
+        let text = format!(
+            "{marker}{}{} items",
+            cell(&row.calendar, 22 + 17 + 16 + 16 + 16 + 8 + 20),
+            row.items
+        );
+        out.push(Line::styled(fit(&text, w), style));
+        return out;
+    }
+    let (last, took, requests, bytes, counts) = match &row.last_run {
+        Some(r) => (
+            when(model, r.started_at),
+            r.duration_ms.map_or("-".into(), |d| format!("{d} ms")),
+            r.requests.to_string(),
+            human_bytes(r.bytes.max(0) as u64),
+            format!("+{} ~{} -{}", r.added, r.changed, r.removed),
+        ),
+        None => (
+            "never".into(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+        ),
+    };
+    let text = format!(
+        "{marker}{}{}{}{}{}{}{}{}{}{}",
+        cell(&row.calendar, NAME_W),
+        cell(row.strategy.as_deref().unwrap_or("-"), 16),
+        cell(
+            &row.sync_token.as_deref().map_or("-".into(), short_token),
+            15
+        ),
+        cell(&row.ctag.as_deref().map_or("-".into(), short_token), 15),
+        cell(&last, 10),
+        cell(&took, 9),
+        cell(&requests, 5),
+        cell(&bytes, 10),
+        cell(&counts, 16),
+        row.items,
+    );
+    out.push(Line::styled(fit(&text, w), style));
+    let indent = "      ";
+    match running {
+        Some((_, Some((done, total)))) => out.push(Line::from(vec![
+            Span::raw(indent),
+            Span::styled(bar(*done, *total, 30), theme.title()),
+            Span::raw(format!(" {done}/{total} fetched")),
+        ])),
+        Some((_, None)) => out.push(Line::styled(format!("{indent}syncing…"), theme.title())),
+        None => {}
+    }
+    if let Some(e) = &row.last_error {
+        out.push(Line::styled(
+            fit(&format!("{indent}last error: {e}"), w),
+            theme.error(),
+        ));
+    }
+    if row.pending + row.conflicts > 0 {
+        out.push(Line::raw(format!(
+            "{indent}{} local changes waiting, {} conflicts",
+            row.pending, row.conflicts
+        )));
+    }
+    for (href, reason) in row.unreadable.iter().take(5) {
+        out.push(Line::styled(
+            fit(
+                &format!("{indent}kept raw, cannot be read: {href}: {reason}"),
+                w,
+            ),
+            theme.dim(),
+        ));
+    }
+    if row.unreadable.len() > 5 {
+        out.push(Line::styled(
+            format!(
+                "{indent}… and {} more (almanac status lists them all)",
+                row.unreadable.len() - 5
+            ),
+            theme.dim(),
+        ));
+    }
+    for uid in row.duplicate_uids.iter().take(3) {
+        out.push(Line::styled(
+            fit(
+                &format!("{indent}UID on more than one item (all kept): {uid}"),
+                w,
+            ),
+            theme.dim(),
+        ));
+    }
+    out
+}

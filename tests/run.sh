@@ -13,6 +13,9 @@ if ! command -v tmux >/dev/null 2>&1; then
   fi
 fi
 
+# Radicale and Xandikos (and vdirsyncer, for the sync benchmark) in a venv under target/.
+bash tests/interop/setup.sh
+
 cargo test --locked --no-fail-fast
 # The benchmarks are measured by hand (benches/README.md); here they only have to build.
 cargo bench --locked --no-run

@@ -1,0 +1,3 @@
+//! Helpers shared by integration tests: include with `mod support;`.
+
+pub mod servers;

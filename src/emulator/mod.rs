@@ -1,2 +1,9 @@
 //! Test servers that behave like the real services, with switches to inject faults. Used by the
 //! tests and by `almanac demo`. Imports only `domain`.
+
+pub mod caldav;
+mod caldav_handlers;
+mod caldav_xml;
+pub mod demo;
+
+pub use caldav::{CalDavEmulator, Faults};

@@ -328,6 +328,9 @@ impl Run<'_> {
         let mut listing: Option<HashSet<String>> = token.is_none().then(HashSet::new);
         let mut retried = false;
         let mut delta_size = 0;
+        // Hrefs a delta lists with the etag the cache already holds: many of them means the
+        // server answered a stale token with a full listing.
+        let mut echoed = 0;
         loop {
             let page = match self.dav.sync_collection(&self.url, token.as_deref()).await {
                 Err(DavError::InvalidToken) if token.is_some() && !retried => {
@@ -346,6 +349,11 @@ impl Run<'_> {
                 l.extend(page.changed.iter().map(|(h, _)| h.clone()));
             } else {
                 delta_size += page.changed.len() + page.removed.len();
+                echoed += page
+                    .changed
+                    .iter()
+                    .filter(|(h, e)| e.is_some() && cache.get(h) == Some(e))
+                    .count();
             }
             let wanted = changed_hrefs(&page.changed, &cache);
             let missing = self.fetch_and_apply(&wanted).await?;
@@ -393,12 +401,11 @@ impl Run<'_> {
                 cache.remove(h);
             }
             // A delta that cannot explain the collection (nothing changed though the ctag moved,
-            // or what looks like a full listing without removals) is checked against the listing.
+            // or mostly items we already hold, as a full listing would) is checked against the
+            // etag listing.
             let suspicious = listing.is_none()
                 && ((delta_size == 0 && cal.ctag.is_some() && cal.ctag != state.ctag)
-                    || (page.removed.is_empty()
-                        && delta_size >= 20
-                        && delta_size * 2 >= cache.len()));
+                    || (echoed >= 20 && echoed * 2 >= delta_size));
             let full = listing.is_some();
             let update = StateUpdate {
                 strategy: SYNC_COLLECTION.into(),

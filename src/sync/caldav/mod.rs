@@ -101,6 +101,7 @@ impl CalDav {
     pub async fn discover(&self) -> Result<Url, DavError> {
         let base = self.http.origin().clone();
         let mut principal = None;
+        let mut failure = None;
         let well_known = base
             .join("/.well-known/caldav")
             .map_err(|_| HttpError::BadUrl(base.to_string()))?;
@@ -123,13 +124,23 @@ impl CalDav {
                         break;
                     }
                 }
-                Err(DavError::Http(e))
-                    if !matches!(e, HttpError::Status { .. }) && !e.is_transient() =>
-                {
+                // A server that is down or refuses us is reported as such, not as "no home".
+                Err(DavError::Http(e)) if !matches!(e, HttpError::Status { .. }) => {
                     return Err(DavError::Http(e));
                 }
-                Err(_) => continue,
+                Err(DavError::Unexpected { status, .. }) if status >= 500 => {
+                    failure = Some(DavError::Unexpected {
+                        what: "discovery",
+                        status,
+                    });
+                }
+                Err(_) => {}
             }
+        }
+        if principal.is_none()
+            && let Some(e) = failure
+        {
+            return Err(e);
         }
         // Servers without current-user-principal: the URL may itself be the principal or the home.
         let principal = principal.unwrap_or_else(|| base.clone());
@@ -198,8 +209,9 @@ impl CalDav {
         cal: &Url,
         token: Option<&str>,
     ) -> Result<SyncPage, DavError> {
+        // RFC 6578 3.2: the report is defined for Depth 0 only; sync-level says how deep.
         let req = Request::new("REPORT", cal.clone())
-            .header("depth", "1")
+            .header("depth", "0")
             .xml(xml::sync_collection(token));
         let resp = self.http.send(req).await?;
         let status = resp.status.as_u16();
@@ -272,9 +284,8 @@ impl CalDav {
 
     /// Fetches items by href with calendar-multiget.
     pub async fn multiget(&self, cal: &Url, hrefs: &[String]) -> Result<Fetched, DavError> {
-        let req = Request::new("REPORT", cal.clone())
-            .header("depth", "1")
-            .xml(xml::calendar_multiget(hrefs));
+        // RFC 4791 7.9: servers ignore Depth on a multiget and clients should not send it.
+        let req = Request::new("REPORT", cal.clone()).xml(xml::calendar_multiget(hrefs));
         let (ms, at) = self.multistatus(req, "calendar-multiget").await?;
         let mut out = Fetched {
             skipped: ms.errors.clone(),

@@ -44,6 +44,8 @@ pub enum CommandLine {
         #[arg(long, value_name = "C")]
         calendar: String,
     },
+    /// The TUI on a built-in CalDAV server whose calendar changes while you watch.
+    Demo,
     /// Run one sync round now, without the TUI, and report per calendar.
     Sync {
         /// Only this calendar (by name).

@@ -5,11 +5,14 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use almanac::app::Model;
+use almanac::app::Status;
 use almanac::app::run::{Launch, run};
 use almanac::app::sample::ensure_sample;
 use almanac::cli::{self, Cli, CliError, CommandLine};
-use almanac::config::Config;
+use almanac::config::{AccountConfig, AccountKind, Config, Secret};
 use almanac::domain::tz;
+use almanac::emulator::caldav::CalDavEmulator;
+use almanac::emulator::demo;
 use almanac::store::Store;
 use almanac::sync::SyncOptions;
 use almanac::sync::accounts::sync_accounts;
@@ -118,29 +121,92 @@ fn load_config(cli: &Cli) -> Result<Config, CliError> {
     Config::load(cli.config.as_deref()).map_err(|e| CliError::Usage(e.to_string()))
 }
 
+/// The TUI over the cache in `data_dir`, syncing `accounts` in the background.
+fn tui(
+    config: &Config,
+    data_dir: &Path,
+    accounts: Vec<AccountConfig>,
+    status: Option<String>,
+    started: Instant,
+) -> Result<(), CliError> {
+    let now = Utc::now().timestamp();
+    let mut store = Store::open(data_dir)?;
+    let day = today();
+    ensure_sample(&mut store, day, now)?;
+    let zone = config.zone.unwrap_or_else(tz::system_zone);
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let mut model = Model::new(day, zone, config.week_start, config.clock, color);
+    model.size = crossterm::terminal::size().unwrap_or((80, 24));
+    model.status = status.map(|text| Status { text, error: false });
+    let db = store.path().to_path_buf();
+    drop(store);
+    run(Launch {
+        model,
+        db,
+        data_dir: data_dir.to_path_buf(),
+        accounts,
+        started,
+    })
+    .map_err(|e| CliError::Runtime(format!("terminal: {e}")))
+}
+
+/// `almanac demo`: a CalDAV server on a loopback port whose calendar changes every few seconds,
+/// an account pointed at it, and the TUI over a cache of its own (`DATA_DIR/demo`, fresh each run).
+fn demo(cli: &Cli, data_dir: &Path, started: Instant) -> Result<(), CliError> {
+    let config = load_config(cli)?;
+    let dir = data_dir.join("demo");
+    let _ = std::fs::remove_dir_all(&dir);
+    // The server runs on a runtime of its own, so it keeps serving whatever the TUI does.
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Runtime(e.to_string()))?;
+    let emu = server
+        .block_on(CalDavEmulator::start("demo", "demo"))
+        .map_err(|e| CliError::Runtime(format!("cannot start the demo server: {e}")))?;
+    emu.add_calendar("work", "Work", Some("#4f9dde"));
+    emu.add_calendar("home", "Home", Some("#5bb974"));
+    demo::seed(&emu, "work", today());
+    let every = std::time::Duration::from_secs(
+        std::env::var("ALMANAC_DEMO_EVERY")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(4),
+    );
+    let _changes = {
+        let _guard = server.enter();
+        demo::spawn(emu.clone(), "work", every)
+    };
+    let account = AccountConfig {
+        name: "demo".into(),
+        kind: AccountKind::Caldav,
+        url: Some(emu.base_url()),
+        username: Some("demo".into()),
+        password: Some(Secret::Value("demo".into())),
+        sync_every: Some(every.max(std::time::Duration::from_secs(2))),
+        client_id: None,
+        ca_file: None,
+    };
+    let status = format!(
+        "Demo: a CalDAV server at {} changes the Work calendar every {}s; s opens the sync pane",
+        emu.base_url(),
+        every.as_secs()
+    );
+    let result = tui(&config, &dir, vec![account], Some(status), started);
+    emu.shutdown();
+    result
+}
+
 fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError> {
     let now = Utc::now().timestamp();
     match &cli.command {
         None => {
             let config = load_config(&cli)?;
-            let mut store = Store::open(data_dir)?;
-            let day = today();
-            ensure_sample(&mut store, day, now)?;
-            let zone = config.zone.unwrap_or_else(tz::system_zone);
-            let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-            let mut model = Model::new(day, zone, config.week_start, config.clock, color);
-            model.size = crossterm::terminal::size().unwrap_or((80, 24));
-            let db = store.path().to_path_buf();
-            drop(store);
-            run(Launch {
-                model,
-                db,
-                data_dir: data_dir.to_path_buf(),
-                accounts: config.accounts,
-                started,
-            })
-            .map_err(|e| CliError::Runtime(format!("terminal: {e}")))
+            let accounts = config.accounts.clone();
+            tui(&config, data_dir, accounts, None, started)
         }
+        Some(CommandLine::Demo) => demo(&cli, data_dir, started),
         Some(CommandLine::Import { file, calendar }) => {
             let mut store = Store::open(data_dir)?;
             let msg = cli::import(&mut store, file, calendar, now)?;

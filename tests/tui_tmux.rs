@@ -149,3 +149,95 @@ fn browse_the_sample_month_with_keys_in_a_real_terminal() {
     let log = std::fs::read_to_string(data.path().join("log/almanac.log")).unwrap();
     assert!(log.contains("first frame drawn"), "{log}");
 }
+
+/// Live sync in a real terminal: the first frame from the cache, then the engine's changes appear
+/// while the person browses; `R` resyncs now and the sync pane shows the calendar's state.
+#[test]
+fn changes_on_the_server_reach_the_screen_live() {
+    if !tmux_available() {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let emu = runtime
+        .block_on(almanac::emulator::caldav::CalDavEmulator::start(
+            "alice", "pw",
+        ))
+        .unwrap();
+    emu.add_calendar("work", "Work", Some("#4f9dde"));
+    let event = |uid: &str, summary: &str, start: &str| {
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{start}\r\nDURATION:PT1H\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        )
+    };
+    emu.put(
+        "work",
+        "one.ics",
+        &event("one", "Kickoff", "20261123T090000Z"),
+    );
+    let data = tempfile::tempdir().unwrap();
+    let config = data.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[account]]\nname = \"emu\"\nkind = \"caldav\"\nurl = \"{}\"\nusername = \"alice\"\npassword = {{ value = \"pw\" }}\nsync_every = \"1h\"\n",
+            emu.base_url()
+        ),
+    )
+    .unwrap();
+    let tmux = Tmux {
+        socket: format!("almanac-live-{}", std::process::id()),
+    };
+    let cmd = format!(
+        "env ALMANAC_DATA_DIR={} ALMANAC_CONFIG={} ALMANAC_TODAY=2026-11-23 TZ=UTC TERM=xterm-256color {}; sleep 30",
+        data.path().display(),
+        config.display(),
+        env!("CARGO_BIN_EXE_almanac")
+    );
+    tmux.run(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "140",
+        "-y",
+        "40",
+        &cmd,
+    ]);
+    tmux.run(&["set-option", "-g", "escape-time", "0"]);
+
+    // The sync at start brings the first event.
+    tmux.wait_text("Kickoff");
+    // Changes on the server, then R: added, moved and removed events show up without a restart.
+    emu.put(
+        "work",
+        "two.ics",
+        &event("two", "Party", "20261125T170000Z"),
+    );
+    emu.put(
+        "work",
+        "one.ics",
+        &event("one", "Moved", "20261124T090000Z"),
+    );
+    tmux.keys(&["R"]);
+    let screen = tmux.wait_text("Party");
+    tmux.wait_text("Moved");
+    assert!(!screen.contains("SAMPLE DATA"), "{screen}");
+    emu.delete("work", "two.ics");
+    tmux.keys(&["R"]);
+    tmux.wait_for("the removal", |s| !s.contains("Party"));
+
+    tmux.keys(&["s"]);
+    let pane = tmux.wait_text("emu (caldav)");
+    assert!(pane.contains("sync-collection"), "{pane}");
+    assert!(pane.contains("Work"), "{pane}");
+    tmux.keys(&["Escape", "q"]);
+    tmux.wait_for("the program to exit", |s| !s.contains("November 2026"));
+    emu.shutdown();
+}

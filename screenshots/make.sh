@@ -177,4 +177,22 @@ done
 status=$(exit_status)
 [[ $status == 0 ]] || die "almanac exited with status $status"
 
+# --- the demo: live sync from the built-in CalDAV server, and the sync pane ------------
+t kill-session -t "$SESSION"
+rm -f "$work/status"
+t new-session -d -s "$SESSION" -x "$COLS" -y "$ROWS" -c "$ROOT" \
+	"env ALMANAC_TODAY=$TODAY TZ=$ZONE ALMANAC_DATA_DIR=$(printf %q "$data") ALMANAC_DEMO_EVERY=3 TERM=xterm-256color $(printf %q "$BIN") demo; echo \$? >$(printf %q "$work/status")"
+shot demo "Team sync"
+sleep 4 # a few live changes and syncs
+shot sync s "demo (caldav)"
+keys Escape
+t send-keys -t "$SESSION" q
+deadline=$((SECONDS + TIMEOUT))
+until pane_dead; do
+	((SECONDS < deadline)) || die "almanac demo did not quit on 'q'"
+	sleep 0.2
+done
+status=$(exit_status)
+[[ $status == 0 ]] || die "almanac demo exited with status $status"
+
 printf '%s\n' "${written[@]}"

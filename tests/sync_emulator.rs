@@ -396,3 +396,73 @@ async fn random_changes_and_runs_killed_at_random_points_converge() {
         assert_eq!(hrefs.len(), got.len(), "no duplicates");
     }
 }
+
+#[tokio::test]
+async fn calendars_appear_are_renamed_and_vanish_with_the_server() {
+    let (emu, _dir, mut store, dav) = setup(2).await;
+    ok(&mut store, &dav).await;
+    emu.add_calendar("team", "Team", None);
+    emu.rename_calendar("work", "Work (old)");
+    ok(&mut store, &dav).await;
+    let names = |store: &Store| -> Vec<String> {
+        store
+            .calendar_syncs(1)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect()
+    };
+    assert_eq!(names(&store), vec!["Work (old)", "Team"]);
+    emu.remove_calendar("work");
+    ok(&mut store, &dav).await;
+    assert_eq!(names(&store), vec!["Team"]);
+    let status = store.reader().unwrap().sync_status().unwrap();
+    assert!(status.iter().all(|s| s.calendar != "Work (old)"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_never_reach_the_log() {
+    let emu = CalDavEmulator::start(USER, "s3cret-Pa55word")
+        .await
+        .unwrap();
+    emu.add_calendar("work", "Work", None);
+    emu.put("work", "a.ics", &event("a", "A", 3));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let write = |password: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[[account]]\nname = \"emu\"\nkind = \"caldav\"\nurl = \"{}\"\nusername = \"{USER}\"\npassword = {{ value = \"{password}\" }}\n",
+                emu.base_url()
+            ),
+        )
+        .unwrap();
+    };
+    for password in ["s3cret-Pa55word", "wr0ng-Pa55word"] {
+        write(password);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_almanac"))
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .arg("sync")
+            .env("ALMANAC_LOG", "trace")
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains("Pa55word"), "{all}");
+        if password.starts_with("wr0ng") {
+            assert!(all.contains("check the password"), "{all}");
+        }
+    }
+    let log = std::fs::read_to_string(dir.path().join("data/log/almanac.log")).unwrap();
+    assert!(!log.is_empty());
+    assert!(!log.contains("Pa55word"), "{log}");
+    // Basic credentials in base64 would be just as bad.
+    assert!(!log.contains("YWxpY2U6"), "{log}");
+}

@@ -17,6 +17,66 @@ use crate::store::CalendarStatus;
 /// Width of the calendar column.
 const NAME_W: usize = 20;
 
+/// The columns of a calendar's row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    Calendar,
+    Strategy,
+    Token,
+    Ctag,
+    LastRun,
+    Took,
+    Requests,
+    Bytes,
+    Counts,
+    Items,
+}
+
+impl Column {
+    fn title(self) -> &'static str {
+        match self {
+            Column::Calendar => "calendar",
+            Column::Strategy => "strategy",
+            Column::Token => "token",
+            Column::Ctag => "ctag",
+            Column::LastRun => "last run",
+            Column::Took => "took",
+            Column::Requests => "req",
+            Column::Bytes => "bytes",
+            Column::Counts => "+add ~chg -del",
+            Column::Items => "items",
+        }
+    }
+    fn width(self) -> usize {
+        match self {
+            Column::Calendar => NAME_W,
+            Column::Strategy => 16,
+            Column::Token | Column::Ctag => 15,
+            Column::LastRun => 10,
+            Column::Took => 9,
+            Column::Requests => 5,
+            Column::Bytes => 10,
+            Column::Counts => 16,
+            Column::Items => 6,
+        }
+    }
+}
+
+/// The columns that fit in `width`: the least needed go first when it is narrow.
+fn columns_for(width: usize) -> Vec<Column> {
+    use Column::*;
+    let mut cols = vec![
+        Calendar, Strategy, Token, Ctag, LastRun, Took, Requests, Bytes, Counts, Items,
+    ];
+    for drop in [Ctag, Took, Items, Token, Bytes, Requests, Strategy] {
+        if 2 + cols.iter().map(|c| c.width()).sum::<usize>() <= width {
+            break;
+        }
+        cols.retain(|c| *c != drop);
+    }
+    cols
+}
+
 /// `s` fitted to exactly `w` columns.
 fn cell(s: &str, w: usize) -> String {
     let f = fit(s, w);
@@ -44,22 +104,14 @@ fn when(model: &Model, t: i64) -> String {
 
 /// The pane, over the month.
 pub fn draw(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
-    let rect = centered(area, 130, area.height.saturating_sub(2));
+    let rect = centered(area, 128, area.height.saturating_sub(2));
     Clear.render(rect, buf);
     let inner_w = rect.width.saturating_sub(4) as usize;
     let mut lines: Vec<Line> = Vec::new();
-    let header = format!(
-        "  {}{}{}{}{}{}{}{}{}items",
-        cell("calendar", NAME_W),
-        cell("strategy", 16),
-        cell("token", 15),
-        cell("ctag", 15),
-        cell("last run", 10),
-        cell("took", 9),
-        cell("req", 5),
-        cell("bytes", 10),
-        cell("+add ~chg -del", 16),
-    );
+    let columns = columns_for(inner_w);
+    let header: String = std::iter::once("  ".to_string())
+        .chain(columns.iter().map(|c| cell(c.title(), c.width())))
+        .collect();
     lines.push(Line::styled(fit(&header, inner_w), theme.dim()));
     let mut owner: Option<Option<&str>> = None;
     let mut selected_line = 0;
@@ -131,8 +183,8 @@ fn calendar_lines(
     let running = model.sync.running.iter().find(|(c, _)| *c == row.id);
     if row.account.is_none() {
         let text = format!(
-            "{marker}{}{} items",
-            cell(&row.calendar, 22 + 17 + 16 + 16 + 16 + 8 + 20),
+            "{marker}{}{} items (local)",
+            cell(&row.calendar, NAME_W),
             row.items
         );
         out.push(Line::styled(fit(&text, w), style));
@@ -154,22 +206,23 @@ fn calendar_lines(
             "-".into(),
         ),
     };
-    let text = format!(
-        "{marker}{}{}{}{}{}{}{}{}{}{}",
-        cell(&row.calendar, NAME_W),
-        cell(row.strategy.as_deref().unwrap_or("-"), 16),
-        cell(
-            &row.sync_token.as_deref().map_or("-".into(), short_token),
-            15
-        ),
-        cell(&row.ctag.as_deref().map_or("-".into(), short_token), 15),
-        cell(&last, 10),
-        cell(&took, 9),
-        cell(&requests, 5),
-        cell(&bytes, 10),
-        cell(&counts, 16),
-        row.items,
-    );
+    let value = |c: &Column| -> String {
+        match c {
+            Column::Calendar => row.calendar.clone(),
+            Column::Strategy => row.strategy.clone().unwrap_or_else(|| "-".into()),
+            Column::Token => row.sync_token.as_deref().map_or("-".into(), short_token),
+            Column::Ctag => row.ctag.as_deref().map_or("-".into(), short_token),
+            Column::LastRun => last.clone(),
+            Column::Took => took.clone(),
+            Column::Requests => requests.clone(),
+            Column::Bytes => bytes.clone(),
+            Column::Counts => counts.clone(),
+            Column::Items => row.items.to_string(),
+        }
+    };
+    let text: String = std::iter::once(marker.to_string())
+        .chain(columns_for(w).iter().map(|c| cell(&value(c), c.width())))
+        .collect();
     out.push(Line::styled(fit(&text, w), style));
     let indent = "      ";
     match running {

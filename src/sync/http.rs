@@ -27,7 +27,7 @@ pub enum HttpError {
     Status { status: u16, reason: String },
     #[error("the server's reply is larger than {0} bytes")]
     TooLarge(usize),
-    #[error("TLS set-up: {0}")]
+    #[error("TLS: {0}")]
     Tls(String),
 }
 
@@ -304,6 +304,12 @@ fn network(e: reqwest::Error) -> HttpError {
     while let Some(s) = source {
         detail = s.to_string();
         source = s.source();
+    }
+    if detail.contains("certificate") {
+        // Not transient: retrying cannot make a certificate trusted.
+        return HttpError::Tls(format!(
+            "{detail}: the server's certificate is not trusted; if it is self-hosted, name its CA in the account's ca_file"
+        ));
     }
     if detail.is_empty() {
         HttpError::Network(kind.to_string())

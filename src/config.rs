@@ -312,6 +312,40 @@ fn fix_for(message: &str) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_password_comes_from_a_command_an_env_var_or_a_value() {
+        assert_eq!(Secret::Value("v".into()).resolve().unwrap(), "v");
+        let cmd = Secret::Command(vec!["printf".into(), "first line\\nsecond".into()]);
+        assert_eq!(cmd.resolve().unwrap(), "first line");
+        let missing = Secret::Env("ALMANAC_TEST_SURELY_UNSET_VAR".into());
+        let e = missing.resolve().unwrap_err();
+        assert!(
+            e.contains("ALMANAC_TEST_SURELY_UNSET_VAR") && e.contains("not set"),
+            "{e}"
+        );
+        let failing = Secret::Command(vec!["false".into()]);
+        assert!(failing.resolve().unwrap_err().contains("failed"));
+        // The Debug form never shows a value.
+        assert!(!format!("{:?}", Secret::Value("hunter2".into())).contains("hunter2"));
+    }
+
+    #[test]
+    fn sync_every_takes_seconds_minutes_or_hours_and_says_how_when_wrong() {
+        assert_eq!(parse_every("90s"), Some(std::time::Duration::from_secs(90)));
+        assert_eq!(parse_every("5m"), Some(std::time::Duration::from_secs(300)));
+        assert_eq!(
+            parse_every("2h"),
+            Some(std::time::Duration::from_secs(7200))
+        );
+        assert_eq!(parse_every("5"), None);
+        assert_eq!(parse_every("3s"), None, "at least ten seconds");
+        let (line, message, fix) =
+            err("[[account]]\nname = \"a\"\nkind = \"caldav\"\nsync_every = \"often\"\n");
+        assert_eq!(line, 4);
+        assert!(message.contains("often"), "{message}");
+        assert!(fix.contains("5m"), "{fix}");
+    }
+
     fn err(text: &str) -> (usize, String, String) {
         match Config::from_str_at(text, Path::new("c.toml")) {
             Err(ConfigError::Invalid {

@@ -14,7 +14,7 @@ use serde::Serialize;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 
-use super::caldav::{CalDav, DavError, ListedCalendar};
+use super::caldav::{CalDav, DavError, ListedCalendar, SyncPage};
 use super::{SyncError, SyncEvent};
 use crate::store::{
     CalendarSync, ChangeSet, FetchedItem, RemoteCalendar, RunRecord, StateUpdate, Store,
@@ -332,7 +332,13 @@ impl Run<'_> {
         // server answered a stale token with a full listing.
         let mut echoed = 0;
         loop {
-            let page = match self.dav.sync_collection(&self.url, token.as_deref()).await {
+            // A full listing asks for the data too: one reply instead of one multiget per batch.
+            let with_data = listing.is_some();
+            let mut page = match self
+                .dav
+                .sync_collection(&self.url, token.as_deref(), with_data)
+                .await
+            {
                 Err(DavError::InvalidToken) if token.is_some() && !retried => {
                     tracing::info!(calendar = self.calendar, "sync token expired: full listing");
                     retried = true;
@@ -356,6 +362,10 @@ impl Run<'_> {
                     .count();
             }
             let wanted = changed_hrefs(&page.changed, &cache);
+            let (arrived, wanted): (Vec<String>, Vec<String>) =
+                wanted.into_iter().partition(|h| page.data.contains_key(h));
+            self.apply_arrived(&page, arrived)?;
+            page.data.clear();
             let missing = self.fetch_and_apply(&wanted).await?;
             for (href, etag) in &page.changed {
                 cache.insert(href.clone(), etag.clone());
@@ -467,6 +477,39 @@ impl Run<'_> {
                 ..update
             }),
         })
+    }
+
+    /// Applies items whose data came with the sync reply, a batch per transaction.
+    fn apply_arrived(&mut self, page: &SyncPage, hrefs: Vec<String>) -> Result<(), SyncError> {
+        let total = hrefs.len();
+        let etags: HashMap<&String, &Option<String>> =
+            page.changed.iter().map(|(h, e)| (h, e)).collect();
+        for (i, batch) in hrefs.chunks(BATCH).enumerate() {
+            let upserts = batch
+                .iter()
+                .filter_map(|h| {
+                    Some(FetchedItem {
+                        href: h.clone(),
+                        etag: etags.get(h).cloned().cloned().flatten(),
+                        raw: page.data.get(h)?.clone(),
+                    })
+                })
+                .collect();
+            self.apply(ChangeSet {
+                upserts,
+                removals: Vec::new(),
+                state: None,
+            })?;
+            emit(
+                self.events,
+                SyncEvent::Progress {
+                    calendar: self.calendar,
+                    done: ((i + 1) * BATCH).min(total),
+                    total,
+                },
+            );
+        }
+        Ok(())
     }
 
     /// Fetches `hrefs` with multigets, a few in flight, applying each batch as it arrives. Returns

@@ -242,6 +242,8 @@ impl Http {
                     headers.insert(HeaderName::from_static(name), v);
                 }
             }
+            // Calendar data compresses about tenfold; bodies are counted as they come over the wire.
+            headers.insert("accept-encoding", HeaderValue::from_static("gzip"));
             builder = builder.headers(headers);
             if let Some((user, password)) = &self.credentials {
                 builder = builder.basic_auth(user, Some(password));
@@ -275,6 +277,12 @@ impl Http {
                     return Err(HttpError::TooLarge(MAX_BODY));
                 }
                 body.extend_from_slice(&chunk);
+            }
+            if headers
+                .get("content-encoding")
+                .is_some_and(|e| e.as_bytes().eq_ignore_ascii_case(b"gzip"))
+            {
+                body = gunzip(&body)?;
             }
             return Ok(Response {
                 status,
@@ -316,6 +324,20 @@ fn network(e: reqwest::Error) -> HttpError {
     } else {
         HttpError::Network(format!("{kind} ({detail})"))
     }
+}
+
+/// A gzip body, decompressed up to [`MAX_BODY`] bytes.
+fn gunzip(body: &[u8]) -> Result<Vec<u8>, HttpError> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(body)
+        .take(MAX_BODY as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| HttpError::Network(format!("the reply's gzip data is broken ({e})")))?;
+    if out.len() > MAX_BODY {
+        return Err(HttpError::TooLarge(MAX_BODY));
+    }
+    Ok(out)
 }
 
 /// `Retry-After` as seconds or an HTTP date.
@@ -360,6 +382,16 @@ mod tests {
         }
         assert!(http.backoff(1) <= Duration::from_millis(800));
         assert!(http.backoff(8) >= http.retry.cap / 2);
+    }
+
+    #[test]
+    fn gzip_bodies_are_unpacked_and_broken_ones_are_an_error() {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(b"BEGIN:VCALENDAR").unwrap();
+        let packed = enc.finish().unwrap();
+        assert_eq!(gunzip(&packed).unwrap(), b"BEGIN:VCALENDAR");
+        assert!(gunzip(&packed[..packed.len() / 2]).is_err());
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub struct ListedCalendar {
 pub struct SyncPage {
     /// (href, etag) added or changed.
     pub changed: Vec<(String, Option<String>)>,
+    /// The data of changed items, by href, when it was asked for and the server sent it.
+    pub data: std::collections::HashMap<String, String>,
     pub removed: Vec<String>,
     pub token: Option<String>,
     /// RFC 6578 3.6: more changes wait; ask again with `token`.
@@ -203,16 +205,22 @@ impl CalDav {
         Ok(out)
     }
 
-    /// One sync-collection REPORT (RFC 6578) from `token` (`None`: the initial listing).
+    /// One sync-collection REPORT (RFC 6578) from `token` (`None`: the initial listing), with the
+    /// items' data too when `with_data` (servers that do not send it are asked by multiget).
     pub async fn sync_collection(
         &self,
         cal: &Url,
         token: Option<&str>,
+        with_data: bool,
     ) -> Result<SyncPage, DavError> {
         // RFC 6578 3.2: the report is defined for Depth 0 only; sync-level says how deep.
         let req = Request::new("REPORT", cal.clone())
             .header("depth", "0")
-            .xml(xml::sync_collection(token));
+            .xml(if with_data {
+                xml::sync_collection_with_data(token)
+            } else {
+                xml::sync_collection(token)
+            });
         let resp = self.http.send(req).await?;
         let status = resp.status.as_u16();
         if status != 207 {
@@ -253,7 +261,12 @@ impl CalDav {
             let href = url.path().to_string();
             match r.status {
                 Some(404) | Some(410) => page.removed.push(href),
-                _ if r.props.etag.is_some() => page.changed.push((href, r.props.etag)),
+                _ if r.props.etag.is_some() => {
+                    if let Some(data) = r.props.calendar_data {
+                        page.data.insert(href.clone(), data);
+                    }
+                    page.changed.push((href, r.props.etag))
+                }
                 // A 200 without an etag: fetch it anyway; a multiget will tell.
                 Some(s) if (200..300).contains(&s) => page.changed.push((href, None)),
                 None => page.changed.push((href, None)),

@@ -65,6 +65,16 @@ pub fn propfind_etags() -> String {
 /// RFC 6578 `sync-collection` REPORT body. `None` sends an empty `sync-token` element (first run);
 /// a token is sent back exactly as received, only XML-escaped.
 pub fn sync_collection(token: Option<&str>) -> String {
+    sync_collection_report(token, "")
+}
+
+/// [`sync_collection`] that also asks for `calendar-data` (RFC 6578 lets the client name any
+/// property): a first listing then brings every item in one reply where the server supports it.
+pub fn sync_collection_with_data(token: Option<&str>) -> String {
+    sync_collection_report(token, "\n    <c:calendar-data/>")
+}
+
+fn sync_collection_report(token: Option<&str>, extra: &str) -> String {
     let token = match token {
         // The RFC asks for an empty element on the initial sync, not a missing one.
         None => "<d:sync-token/>".to_owned(),
@@ -72,7 +82,7 @@ pub fn sync_collection(token: Option<&str>) -> String {
     };
     format!(
         "{DECL}\n<d:sync-collection {XMLNS}>\n  {token}\n  <d:sync-level>1</d:sync-level>\n  \
-         <d:prop>\n    <d:getetag/>\n  </d:prop>\n</d:sync-collection>\n"
+         <d:prop>\n    <d:getetag/>{extra}\n  </d:prop>\n</d:sync-collection>\n"
     )
 }
 

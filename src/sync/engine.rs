@@ -124,20 +124,23 @@ async fn run_account(
 ) -> Result<(), SyncError> {
     let base = dav.http.origin().to_string();
     let row = store.account(account, "caldav", &base, now())?;
+    // A first sync has no ctag or token to compare, and some servers read every item to answer
+    // them: it lists the calendars without, and remembers the token its REPORT returns.
+    let brief = store.calendar_syncs(row.id)?.is_empty();
     let (home, listed) = match row.home_url.as_deref().and_then(|h| Url::parse(h).ok()) {
-        Some(home) => match dav.calendars(&home).await {
+        Some(home) => match dav.calendars(&home, brief).await {
             Ok(list) => (home, list),
             // The home moved or vanished: discover again.
             Err(DavError::Unexpected { .. }) => {
                 let home = dav.discover().await?;
-                let list = dav.calendars(&home).await?;
+                let list = dav.calendars(&home, brief).await?;
                 (home, list)
             }
             Err(e) => return Err(e.into()),
         },
         None => {
             let home = dav.discover().await?;
-            let list = dav.calendars(&home).await?;
+            let list = dav.calendars(&home, brief).await?;
             (home, list)
         }
     };
@@ -172,7 +175,8 @@ async fn run_account(
     Ok(())
 }
 
-/// Whether the home listing shows the calendar exactly as the last completed run left it.
+/// Whether the home listing shows the calendar exactly as the last completed run left it. Only
+/// values known on both sides are compared, and at least one must be.
 fn unchanged(state: &CalendarSync, cal: &ListedCalendar, strategy: &str) -> bool {
     if state.strategy.as_deref() != Some(strategy) {
         return false;
@@ -180,12 +184,14 @@ fn unchanged(state: &CalendarSync, cal: &ListedCalendar, strategy: &str) -> bool
     if strategy == SYNC_COLLECTION && state.sync_token.is_none() {
         return false;
     }
-    let token_same = cal
-        .sync_token
-        .as_ref()
-        .map(|t| Some(t) == state.seen_token.as_ref());
-    let ctag_same = cal.ctag.as_ref().map(|t| Some(t) == state.ctag.as_ref());
-    match (token_same, ctag_same) {
+    let same = |listed: &Option<String>, stored: &Option<String>| match (listed, stored) {
+        (Some(a), Some(b)) => Some(a == b),
+        _ => None,
+    };
+    match (
+        same(&cal.sync_token, &state.seen_token),
+        same(&cal.ctag, &state.ctag),
+    ) {
         (None, None) => false,
         (a, b) => a.unwrap_or(true) && b.unwrap_or(true),
     }
@@ -421,7 +427,9 @@ impl Run<'_> {
                 strategy: SYNC_COLLECTION.into(),
                 sync_token: page.token.clone(),
                 ctag: cal.ctag.clone(),
-                seen_token: cal.sync_token.clone(),
+                // After a brief listing, the REPORT's token stands in: where a server's PROPFIND
+                // and REPORT tokens differ, the next run makes one more request and learns it.
+                seen_token: cal.sync_token.clone().or_else(|| page.token.clone()),
                 full,
             };
             if (suspicious || stale) && !full {
@@ -451,9 +459,9 @@ impl Run<'_> {
     ) -> Result<(), SyncError> {
         let cache = self.store.item_etags(self.calendar)?;
         let listing = self.dav.etag_listing(&self.url).await?;
-        let wanted = changed_hrefs(&listing, &cache);
+        let wanted = changed_hrefs(&listing.items, &cache);
         let missing = self.fetch_and_apply(&wanted).await?;
-        let live: HashSet<&String> = listing.iter().map(|(h, _)| h).collect();
+        let live: HashSet<&String> = listing.items.iter().map(|(h, _)| h).collect();
         let mut removals: Vec<String> = cache
             .keys()
             .filter(|h| !live.contains(h))
@@ -465,7 +473,8 @@ impl Run<'_> {
         let update = update.unwrap_or(StateUpdate {
             strategy: strategy.to_string(),
             sync_token: None,
-            ctag: cal.ctag.clone(),
+            // The home listing's ctag, else (after a brief one) the collection's in this reply.
+            ctag: cal.ctag.clone().or(listing.ctag),
             seen_token: cal.sync_token.clone(),
             full: true,
         });
@@ -638,6 +647,23 @@ mod tests {
         assert!(!unchanged(&s, &listed(None, None), SYNC_COLLECTION));
         // Only a ctag: it decides.
         assert!(unchanged(&s, &listed(None, Some("c1")), SYNC_COLLECTION));
+        // After a first sync that listed no ctag: the token alone decides.
+        let first = state(Some(SYNC_COLLECTION), Some("r1"), Some("r1"), None);
+        assert!(unchanged(
+            &first,
+            &listed(Some("r1"), Some("c9")),
+            SYNC_COLLECTION
+        ));
+        assert!(!unchanged(
+            &first,
+            &listed(Some("r2"), Some("c9")),
+            SYNC_COLLECTION
+        ));
+        assert!(!unchanged(
+            &first,
+            &listed(None, Some("c9")),
+            SYNC_COLLECTION
+        ));
     }
 
     #[test]

@@ -53,6 +53,13 @@ pub struct SyncPage {
     pub skipped: Vec<String>,
 }
 
+/// A calendar's members with their etags, and the collection's ctag as the same reply gave it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EtagListing {
+    pub items: Vec<(String, Option<String>)>,
+    pub ctag: Option<String>,
+}
+
 /// What a multiget returned.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fetched {
@@ -165,13 +172,20 @@ impl CalDav {
         normalise_href(at, href).filter(|u| same_origin(u, self.http.origin()))
     }
 
-    /// Every calendar in the home, with the ctag and token that tell whether it changed: one request.
-    pub async fn calendars(&self, home: &Url) -> Result<Vec<ListedCalendar>, DavError> {
+    /// Every calendar in the home, with the ctag and token that tell whether it changed: one
+    /// request. `brief` leaves those two out (a first sync, which has nothing to compare them with).
+    pub async fn calendars(
+        &self,
+        home: &Url,
+        brief: bool,
+    ) -> Result<Vec<ListedCalendar>, DavError> {
+        let body = if brief {
+            xml::propfind_calendars_brief()
+        } else {
+            xml::propfind_calendars()
+        };
         let (ms, at) = self
-            .multistatus(
-                Self::propfind(home, "1", xml::propfind_calendars()),
-                "the calendar listing",
-            )
+            .multistatus(Self::propfind(home, "1", body), "the calendar listing")
             .await?;
         let mut out = Vec::new();
         for r in ms.responses {
@@ -277,22 +291,28 @@ impl CalDav {
     }
 
     /// Every item's href and etag (Depth 1 PROPFIND): the truth a cache is reconciled against.
-    pub async fn etag_listing(&self, cal: &Url) -> Result<Vec<(String, Option<String>)>, DavError> {
+    pub async fn etag_listing(&self, cal: &Url) -> Result<EtagListing, DavError> {
         let (ms, at) = self
             .multistatus(
                 Self::propfind(cal, "1", xml::propfind_etags()),
                 "the etag listing",
             )
             .await?;
-        Ok(ms
-            .responses
-            .into_iter()
-            .filter(|r| !r.props.is_collection)
-            .filter_map(|r| {
-                let url = self.resolve(&at, &r.href)?;
-                (!same_path(&url, cal)).then(|| (url.path().to_string(), r.props.etag))
-            })
-            .collect())
+        let mut out = EtagListing::default();
+        for r in ms.responses {
+            let Some(url) = self.resolve(&at, &r.href) else {
+                continue;
+            };
+            if same_path(&url, cal) {
+                // The collection itself, read in the same request as the etags.
+                out.ctag = r.props.ctag;
+                continue;
+            }
+            if !r.props.is_collection {
+                out.items.push((url.path().to_string(), r.props.etag));
+            }
+        }
+        Ok(out)
     }
 
     /// Fetches items by href with calendar-multiget.

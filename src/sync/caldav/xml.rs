@@ -51,6 +51,18 @@ pub fn propfind_calendars() -> String {
     ))
 }
 
+/// [`propfind_calendars`] without the ctag and sync-token, which some servers compute by reading
+/// every item: for a first sync, which learns its token from the sync REPORT anyway.
+pub fn propfind_calendars_brief() -> String {
+    propfind(concat!(
+        "    <d:resourcetype/>\n",
+        "    <d:displayname/>\n",
+        "    <ic:calendar-color/>\n",
+        "    <d:supported-report-set/>\n",
+        "    <c:supported-calendar-component-set/>\n",
+    ))
+}
+
 /// `PROPFIND` body for a calendar: Depth 1 lists every member's etag; the same body at Depth 0 answers
 /// the collection's ctag and sync-token, which is why those are asked for too.
 pub fn propfind_etags() -> String {

@@ -466,3 +466,19 @@ async fn secrets_never_reach_the_log() {
     // Basic credentials in base64 would be just as bad.
     assert!(!log.contains("YWxpY2U6"), "{log}");
 }
+
+#[tokio::test]
+async fn an_href_a_multiget_leaves_out_is_fetched_alone_not_dropped() {
+    let (emu, _dir, mut store, dav) = setup(5).await;
+    ok(&mut store, &dav).await;
+    emu.set_faults(Faults {
+        drop_from_multiget: Some("e1.ics".into()),
+        ..Faults::default()
+    });
+    emu.put("work", "e1.ics", &event("e1", "changed", 7));
+    emu.put("work", "e2.ics", &event("e2", "changed", 8));
+    emu.delete("work", "e3.ics");
+    let r = ok(&mut store, &dav).await;
+    assert_eq!(r.calendars[0].removed, 1, "only e3: {r:#?}");
+    assert_eq!(cached(&store), truth(&emu));
+}

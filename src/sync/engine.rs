@@ -571,10 +571,34 @@ impl Run<'_> {
                 },
             );
         }
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(missing),
+        if let Some(e) = failure {
+            return Err(e);
         }
+        self.confirm_missing(missing).await
+    }
+
+    /// A multiget may leave out an href that still exists [obs]: each one is asked for alone, and
+    /// only those the server says are gone come back as removals.
+    async fn confirm_missing(&mut self, missing: Vec<String>) -> Result<Vec<String>, SyncError> {
+        let mut gone = Vec::new();
+        let mut found = Vec::new();
+        for href in missing {
+            let Ok(url) = self.url.join(&href) else {
+                continue;
+            };
+            match self.dav.get(&url).await? {
+                Some((etag, raw)) => found.push(FetchedItem { href, etag, raw }),
+                None => gone.push(href),
+            }
+        }
+        if !found.is_empty() {
+            self.apply(ChangeSet {
+                upserts: found,
+                removals: Vec::new(),
+                state: None,
+            })?;
+        }
+        Ok(gone)
     }
 }
 

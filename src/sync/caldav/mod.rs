@@ -315,6 +315,22 @@ impl CalDav {
         Ok(out)
     }
 
+    /// One item by GET: its etag and data, or `None` when the server says it is gone (404, 410).
+    pub async fn get(&self, url: &Url) -> Result<Option<(Option<String>, String)>, DavError> {
+        let resp = self.http.send(Request::new("GET", url.clone())).await?;
+        match resp.status.as_u16() {
+            200 => Ok(Some((
+                resp.header("etag").map(str::to_string),
+                String::from_utf8_lossy(&resp.body).into_owned(),
+            ))),
+            404 | 410 => Ok(None),
+            status => Err(DavError::Unexpected {
+                what: "GET",
+                status,
+            }),
+        }
+    }
+
     /// Fetches items by href with calendar-multiget.
     pub async fn multiget(&self, cal: &Url, hrefs: &[String]) -> Result<Fetched, DavError> {
         // RFC 4791 7.9: servers ignore Depth on a multiget and clients should not send it.

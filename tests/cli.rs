@@ -371,3 +371,41 @@ fn export_gives_back_every_component_byte_for_byte_and_zones_resolve() {
     );
     assert_eq!(direct.as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn sync_without_accounts_exits_2_and_says_how_to_add_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = almanac(dir.path(), &["sync"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("[[account]]"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn status_lists_local_calendars_with_their_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = almanac(
+        dir.path(),
+        &["import", &fixture("recurring.ics"), "--calendar", "Mine"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = almanac(dir.path(), &["status", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mine = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["calendar"] == "Mine")
+        .expect("the calendar is listed");
+    assert_eq!(mine["kind"], "local");
+    assert!(mine["items"].as_i64().unwrap() > 0);
+    assert_eq!(mine["pending"], 0);
+    let out = almanac(dir.path(), &["status"]);
+    assert!(
+        text(&out.stdout).contains("local / Mine"),
+        "{}",
+        text(&out.stdout)
+    );
+}

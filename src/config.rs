@@ -158,7 +158,7 @@ pub enum ConfigError {
 struct Layer {
     ui: Option<UiLayer>,
     #[serde(default)]
-    account: Vec<AccountConfig>,
+    account: Vec<toml::Spanned<AccountConfig>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -243,6 +243,9 @@ impl Config {
     /// Parses `text` (the content of `path`) over the defaults.
     pub fn from_str_at(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let layer = parse_layer(text, path)?;
+        for account in &layer.account {
+            check_account(account, text, path)?;
+        }
         let mut config = Config::defaults();
         config.apply(layer);
         config.source = Some(path.to_path_buf());
@@ -261,8 +264,51 @@ impl Config {
                 self.zone = z;
             }
         }
-        self.accounts.extend(layer.account);
+        self.accounts
+            .extend(layer.account.into_iter().map(toml::Spanned::into_inner));
     }
+}
+
+/// What serde cannot see: an account that cannot be synced as written, reported at its table.
+fn check_account(
+    spanned: &toml::Spanned<AccountConfig>,
+    text: &str,
+    path: &Path,
+) -> Result<(), ConfigError> {
+    let account = spanned.get_ref();
+    let problem = match (account.kind, account.url.as_deref()) {
+        (AccountKind::Caldav, None) => Some((
+            format!("account '{}' has no url", account.name),
+            "add the server's address, e.g. url = \"https://dav.example.org/\" (the bare server URL is enough)".to_string(),
+        )),
+        (AccountKind::Caldav, Some(url))
+            if !(url.starts_with("https://") || url.starts_with("http://")) =>
+        {
+            Some((
+                format!("account '{}': url '{url}' is not an http(s) URL", account.name),
+                "write the full address, starting with https:// (or http:// for a server on this machine)".to_string(),
+            ))
+        }
+        _ if account.password.is_some() && account.username.is_none() => Some((
+            format!("account '{}' has a password but no username", account.name),
+            "add username = \"…\" to the account".to_string(),
+        )),
+        _ => None,
+    };
+    let Some((message, fix)) = problem else {
+        return Ok(());
+    };
+    let offset = spanned.span().start.min(text.len());
+    let before = &text[..offset];
+    // The span starts at the `[[account]]` header.
+    let line = before.matches('\n').count() + 1;
+    Err(ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        column: 1,
+        message,
+        fix,
+    })
 }
 
 /// `$XDG_CONFIG_HOME/almanac/config.toml` (or the platform's equivalent).
@@ -327,6 +373,23 @@ mod tests {
         assert!(failing.resolve().unwrap_err().contains("failed"));
         // The Debug form never shows a value.
         assert!(!format!("{:?}", Secret::Value("hunter2".into())).contains("hunter2"));
+    }
+
+    #[test]
+    fn an_account_without_a_usable_url_is_reported_at_its_table() {
+        let (line, message, fix) = err(
+            "[ui]\nweek_start = \"monday\"\n\n[[account]]\nname = \"home\"\nkind = \"caldav\"\n",
+        );
+        assert_eq!(line, 4);
+        assert!(message.contains("'home' has no url"), "{message}");
+        assert!(fix.contains("url = "), "{fix}");
+        let (_, message, _) =
+            err("[[account]]\nname = \"h\"\nkind = \"caldav\"\nurl = \"dav.example.org\"\n");
+        assert!(message.contains("not an http(s) URL"), "{message}");
+        let (_, message, _) = err(
+            "[[account]]\nname = \"h\"\nkind = \"caldav\"\nurl = \"https://x/\"\npassword = { value = \"p\" }\n",
+        );
+        assert!(message.contains("no username"), "{message}");
     }
 
     #[test]

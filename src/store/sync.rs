@@ -245,7 +245,13 @@ impl Store {
             }
         }
         for (id, rid, name) in &known {
-            if !listed.iter().any(|c| c.remote_id == *rid) {
+            // A calendar holding local edits not yet pushed is kept until they are settled.
+            let pending: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM pending WHERE calendar_id = ?1)",
+                [id],
+                |r| r.get(0),
+            )?;
+            if !pending && !listed.iter().any(|c| c.remote_id == *rid) {
                 tx.execute("DELETE FROM calendars WHERE id = ?1", [id])?;
                 change.removed.push(name.clone());
             }

@@ -21,15 +21,24 @@ pub fn caldav_for(acc: &AccountConfig) -> Result<CalDav, SyncError> {
         .url
         .as_deref()
         .ok_or_else(|| SyncError::Config(format!("account '{}' has no url", acc.name)))?;
-    let url = Url::parse(raw)
+    let mut url = Url::parse(raw)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"))
         .ok_or_else(|| {
             SyncError::Config(format!(
-                "account '{}': url '{raw}' is not an http(s) URL",
+                "account '{}': its url is not an http(s) URL",
                 acc.name
             ))
         })?;
+    // Credentials written into the URL move to Basic auth, so the URL itself (stored, shown in
+    // messages and logs) never carries them.
+    let in_url = (!url.username().is_empty() || url.password().is_some()).then(|| {
+        let user = percent_decode(url.username());
+        let password = url.password().map(percent_decode).unwrap_or_default();
+        (user, password)
+    });
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
     let password = match &acc.password {
         Some(secret) => Some(
             secret
@@ -41,7 +50,7 @@ pub fn caldav_for(acc: &AccountConfig) -> Result<CalDav, SyncError> {
     let credentials = match (&acc.username, password) {
         (Some(u), p) => Some((u.clone(), p.unwrap_or_default())),
         (None, Some(p)) => Some((String::new(), p)),
-        (None, None) => None,
+        (None, None) => in_url,
     };
     let ca = match &acc.ca_file {
         Some(path) => Some(std::fs::read(path).map_err(|e| {
@@ -55,6 +64,30 @@ pub fn caldav_for(acc: &AccountConfig) -> Result<CalDav, SyncError> {
     };
     let http = Http::new(&url, credentials, ca.as_deref(), REQUEST_TIMEOUT)?;
     Ok(CalDav::new(http))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).and_then(|b| hex(*b)),
+            bytes.get(i + 2).and_then(|b| hex(*b)),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// One round over every account (or the one holding `opts.calendar`).
@@ -86,5 +119,28 @@ fn failed(acc: &AccountConfig, message: String) -> AccountReport {
         account: acc.name.clone(),
         error: Some(message),
         ..AccountReport::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_the_url_move_to_basic_auth_and_leave_the_url() {
+        let acc = AccountConfig {
+            name: "a".into(),
+            kind: AccountKind::Caldav,
+            url: Some("https://alice:s%40cret@dav.example.org/dav/".into()),
+            username: None,
+            password: None,
+            sync_every: None,
+            client_id: None,
+            ca_file: None,
+        };
+        let dav = caldav_for(&acc).unwrap();
+        assert_eq!(dav.http.origin().as_str(), "https://dav.example.org/dav/");
+        assert!(!format!("{:?}", dav.http).contains("s@cret"));
+        assert_eq!(percent_decode("s%40cret%zz"), "s@cret%zz");
     }
 }

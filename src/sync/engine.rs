@@ -14,7 +14,8 @@ use serde::Serialize;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 
-use super::caldav::{CalDav, DavError, ListedCalendar, SyncPage};
+use super::caldav::{CalDav, DavError, Got, ListedCalendar, SyncPage};
+use super::http::HttpError;
 use super::{SyncError, SyncEvent};
 use crate::store::{
     CalendarSync, ChangeSet, FetchedItem, RemoteCalendar, RunRecord, StateUpdate, Store,
@@ -24,6 +25,8 @@ use crate::store::{
 pub const BATCH: usize = 200;
 /// Multigets in flight at once.
 const IN_FLIGHT: usize = 3;
+/// Truncated (507) sync replies followed in one run before giving up.
+const MAX_TRUNCATED_ROUNDS: usize = 1_000;
 /// A full etag listing at least this often, whatever the tokens say.
 const RECONCILE_EVERY_SECS: i64 = 24 * 3600;
 
@@ -337,9 +340,11 @@ impl Run<'_> {
         // Hrefs a delta lists with the etag the cache already holds: many of them means the
         // server answered a stale token with a full listing.
         let mut echoed = 0;
+        let mut rounds = 0;
+        let mut data_refused = false;
         loop {
             // A full listing asks for the data too: one reply instead of one multiget per batch.
-            let with_data = listing.is_some();
+            let with_data = listing.is_some() && !data_refused;
             let mut page = match self
                 .dav
                 .sync_collection(&self.url, token.as_deref(), with_data)
@@ -350,6 +355,20 @@ impl Run<'_> {
                     retried = true;
                     token = None;
                     listing = Some(HashSet::new());
+                    continue;
+                }
+                // A server may refuse a listing with every item's data (too large, or capped):
+                // the same listing with etags only, then multigets.
+                Err(
+                    DavError::Unexpected { .. }
+                    | DavError::Xml { .. }
+                    | DavError::Http(HttpError::TooLarge(_)),
+                ) if with_data && !data_refused => {
+                    tracing::info!(
+                        calendar = self.calendar,
+                        "listing with data refused: etags only"
+                    );
+                    data_refused = true;
                     continue;
                 }
                 other => other?,
@@ -404,6 +423,15 @@ impl Run<'_> {
                 })?;
                 for h in page.removed.iter().chain(&missing) {
                     cache.remove(h);
+                }
+                // A server that keeps truncating without progress would loop for ever.
+                rounds += 1;
+                let stuck =
+                    page.changed.is_empty() && page.removed.is_empty() && page.token == token;
+                if stuck || rounds > MAX_TRUNCATED_ROUNDS {
+                    return Err(SyncError::Protocol(format!(
+                        "the server kept truncating its sync reply ({rounds} rounds) without finishing"
+                    )));
                 }
                 token = page.token;
                 continue;
@@ -583,12 +611,19 @@ impl Run<'_> {
         let mut gone = Vec::new();
         let mut found = Vec::new();
         for href in missing {
-            let Ok(url) = self.url.join(&href) else {
-                continue;
-            };
-            match self.dav.get(&url).await? {
-                Some((etag, raw)) => found.push(FetchedItem { href, etag, raw }),
-                None => gone.push(href),
+            // The href is a path on the calendar's origin (never `join`: `//host/…` would leave it).
+            let mut url = self.url.clone();
+            url.set_path(&href);
+            match self.dav.get(&url).await {
+                Ok(Got::Item { etag, raw }) => found.push(FetchedItem { href, etag, raw }),
+                Ok(Got::Gone) => gone.push(href),
+                // One item the server will not give must not hold up the rest; the daily full
+                // listing tries it again.
+                Ok(Got::Refused(status)) => self
+                    .report
+                    .unreadable
+                    .push(format!("{href}: the server refused it ({status})")),
+                Err(e) => return Err(e.into()),
             }
         }
         if !found.is_empty() {

@@ -82,7 +82,8 @@ async fn engine_loop(
         let mut push = |i: usize, opts: SyncOptions| {
             if !runs
                 .iter()
-                .any(|(j, o)| *j == i && (o.calendar.is_none() || *o == opts))
+                // A run of every calendar covers a run of one, but not a full refetch.
+                .any(|(j, o)| *j == i && ((o.calendar.is_none() && !opts.full) || *o == opts))
             {
                 runs.push((i, opts));
             }

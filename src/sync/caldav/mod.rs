@@ -53,6 +53,19 @@ pub struct SyncPage {
     pub skipped: Vec<String>,
 }
 
+/// What a GET of one item found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Got {
+    Item {
+        etag: Option<String>,
+        raw: String,
+    },
+    /// 404 or 410: the server no longer has it.
+    Gone,
+    /// Any other status (403 for a private item, …): the cached copy stays.
+    Refused(u16),
+}
+
 /// A calendar's members with their etags, and the collection's ctag as the same reply gave it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EtagListing {
@@ -133,8 +146,16 @@ impl CalDav {
                         break;
                     }
                 }
-                // A server that is down or refuses us is reported as such, not as "no home".
-                Err(DavError::Http(e)) if !matches!(e, HttpError::Status { .. }) => {
+                // A wrong password is wrong everywhere: no second try.
+                Err(DavError::Http(HttpError::Unauthorized)) => {
+                    return Err(DavError::Http(HttpError::Unauthorized));
+                }
+                // A failure at the well-known URL (a redirect elsewhere, an error) only means
+                // trying the configured URL; a server that is down or refuses us there is
+                // reported as such, not as "no home".
+                Err(DavError::Http(e))
+                    if start == base && !matches!(e, HttpError::Status { .. }) =>
+                {
                     return Err(DavError::Http(e));
                 }
                 Err(DavError::Unexpected { status, .. }) if status >= 500 => {
@@ -315,20 +336,17 @@ impl CalDav {
         Ok(out)
     }
 
-    /// One item by GET: its etag and data, or `None` when the server says it is gone (404, 410).
-    pub async fn get(&self, url: &Url) -> Result<Option<(Option<String>, String)>, DavError> {
+    /// One item by GET.
+    pub async fn get(&self, url: &Url) -> Result<Got, DavError> {
         let resp = self.http.send(Request::new("GET", url.clone())).await?;
-        match resp.status.as_u16() {
-            200 => Ok(Some((
-                resp.header("etag").map(str::to_string),
-                String::from_utf8_lossy(&resp.body).into_owned(),
-            ))),
-            404 | 410 => Ok(None),
-            status => Err(DavError::Unexpected {
-                what: "GET",
-                status,
-            }),
-        }
+        Ok(match resp.status.as_u16() {
+            200 => Got::Item {
+                etag: resp.header("etag").map(str::to_string),
+                raw: String::from_utf8_lossy(&resp.body).into_owned(),
+            },
+            404 | 410 => Got::Gone,
+            status => Got::Refused(status),
+        })
     }
 
     /// Fetches items by href with calendar-multiget.
@@ -384,6 +402,23 @@ fn last_segment(url: &Url) -> String {
 fn normalise_color(c: &str) -> Option<String> {
     let c = c.trim();
     let hex = c.strip_prefix('#')?;
-    (hex.len() >= 6 && hex[..6].chars().all(|ch| ch.is_ascii_hexdigit()))
-        .then(|| format!("#{}", &hex[..6]))
+    // `get` so a multi-byte character at the edge is no match, not a panic.
+    let six = hex.get(..6)?;
+    six.chars()
+        .all(|ch| ch.is_ascii_hexdigit())
+        .then(|| format!("#{six}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_are_read_without_panicking_on_any_text() {
+        assert_eq!(normalise_color("#FF8800CC").as_deref(), Some("#FF8800"));
+        assert_eq!(normalise_color(" #00aa11 ").as_deref(), Some("#00aa11"));
+        assert_eq!(normalise_color("#aéé…"), None);
+        assert_eq!(normalise_color("#12345"), None);
+        assert_eq!(normalise_color("red"), None);
+    }
 }

@@ -482,3 +482,23 @@ async fn an_href_a_multiget_leaves_out_is_fetched_alone_not_dropped() {
     assert_eq!(r.calendars[0].removed, 1, "only e3: {r:#?}");
     assert_eq!(cached(&store), truth(&emu));
 }
+
+#[tokio::test]
+async fn a_server_that_caps_multiget_gets_smaller_batches() {
+    let (emu, _dir, mut store, dav) = setup(300).await;
+    ok(&mut store, &dav).await;
+    emu.set_faults(Faults {
+        max_multiget: Some(60),
+        ..Faults::default()
+    });
+    for i in 0..250 {
+        emu.put(
+            "work",
+            &format!("e{i}.ics"),
+            &event(&format!("e{i}"), "capped", 6),
+        );
+    }
+    let r = ok(&mut store, &dav).await;
+    assert_eq!(r.calendars[0].changed, 250, "{r:#?}");
+    assert_eq!(cached(&store), truth(&emu));
+}

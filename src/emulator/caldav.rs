@@ -53,6 +53,8 @@ pub struct Faults {
     pub foreign_href: bool,
     /// [obs] calendar-multiget silently omits this href name.
     pub drop_from_multiget: Option<String>,
+    /// [obs] A calendar-multiget naming more than this many hrefs answers 400.
+    pub max_multiget: Option<usize>,
 }
 
 /// One stored calendar object resource.

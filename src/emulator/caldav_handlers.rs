@@ -527,6 +527,13 @@ fn report(st: &State, id: &str, depth: &str, request: &DavRequest) -> Reply {
         }
         token = Some(cal.token(covered));
     } else if root.is(CALDAV, "calendar-multiget") {
+        if st
+            .faults
+            .max_multiget
+            .is_some_and(|max| request.hrefs.len() > max)
+        {
+            return Reply::text(400, "too many hrefs in one multiget\n");
+        }
         let props = props_or(&["getetag", "calendar-data"]);
         for href in &request.hrefs {
             let name = resolve_item_href(st, id, href);

@@ -556,24 +556,43 @@ impl Run<'_> {
         if total == 0 {
             return Ok(Vec::new());
         }
-        let mut batches = hrefs.chunks(BATCH).map(<[String]>::to_vec);
+        let mut batches: std::collections::VecDeque<Vec<String>> =
+            hrefs.chunks(BATCH).map(<[String]>::to_vec).collect();
         let mut inflight = JoinSet::new();
         let mut missing = Vec::new();
         let mut done = 0;
         let mut failure = None;
         loop {
             while failure.is_none() && inflight.len() < IN_FLIGHT {
-                let Some(batch) = batches.next() else { break };
+                let Some(batch) = batches.pop_front() else {
+                    break;
+                };
                 let dav = self.dav.clone();
                 let url = self.url.clone();
-                inflight.spawn(async move { dav.multiget(&url, &batch).await });
+                inflight.spawn(async move {
+                    let result = dav.multiget(&url, &batch).await;
+                    (batch, result)
+                });
             }
             let Some(joined) = inflight.join_next().await else {
                 break;
             };
             let fetched = match joined {
-                Ok(Ok(f)) => f,
-                Ok(Err(e)) => {
+                Ok((_, Ok(f))) => f,
+                // [obs] Some servers cap how many items one REPORT may return: smaller batches.
+                Ok((
+                    batch,
+                    Err(DavError::Unexpected {
+                        status: 400 | 413 | 507,
+                        ..
+                    }),
+                )) if batch.len() > 1 => {
+                    let (a, b) = batch.split_at(batch.len() / 2);
+                    batches.push_front(b.to_vec());
+                    batches.push_front(a.to_vec());
+                    continue;
+                }
+                Ok((_, Err(e))) => {
                     failure.get_or_insert(SyncError::from(e));
                     continue;
                 }

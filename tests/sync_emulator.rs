@@ -2,6 +2,8 @@
 //! 507 truncation, expired tokens, 5xx/429 with Retry-After, cut connections, malformed replies,
 //! unreadable items, foreign hrefs, 401, and runs killed at random points.
 
+mod support;
+
 use std::time::Duration;
 
 use almanac::config::{AccountConfig, AccountKind, Secret};
@@ -12,6 +14,7 @@ use almanac::sync::accounts::caldav_for;
 use almanac::sync::caldav::CalDav;
 use almanac::sync::engine::{AccountReport, sync_caldav};
 use almanac::sync::http::RetryPolicy;
+use support::rng::Rng;
 
 const USER: &str = "alice";
 const PASSWORD: &str = "pw-for-tests";
@@ -335,17 +338,6 @@ async fn a_wrong_password_is_one_request_and_a_plain_message() {
         "no retry storm: {:?}",
         emu.request_log()
     );
-}
-
-/// A small deterministic generator, so a failure can be replayed from its seed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,7 @@ use almanac::sync::SyncOptions;
 use almanac::sync::accounts::caldav_for;
 use almanac::sync::caldav::CalDav;
 use almanac::sync::engine::{AccountReport, sync_caldav};
+use support::rng::Rng;
 use support::servers::{self, Kind, Server};
 
 fn start(kind: Kind) -> Option<Server> {
@@ -202,17 +203,6 @@ async fn radicale_first_incremental_unchanged_and_expired_token_syncs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xandikos_first_incremental_unchanged_and_expired_token_syncs() {
     round_trip(Kind::Xandikos).await;
-}
-
-/// A small deterministic generator, so a failure can be replayed from its seed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,3 +1,4 @@
 //! Helpers shared by integration tests: include with `mod support;`.
 
+pub mod rng;
 pub mod servers;

@@ -52,7 +52,11 @@ pub fn on_event(model: &mut Model, event: SyncEvent) -> Vec<Command> {
             });
         }
     }
-    out.push(Command::LoadStatus);
+    // The pane's rows are read only while it is open (opening it reads them); the status line
+    // needs only `running`.
+    if model.mode == Mode::Sync {
+        out.push(Command::LoadStatus);
+    }
     out
 }
 

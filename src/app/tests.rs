@@ -312,3 +312,21 @@ fn z_switches_the_display_zone_with_completion_and_reloads_for_it() {
     assert_eq!(m.zone, Tz::Asia__Tokyo);
     assert!(m.status.as_ref().is_some_and(|s| s.error));
 }
+
+#[test]
+fn sync_progress_reads_the_pane_rows_only_while_the_pane_is_open() {
+    use crate::sync::SyncEvent;
+    let day = d(2026, 11, 23);
+    let mut m = loaded(vec![occ("x", at(day, 9), at(day, 10))]);
+    let progress = || {
+        Msg::Sync(SyncEvent::Progress {
+            calendar: 1,
+            done: 1,
+            total: 2,
+        })
+    };
+    assert!(!update(&mut m, progress()).contains(&Command::LoadStatus));
+    assert_eq!(m.sync.running, vec![(1, Some((1, 2)))]);
+    m.mode = Mode::Sync;
+    assert!(update(&mut m, progress()).contains(&Command::LoadStatus));
+}

@@ -131,6 +131,7 @@ fn tui(
 ) -> Result<(), CliError> {
     let now = Utc::now().timestamp();
     let mut store = Store::open(data_dir)?;
+    forget_removed_accounts(&mut store, &accounts)?;
     let day = today();
     ensure_sample(&mut store, day, now)?;
     let zone = config.zone.unwrap_or_else(tz::system_zone);
@@ -148,6 +149,15 @@ fn tui(
         started,
     })
     .map_err(|e| CliError::Runtime(format!("terminal: {e}")))
+}
+
+/// An account taken out of the config takes its calendars out of the cache.
+fn forget_removed_accounts(store: &mut Store, accounts: &[AccountConfig]) -> Result<(), CliError> {
+    let names: Vec<&str> = accounts.iter().map(|a| a.name.as_str()).collect();
+    for gone in store.retain_accounts(&names)? {
+        tracing::info!(account = %gone, "account no longer configured: its calendars are removed");
+    }
+    Ok(())
 }
 
 /// `almanac demo`: a CalDAV server on a loopback port whose calendar changes every few seconds,
@@ -235,6 +245,7 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
                 ));
             }
             let mut store = Store::open(data_dir)?;
+            forget_removed_accounts(&mut store, &config.accounts)?;
             let opts = SyncOptions {
                 calendar: calendar.clone(),
                 full: *full,

@@ -169,3 +169,22 @@ fn a_removal_leaves_an_item_with_a_pending_local_edit() {
             .contains_key("/cal/work/a.ics")
     );
 }
+
+#[test]
+fn an_account_taken_out_of_the_config_takes_its_calendars_along() {
+    let (_dir, mut store, cal) = setup();
+    let page = ChangeSet {
+        upserts: vec![item("/cal/work/a.ics", "\"1\"", event("a", "A"))],
+        ..ChangeSet::default()
+    };
+    store.apply(cal, &page, 1).unwrap();
+    assert_eq!(
+        store.retain_accounts(&["home"]).unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(store.calendar_syncs(1).unwrap().len(), 1);
+    assert_eq!(store.retain_accounts(&[]).unwrap(), vec!["home"]);
+    let status = store.reader().unwrap().sync_status().unwrap();
+    assert!(status.iter().all(|s| s.account.is_none()), "{status:?}");
+    assert!(store.item_etags(cal).unwrap().is_empty());
+}

@@ -342,15 +342,6 @@ impl Store {
         Ok(applied)
     }
 
-    /// Forgets a calendar's token, so its next run starts with a full listing.
-    pub fn forget_token(&mut self, calendar: i64) -> Result<(), StoreError> {
-        self.conn.execute(
-            "UPDATE calendars SET sync_token = NULL, seen_token = NULL, ctag = NULL WHERE id = ?1",
-            [calendar],
-        )?;
-        Ok(())
-    }
-
     /// Records the outcome of a run; a failed one also sets the calendar's last error.
     pub fn record_run(&mut self, calendar: i64, run: &RunRecord) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;

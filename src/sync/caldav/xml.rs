@@ -114,15 +114,6 @@ pub fn calendar_multiget(hrefs: &[String]) -> String {
     body
 }
 
-/// `calendar-query` REPORT body listing every member's etag (the fallback listing when a server
-/// answers Depth 1 `PROPFIND` badly); it filters on `VCALENDAR` only, so nothing is excluded.
-pub fn calendar_query_etags() -> String {
-    format!(
-        "{DECL}\n<c:calendar-query {XMLNS}>\n  <d:prop>\n    <d:getetag/>\n  </d:prop>\n  \
-         <c:filter>\n    <c:comp-filter name=\"VCALENDAR\"/>\n  </c:filter>\n</c:calendar-query>\n"
-    )
-}
-
 /// A parsed `DAV:multistatus` reply.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Multistatus {
@@ -814,7 +805,6 @@ mod tests {
             sync_collection(None),
             sync_collection(Some("data:,9")),
             calendar_multiget(&["/a.ics".to_owned()]),
-            calendar_query_etags(),
         ] {
             assert!(body.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>"));
             assert!(!elements(&body).is_empty());
@@ -901,16 +891,6 @@ mod tests {
         assert_eq!(e[0], (C.to_owned(), "calendar-multiget".to_owned()));
         assert!(has(&e, D, "getetag"));
         assert!(has(&e, C, "calendar-data"));
-    }
-
-    #[test]
-    fn a_calendar_query_for_etags_filters_on_vcalendar_only() {
-        let body = calendar_query_etags();
-        assert!(body.contains(r#"<c:comp-filter name="VCALENDAR"/>"#));
-        let e = elements(&body);
-        assert_eq!(e[0], (C.to_owned(), "calendar-query".to_owned()));
-        assert!(has(&e, D, "getetag"));
-        assert!(!has(&e, C, "calendar-data"));
     }
 
     // Sync-collection replies.

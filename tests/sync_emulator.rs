@@ -131,6 +131,12 @@ async fn without_sync_collection_the_ctag_and_etag_listing_path_is_used() {
     // ctag unchanged: the home PROPFIND is the only request.
     let r = ok(&mut store, &dav).await;
     assert_eq!(r.requests, 1, "{r:#?}");
+    let state = &store.calendar_syncs(1).unwrap()[0];
+    assert_eq!(
+        state.ctag,
+        emu.ctag("work"),
+        "the ctag is known after the first runs"
+    );
     emu.put("work", "e1.ics", &event("e1", "changed", 3));
     emu.delete("work", "e2.ics");
     emu.reset_counts();

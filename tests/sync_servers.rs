@@ -130,6 +130,15 @@ async fn round_trip(kind: Kind) {
     let again = sync(&mut store, &dav, false).await;
     assert_eq!(again.requests, 1, "{again:#?}");
     assert!(again.calendars.iter().all(|c| c.unchanged));
+    // The first sync listed no ctag; the unchanged run learned it.
+    let path = reqwest::Url::parse(&cal).unwrap().path().to_string();
+    let state = store
+        .calendar_syncs(1)
+        .unwrap()
+        .into_iter()
+        .find(|c| reqwest::Url::parse(&c.remote_id).unwrap().path() == path)
+        .unwrap();
+    assert!(state.ctag.is_some(), "{state:?}");
 
     // One change, one removal, two additions: home PROPFIND + sync REPORT + one multiget.
     server

@@ -342,6 +342,15 @@ impl Store {
         Ok(applied)
     }
 
+    /// Stores a calendar's ctag learned without a run (its token showed nothing changed).
+    pub fn remember_ctag(&mut self, calendar: i64, ctag: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE calendars SET ctag = ?2 WHERE id = ?1",
+            params![calendar, ctag],
+        )?;
+        Ok(())
+    }
+
     /// Records the outcome of a run; a failed one also sets the calendar's last error.
     pub fn record_run(&mut self, calendar: i64, run: &RunRecord) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;

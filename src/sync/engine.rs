@@ -227,6 +227,14 @@ async fn sync_calendar(
         .is_none_or(|t| started_at - t > RECONCILE_EVERY_SECS);
     if !full && !stale && unchanged(state, cal, strategy) {
         report.unchanged = true;
+        // After a first sync that listed no ctag, the first unchanged listing supplies it (the
+        // token just matched, so it describes the same state).
+        if state.ctag.is_none()
+            && let Some(ctag) = &cal.ctag
+            && let Err(e) = store.remember_ctag(state.id, ctag)
+        {
+            tracing::warn!(error = %e, "cannot store the ctag");
+        }
         return report;
     }
     emit(

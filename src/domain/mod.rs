@@ -1,6 +1,9 @@
-//! The calendar domain: iCalendar reading, event times, zones, occurrences. Imports nothing of ours.
+//! The calendar domain: iCalendar reading and writing, event times, zones, occurrences. Imports nothing
+//! of ours.
 
 pub mod calendar;
+pub mod diff;
+pub mod edit;
 pub mod event;
 pub mod ical;
 pub mod recur;
@@ -9,6 +12,7 @@ pub mod text;
 pub mod time;
 pub mod tz;
 pub mod vtimezone;
+pub mod vtimezone_out;
 mod windows_zones;
 
 pub use calendar::Calendar;

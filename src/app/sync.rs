@@ -24,6 +24,17 @@ pub fn on_event(model: &mut Model, event: SyncEvent) -> Vec<Command> {
         SyncEvent::Applied { .. } | SyncEvent::CalendarsChanged => {
             out.extend(reload_window(model));
         }
+        SyncEvent::Pushed { conflicts, .. } => {
+            out.extend(reload_window(model));
+            if conflicts > 0 {
+                model.status = Some(Status {
+                    text: format!(
+                        "{conflicts} edit(s) changed on the server meanwhile: press c to resolve"
+                    ),
+                    error: true,
+                });
+            }
+        }
         SyncEvent::Finished { calendar, report } => {
             model.sync.running.retain(|(c, _)| *c != calendar);
             if let Some(e) = &report.error {

@@ -31,6 +31,7 @@ fn occ(uid: &str, start: When, end: When) -> Occurrence {
         start,
         end,
         tzid: None,
+        pending: false,
     }
 }
 

@@ -72,6 +72,8 @@ pub struct Occurrence {
     pub end: When,
     /// The zone the event was written in, if any.
     pub tzid: Option<Arc<str>>,
+    /// A local change to this event waits to be pushed (or is held by a conflict).
+    pub pending: bool,
 }
 
 /// What the detail pane shows beyond an occurrence: read on demand, one event at a time, so the month
@@ -85,6 +87,20 @@ pub struct EventDetail {
     pub rrule: Option<String>,
     /// Where the item lives (a server href, or the local file name).
     pub href: String,
+    /// The cache row of the resource the event belongs to.
+    pub item_id: i64,
+    /// When the server last confirmed the cached etag (Unix seconds).
+    pub confirmed_at: Option<i64>,
+    /// The local change waiting to be pushed: `create`, `update` or `delete`.
+    pub pending_op: Option<String>,
+    /// The etag that local change is based on.
+    pub pending_base: Option<String>,
+    /// Why the last push of that change failed, if it did.
+    pub pending_error: Option<String>,
+    /// The open conflict that holds the change back.
+    pub conflict: Option<i64>,
+    /// The resource's text as the view shows it (the local version while one waits).
+    pub raw: String,
 }
 
 impl Occurrence {

@@ -376,6 +376,7 @@ pub fn item_occurrences(
             start: ev.start.normalise(),
             end: ev.end.normalise(),
             tzid: ev.start.tzid().map(Arc::from),
+            pending: false,
         };
         match SeriesSpec::from_events(ev, &overrides) {
             Some(spec) => match spec.occurrences(&template, from, to) {

@@ -55,6 +55,14 @@ pub struct Faults {
     pub drop_from_multiget: Option<String>,
     /// [obs] A calendar-multiget naming more than this many hrefs answers 400.
     pub max_multiget: Option<usize>,
+    /// Etags are weak (`W/"…"`); `If-Match` still compares them as exact strings.
+    pub weak_etags: bool,
+    /// [doc] A PUT is answered without an ETag, and the server changes the data on store (it adds
+    /// an `X-EMULATOR-STORED` property), so the client must fetch what was stored.
+    pub put_without_etag: bool,
+    /// The next N successful PUTs or DELETEs are carried out, but their reply is cut off: the
+    /// client cannot know whether the write happened.
+    pub lose_write_reply: usize,
 }
 
 /// One stored calendar object resource.
@@ -158,8 +166,26 @@ impl State {
         if !self.calendars.contains_key(id) {
             self.add_calendar(id, id, None);
         }
+        let stored;
+        let body = if self.faults.put_without_etag {
+            stored = body.replacen("END:VEVENT", "X-EMULATOR-STORED:1\r\nEND:VEVENT", 1);
+            stored.as_str()
+        } else {
+            body
+        };
+        let weak = self.faults.weak_etags;
         match self.calendars.get_mut(id) {
-            Some(cal) => cal.write(name, body),
+            Some(cal) => {
+                let (etag, created) = cal.write(name, body);
+                if !weak {
+                    return (etag, created);
+                }
+                let etag = format!("W/{etag}");
+                if let Some(item) = cal.items.get_mut(name) {
+                    item.etag = etag.clone();
+                }
+                (etag, created)
+            }
             None => (String::new(), false),
         }
     }
@@ -466,7 +492,7 @@ async fn serve(
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
-    let reply = match forced {
+    let mut reply = match forced {
         Some((status, retry_after)) => {
             let mut reply = Reply::text(status, "injected fault\n");
             if let Some(seconds) = retry_after {
@@ -477,6 +503,14 @@ async fn serve(
         None => caldav_handlers::handle(&mut lock(&state), &parts, &body),
     };
     let mut st = lock(&state);
+    let write = parts.method == hyper::Method::PUT || parts.method == hyper::Method::DELETE;
+    if write && (200..300).contains(&reply.status) && st.faults.lose_write_reply > 0 {
+        st.faults.lose_write_reply -= 1;
+        st.faults.cut_next += 1;
+        if reply.body.is_empty() {
+            reply.body = Bytes::from_static(b"done, but this reply is lost\n");
+        }
+    }
     Ok(finish(&mut st, reply, parts.method == hyper::Method::HEAD))
 }
 

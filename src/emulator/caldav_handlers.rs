@@ -228,7 +228,12 @@ fn put(
         return Reply::text(415, "calendar data must be UTF-8\n");
     };
     let (etag, created) = st.put(id, name, text);
-    Reply::empty(if created { 201 } else { 204 }).with("etag", etag)
+    let reply = Reply::empty(if created { 201 } else { 204 });
+    if st.faults.put_without_etag {
+        reply
+    } else {
+        reply.with("etag", etag)
+    }
 }
 
 fn delete(st: &mut State, id: &str, name: &str, if_match: Option<&str>) -> Reply {

@@ -2,6 +2,7 @@
 
 use rusqlite::{Transaction, params};
 
+use super::pending::resource_name;
 use super::{Store, StoreError};
 use crate::domain::series::SeriesSpec;
 use crate::domain::{Event, Item, When};
@@ -57,21 +58,6 @@ impl Store {
     }
 }
 
-/// A local item's href: its UID made safe for a path segment.
-fn local_href(uid: &str) -> String {
-    let safe: String = uid
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.@".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{safe}.ics")
-}
-
 fn upsert_items(
     tx: &Transaction<'_>,
     calendar: i64,
@@ -110,7 +96,7 @@ fn upsert_items(
             None => {
                 insert.execute(params![
                     calendar,
-                    local_href(&item.uid),
+                    resource_name(&item.uid),
                     item.uid,
                     item.raw,
                     now

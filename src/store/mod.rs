@@ -4,6 +4,7 @@
 //! sync page and the token that covers it) is one transaction, so a crash never leaves half of it.
 
 mod items;
+mod pending;
 mod reader;
 mod schema;
 mod status;
@@ -17,6 +18,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use crate::domain::Calendar;
 
 pub use items::ImportReport;
+pub use pending::{Conflict, Keep, LocalEdit, PendingChange, PendingOp, Resolved, Staged};
 pub use reader::{StoreReader, sort_occurrences};
 pub use schema::VERSION as SCHEMA_VERSION;
 pub use status::{CalendarStatus, LastRun};
@@ -41,6 +43,10 @@ pub enum StoreError {
     TooNew { found: i64, supported: i64 },
     #[error("no calendar named '{0}'")]
     NoSuchCalendar(String),
+    #[error("no item {0} in the cache (it changed meanwhile; reload and try again)")]
+    NoSuchItem(i64),
+    #[error("no open conflict {0} (see `almanac conflicts`)")]
+    NoSuchConflict(i64),
 }
 
 /// The file name of the cache inside the data directory.
@@ -108,6 +114,16 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?)
+    }
+
+    /// Every calendar as (id, account name for a server's, name).
+    pub fn calendar_names(&self) -> Result<Vec<(i64, Option<String>, String)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.id, a.name, c.name FROM calendars c LEFT JOIN accounts a ON a.id = c.account_id
+              ORDER BY c.id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Every calendar, in id order.

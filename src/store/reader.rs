@@ -88,7 +88,31 @@ impl StoreReader {
             }
         }
         self.expand_series(from, to, lo, hi, display, &hidden, &mut out)?;
+        self.mark_pending(&mut out)?;
         Ok(out)
+    }
+
+    /// Marks occurrences whose event has a local change waiting (one small read; none when nothing
+    /// waits).
+    fn mark_pending(&self, out: &mut [Occurrence]) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT calendar_id, uid FROM pending")?;
+        let waiting: std::collections::HashSet<(i64, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        for occ in out {
+            occ.pending = waiting.contains(&(occ.calendar_id, occ.uid.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Open conflicts, oldest first, for the conflict pane and `almanac conflicts`.
+    pub fn conflicts(&self) -> Result<Vec<super::Conflict>, StoreError> {
+        super::pending::open_conflicts(&self.conn)
     }
 
     /// Adds the instances of every series that can reach the window. A series whose rule cannot be
@@ -170,7 +194,10 @@ impl StoreReader {
     /// The detail of one event, for the detail pane.
     pub fn event_detail(&self, event_id: i64) -> Result<Option<EventDetail>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT e.description, i.etag, e.rrule, i.href FROM events e JOIN items i ON i.id = e.item_id
+            "SELECT e.description, i.etag, e.rrule, i.href, i.id, i.confirmed_at, p.op, p.base_etag,
+                    p.last_error, p.conflict_id, COALESCE(p.raw, i.raw)
+               FROM events e JOIN items i ON i.id = e.item_id
+               LEFT JOIN pending p ON p.calendar_id = i.calendar_id AND p.href = i.href
               WHERE e.id = ?1",
         )?;
         let mut rows = stmt.query_map([event_id], |r| {
@@ -179,6 +206,13 @@ impl StoreReader {
                 etag: r.get(1)?,
                 rrule: r.get(2)?,
                 href: r.get(3)?,
+                item_id: r.get(4)?,
+                confirmed_at: r.get(5)?,
+                pending_op: r.get(6)?,
+                pending_base: r.get(7)?,
+                pending_error: r.get(8)?,
+                conflict: r.get(9)?,
+                raw: r.get(10)?,
             })
         })?;
         Ok(rows.next().transpose()?)
@@ -232,6 +266,7 @@ fn occurrence_from_row(r: &Row<'_>) -> rusqlite::Result<Occurrence> {
         start: when(8, 9)?,
         end: when(10, 11)?,
         tzid: text(12)?,
+        pending: false,
     })
 }
 

@@ -126,6 +126,16 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sync_runs ADD COLUMN duration_ms INTEGER;
     CREATE INDEX sync_runs_by_calendar ON sync_runs(calendar_id, id);
     "#,
+    // 3: local edits. A pending change keeps the server copy it was based on (for the conflict
+    //    pane's "what changed"), and points at the conflict that holds it back once a push was
+    //    refused; one pending change per resource, so later edits fold into it.
+    r#"
+    ALTER TABLE pending ADD COLUMN base_raw TEXT;
+    ALTER TABLE pending ADD COLUMN conflict_id INTEGER REFERENCES conflicts(id) ON DELETE SET NULL;
+    CREATE UNIQUE INDEX pending_by_href ON pending(calendar_id, href);
+    ALTER TABLE conflicts ADD COLUMN base_raw TEXT;
+    ALTER TABLE conflicts ADD COLUMN op TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -409,17 +409,26 @@ fn upsert_fetched(
     } else {
         None
     };
-    let existing: Option<i64> = tx
-        .prepare_cached("SELECT id FROM items WHERE calendar_id = ?1 AND href = ?2")?
-        .query_row(params![calendar, item.href], |r| r.get(0))
+    let existing: Option<(i64, bool)> = tx
+        .prepare_cached(
+            "SELECT i.id, EXISTS (SELECT 1 FROM pending p WHERE p.calendar_id = ?1 AND p.href = ?2)
+               FROM items i WHERE i.calendar_id = ?1 AND i.href = ?2",
+        )?
+        .query_row(params![calendar, item.href], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let id = match existing {
-        Some(id) => {
+        Some((id, pending)) => {
             tx.prepare_cached(
                 "UPDATE items SET uid = ?2, etag = ?3, raw = ?4, parse_error = ?5, updated_at = ?6,
                         confirmed_at = ?6 WHERE id = ?1",
             )?
             .execute(params![id, uid, item.etag, item.raw, error, now])?;
+            if pending {
+                // The item keeps the server's copy; the view keeps the local edit until its push
+                // settles (a changed server copy makes that push a conflict).
+                applied.changed += 1;
+                return Ok(());
+            }
             tx.prepare_cached("DELETE FROM events WHERE item_id = ?1")?
                 .execute([id])?;
             applied.changed += 1;

@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 
 use super::caldav::{CalDav, DavError, Got, ListedCalendar, SyncPage};
 use super::http::HttpError;
+use super::push::push_calendar;
 use super::{SyncError, SyncEvent};
 use crate::store::{
     CalendarSync, ChangeSet, FetchedItem, RemoteCalendar, RunRecord, StateUpdate, Store,
@@ -58,6 +59,10 @@ pub struct CalendarReport {
     pub bytes: u64,
     pub duration_ms: u64,
     pub unreadable: Vec<String>,
+    /// Local changes the server took this run.
+    pub pushed: usize,
+    /// Local changes the server refused because its copy changed: now conflicts.
+    pub conflicts: usize,
     pub error: Option<String>,
 }
 
@@ -133,8 +138,9 @@ async fn run_account(
     let (home, listed) = match row.home_url.as_deref().and_then(|h| Url::parse(h).ok()) {
         Some(home) => match dav.calendars(&home, brief).await {
             Ok(list) => (home, list),
-            // The home moved or vanished: discover again.
-            Err(DavError::Unexpected { .. }) => {
+            // The home moved or vanished: discover again (not for a server error: discovery
+            // would meet the same one).
+            Err(DavError::Unexpected { status, .. }) if status < 500 => {
                 let home = dav.discover().await?;
                 let list = dav.calendars(&home, brief).await?;
                 (home, list)
@@ -225,7 +231,27 @@ async fn sync_calendar(
     let stale = state
         .full_sync_at
         .is_none_or(|t| started_at - t > RECONCILE_EVERY_SECS);
-    if !full && !stale && unchanged(state, cal, strategy) {
+    // Local edits go first: a changed server copy then shows as a 412 on the push, not as a
+    // silent overwrite by the pull.
+    match push_calendar(store, dav, state.id, &cal.url).await {
+        Ok(pushed) => {
+            report.pushed = pushed.pushed;
+            report.conflicts = pushed.conflicts;
+            if !pushed.is_empty() {
+                emit(
+                    events,
+                    SyncEvent::Pushed {
+                        calendar: state.id,
+                        pushed: pushed.pushed,
+                        conflicts: pushed.conflicts,
+                    },
+                );
+            }
+            report.unreadable.extend(pushed.refused);
+        }
+        Err(e) => report.error = Some(format!("pushing local changes: {e}")),
+    }
+    if !full && !stale && report.pushed == 0 && unchanged(state, cal, strategy) {
         report.unchanged = true;
         // After a first sync that listed no ctag, the first unchanged listing supplies it (the
         // token just matched, so it describes the same state).
@@ -646,6 +672,10 @@ impl Run<'_> {
                 Ok(Got::Gone) => gone.push(href),
                 // One item the server will not give must not hold up the rest; the daily full
                 // listing tries it again.
+                Ok(Got::NotModified) => self
+                    .report
+                    .unreadable
+                    .push(format!("{href}: an unasked 304 from the server")),
                 Ok(Got::Refused(status)) => self
                     .report
                     .unreadable

@@ -64,6 +64,13 @@ impl Request {
         self.headers.push((name, value.into()));
         self
     }
+    /// An iCalendar body (PUT).
+    pub fn calendar(mut self, body: String) -> Request {
+        self.headers
+            .push(("content-type", "text/calendar; charset=utf-8".into()));
+        self.body = Some(body);
+        self
+    }
     /// An XML body (PROPFIND, REPORT).
     pub fn xml(mut self, body: String) -> Request {
         self.headers

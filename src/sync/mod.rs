@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod caldav;
 pub mod engine;
 pub mod http;
+pub mod push;
 pub mod runner;
 
 pub use engine::{AccountReport, CalendarReport, SyncOptions};
@@ -38,6 +39,12 @@ pub enum SyncEvent {
     },
     /// Calendars appeared, were renamed or vanished.
     CalendarsChanged,
+    /// Local changes went to the server (`pushed`) or were refused as conflicts.
+    Pushed {
+        calendar: i64,
+        pushed: usize,
+        conflicts: usize,
+    },
 }
 
 /// Why a sync run failed, in words for the sync pane.

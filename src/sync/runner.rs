@@ -17,6 +17,9 @@ use crate::store::Store;
 /// Without `sync_every`, an account is synced this often.
 pub const DEFAULT_EVERY: Duration = Duration::from_secs(15 * 60);
 
+/// How soon edits that could not be pushed are tried again.
+const RETRY_PUSH: Duration = Duration::from_secs(60);
+
 /// What the UI asks of the engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SyncCommand {
@@ -139,6 +142,11 @@ async fn engine_loop(
             }
             if opts.calendar.is_none() {
                 due[i] = Instant::now() + every[i];
+            }
+            // Edits that could not go (the server was down) are tried again soon, not at the
+            // next periodic run.
+            if store.pushable(&accounts[i].name).unwrap_or(0) > 0 {
+                due[i] = due[i].min(Instant::now() + RETRY_PUSH);
             }
         }
     }

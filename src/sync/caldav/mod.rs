@@ -62,8 +62,52 @@ pub enum Got {
     },
     /// 404 or 410: the server no longer has it.
     Gone,
+    /// 304: the copy whose etag was given is still current.
+    NotModified,
     /// Any other status (403 for a private item, …): the cached copy stays.
     Refused(u16),
+}
+
+/// The condition a write sets on the server's copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition<'a> {
+    /// `If-None-Match: *`: only if nothing lives at the href yet.
+    Create,
+    /// `If-Match`: only if the server still holds this etag.
+    Match(&'a str),
+    /// No condition (an item the server never gave an etag for).
+    None,
+}
+
+/// What the server did with a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// Stored (or deleted); the new etag when the reply carried one.
+    Done { etag: Option<String> },
+    /// 412: the precondition failed; the server's copy is not the one the write was based on.
+    PreconditionFailed,
+    /// 404 or 410: nothing at the href.
+    Gone,
+    /// Any other refusal (403, 409, 415, 507 …) with the server's words, if short.
+    Refused { status: u16, reason: String },
+}
+
+fn written(resp: super::http::Response) -> Written {
+    match resp.status.as_u16() {
+        200..=299 => Written::Done {
+            etag: resp.header("etag").map(str::to_string),
+        },
+        412 => Written::PreconditionFailed,
+        404 | 410 => Written::Gone,
+        status => {
+            let text = String::from_utf8_lossy(&resp.body);
+            let reason: String = crate::domain::text::sanitize(text.trim())
+                .chars()
+                .take(200)
+                .collect();
+            Written::Refused { status, reason }
+        }
+    }
 }
 
 /// A calendar's members with their etags, and the collection's ctag as the same reply gave it.
@@ -338,15 +382,51 @@ impl CalDav {
 
     /// One item by GET.
     pub async fn get(&self, url: &Url) -> Result<Got, DavError> {
-        let resp = self.http.send(Request::new("GET", url.clone())).await?;
+        self.get_unless(url, None).await
+    }
+
+    /// One item by conditional GET: with `etag`, a server that still holds that version answers
+    /// 304 without the body (some ignore the header and send it all; both are fine).
+    pub async fn get_unless(&self, url: &Url, etag: Option<&str>) -> Result<Got, DavError> {
+        let mut req = Request::new("GET", url.clone());
+        if let Some(etag) = etag {
+            req = req.header("if-none-match", etag);
+        }
+        let resp = self.http.send(req).await?;
         Ok(match resp.status.as_u16() {
             200 => Got::Item {
                 etag: resp.header("etag").map(str::to_string),
                 raw: String::from_utf8_lossy(&resp.body).into_owned(),
             },
+            304 => Got::NotModified,
             404 | 410 => Got::Gone,
             status => Got::Refused(status),
         })
+    }
+
+    /// Stores one resource by PUT under `pre`. The etag goes back exactly as it was received.
+    pub async fn put(
+        &self,
+        url: &Url,
+        raw: &str,
+        pre: Precondition<'_>,
+    ) -> Result<Written, DavError> {
+        let req = Request::new("PUT", url.clone()).calendar(raw.to_string());
+        let req = match pre {
+            Precondition::Create => req.header("if-none-match", "*"),
+            Precondition::Match(etag) => req.header("if-match", etag),
+            Precondition::None => req,
+        };
+        Ok(written(self.http.send(req).await?))
+    }
+
+    /// Deletes one resource if the server still holds `etag` (unconditionally without one).
+    pub async fn delete(&self, url: &Url, etag: Option<&str>) -> Result<Written, DavError> {
+        let mut req = Request::new("DELETE", url.clone());
+        if let Some(etag) = etag {
+            req = req.header("if-match", etag);
+        }
+        Ok(written(self.http.send(req).await?))
     }
 
     /// Fetches items by href with calendar-multiget.

@@ -1,0 +1,258 @@
+//! Pushing local edits: each pending change goes to the server with the etag it was based on, in the
+//! order it was made. A 412 (or a vanished resource) becomes a conflict that keeps both versions; a
+//! network failure stops the round and leaves the rest queued, in order, for the next one.
+
+use reqwest::Url;
+use serde::Serialize;
+
+use super::SyncError;
+use super::caldav::{CalDav, DavError, Got, Precondition, Written};
+use crate::domain::ical;
+use crate::store::{PendingChange, PendingOp, Store};
+
+/// What one push round did for a calendar.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PushReport {
+    pub pushed: usize,
+    pub conflicts: usize,
+    /// Changes the server refused for a reason other than a conflict, in plain words.
+    pub refused: Vec<String>,
+}
+
+impl PushReport {
+    pub fn is_empty(&self) -> bool {
+        self.pushed == 0 && self.conflicts == 0 && self.refused.is_empty()
+    }
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// The server copy a refused write found.
+enum ServerCopy {
+    Item { etag: Option<String>, raw: String },
+    Gone,
+}
+
+/// Pushes a calendar's pending changes, oldest first. Returns at the first transport failure (the
+/// server is unreachable: later changes must not overtake earlier ones).
+pub async fn push_calendar(
+    store: &mut Store,
+    dav: &CalDav,
+    calendar: i64,
+    collection: &Url,
+) -> Result<PushReport, SyncError> {
+    let mut report = PushReport::default();
+    for change in store.pending_changes(calendar)? {
+        // The href is a path on the calendar's origin (never `join`: `//host/…` would leave it).
+        let mut url = collection.clone();
+        url.set_path(&change.href);
+        match push_one(store, dav, &change, &url, &mut report).await {
+            Ok(()) => {}
+            Err(SyncError::Dav(DavError::Http(e))) => {
+                store.push_failed(change.id, &e.to_string())?;
+                return Err(SyncError::Dav(DavError::Http(e)));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(report)
+}
+
+async fn push_one(
+    store: &mut Store,
+    dav: &CalDav,
+    change: &PendingChange,
+    url: &Url,
+    report: &mut PushReport,
+) -> Result<(), SyncError> {
+    let written = match (change.op, change.raw.as_deref()) {
+        (PendingOp::Delete, _) => dav.delete(url, change.base_etag.as_deref()).await?,
+        (op, Some(raw)) => {
+            let pre = match (op, change.base_etag.as_deref()) {
+                (PendingOp::Create, _) => Precondition::Create,
+                (_, Some(etag)) => Precondition::Match(etag),
+                (_, None) => Precondition::None,
+            };
+            dav.put(url, raw, pre).await?
+        }
+        (_, None) => {
+            store.push_failed(change.id, "the local version is missing")?;
+            return Ok(());
+        }
+    };
+    match written {
+        Written::Done { etag } => settle(store, dav, change, url, etag).await?,
+        // Deleting what is already gone is done.
+        Written::Gone if change.op == PendingOp::Delete => {
+            store.pushed(change.id, None, None, now())?;
+        }
+        Written::Gone => {
+            let copy = server_copy(dav, change, url).await?;
+            refused(store, change, copy, report)?;
+            return Ok(());
+        }
+        Written::PreconditionFailed => {
+            let copy = server_copy(dav, change, url).await?;
+            refused(store, change, copy, report)?;
+            return Ok(());
+        }
+        Written::Refused { status, reason } => {
+            let message = if reason.is_empty() {
+                format!("the server refused the {} ({status})", change.op.as_str())
+            } else {
+                format!(
+                    "the server refused the {} ({status}): {reason}",
+                    change.op.as_str()
+                )
+            };
+            tracing::warn!(href = change.href, status, "push refused");
+            store.push_failed(change.id, &message)?;
+            report.refused.push(format!("{}: {message}", change.href));
+            return Ok(());
+        }
+    }
+    report.pushed += 1;
+    Ok(())
+}
+
+/// A write went through: the cache takes the server's new state. Without an ETag in the reply the
+/// server may have changed the data on store, so its copy is fetched.
+async fn settle(
+    store: &mut Store,
+    dav: &CalDav,
+    change: &PendingChange,
+    url: &Url,
+    etag: Option<String>,
+) -> Result<(), SyncError> {
+    if change.op == PendingOp::Delete || etag.is_some() {
+        store.pushed(change.id, etag.as_deref(), None, now())?;
+        return Ok(());
+    }
+    match dav.get(url).await? {
+        Got::Item { etag, raw } => store.pushed(change.id, etag.as_deref(), Some(&raw), now())?,
+        // Stored but not readable now: the next sync brings the etag.
+        _ => store.pushed(change.id, None, None, now())?,
+    }
+    Ok(())
+}
+
+/// Fetches what the server holds after a refused write: conditionally, so a copy the cache already
+/// holds costs a 304.
+async fn server_copy(
+    dav: &CalDav,
+    change: &PendingChange,
+    url: &Url,
+) -> Result<ServerCopy, SyncError> {
+    let known = change
+        .cached_etag
+        .as_deref()
+        .filter(|_| change.op != PendingOp::Create);
+    Ok(match dav.get_unless(url, known).await? {
+        Got::Item { etag, raw } => ServerCopy::Item { etag, raw },
+        Got::NotModified => ServerCopy::Item {
+            etag: change.cached_etag.clone(),
+            raw: change.cached_raw.clone().unwrap_or_default(),
+        },
+        Got::Gone => ServerCopy::Gone,
+        Got::Refused(status) => {
+            return Err(SyncError::Protocol(format!(
+                "the server refused to show its copy of {} ({status})",
+                change.href
+            )));
+        }
+    })
+}
+
+/// A write was refused because the server's copy is not the base. If that copy is our own earlier
+/// write (a reply lost to a crash or a cut), it is adopted; a create whose href another resource
+/// took moves to a fresh href; anything else is a conflict that keeps both versions.
+fn refused(
+    store: &mut Store,
+    change: &PendingChange,
+    copy: ServerCopy,
+    report: &mut PushReport,
+) -> Result<(), SyncError> {
+    match (change.op, copy) {
+        (PendingOp::Delete, ServerCopy::Gone) => store.pushed(change.id, None, None, now())?,
+        (PendingOp::Create, ServerCopy::Gone) => {
+            // Taken and freed again meanwhile: try once more next round.
+            store.push_failed(change.id, "the href was busy; retrying")?;
+        }
+        (PendingOp::Create, ServerCopy::Item { etag, raw }) => {
+            if uid_of(&raw).as_deref() == Some(change.uid.as_str()) {
+                store.pushed(change.id, etag.as_deref(), Some(&raw), now())?;
+                report.pushed += 1;
+            } else {
+                let name = format!("{}.ics", crate::domain::edit::new_uid());
+                store.move_pending(change.id, &name)?;
+                store.push_failed(change.id, "the href was taken by another event; moved")?;
+            }
+        }
+        (PendingOp::Update, ServerCopy::Item { etag, raw })
+            if change
+                .raw
+                .as_deref()
+                .is_some_and(|mine| same_write(mine, &raw)) =>
+        {
+            store.pushed(change.id, etag.as_deref(), Some(&raw), now())?;
+            report.pushed += 1;
+        }
+        (_, ServerCopy::Item { etag, raw }) => {
+            let id = store.record_conflict(change.id, etag.as_deref(), Some(&raw), now())?;
+            tracing::info!(conflict = id, href = change.href, "conflict recorded");
+            report.conflicts += 1;
+        }
+        (_, ServerCopy::Gone) => {
+            let id = store.record_conflict(change.id, None, None, now())?;
+            tracing::info!(
+                conflict = id,
+                href = change.href,
+                "conflict: deleted on the server"
+            );
+            report.conflicts += 1;
+        }
+    }
+    Ok(())
+}
+
+fn uid_of(raw: &str) -> Option<String> {
+    stamp(raw).map(|(uid, _, _)| uid)
+}
+
+/// UID, SEQUENCE and DTSTAMP of the first VEVENT: an edit sets a fresh DTSTAMP, so a server copy
+/// with the same three is the write itself, whatever the server did to the rest of the text.
+fn stamp(raw: &str) -> Option<(String, String, String)> {
+    let doc = ical::parse(raw);
+    let cal = doc.components.iter().find(|c| c.name == "VCALENDAR")?;
+    let ev = cal.children.iter().find(|c| c.name == "VEVENT")?;
+    let get = |n: &str| ev.property(n).map(|p| p.value.trim().to_string());
+    Some((
+        get("UID")?,
+        get("SEQUENCE").unwrap_or_default(),
+        get("DTSTAMP")?,
+    ))
+}
+
+fn same_write(mine: &str, theirs: &str) -> bool {
+    mine == theirs || stamp(mine).is_some_and(|s| Some(s) == stamp(theirs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINE: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a\r\nSEQUENCE:3\r\nDTSTAMP:20261123T100000Z\r\nSUMMARY:Mine\r\nDTSTART:20261124T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+    #[test]
+    fn a_server_copy_of_our_own_write_is_recognised_despite_reformatting() {
+        let theirs = MINE
+            .replace("\r\n", "\n")
+            .replace("SUMMARY:Mine", "SUMMARY:Mine\nX-SERVER:added");
+        assert!(same_write(MINE, &theirs));
+        let other = MINE.replace("DTSTAMP:20261123T100000Z", "DTSTAMP:20261123T110000Z");
+        assert!(!same_write(MINE, &other));
+        assert!(!same_write(MINE, "garbage"));
+    }
+}

@@ -1,0 +1,240 @@
+//! Local edits in the cache: staged in one transaction, shown at once and marked, folded when the
+//! same event is edited again, never overwritten or removed by a pull, and settled by `resolve`.
+
+use almanac::store::{ChangeSet, FetchedItem, Keep, LocalEdit, PendingOp, RemoteCalendar, Store};
+use chrono::NaiveDate;
+
+fn event(uid: &str, summary: &str) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20261123T090000Z\r\nDTEND:20261123T100000Z\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+}
+
+fn fetched(href: &str, etag: &str, raw: String) -> FetchedItem {
+    FetchedItem {
+        href: href.into(),
+        etag: Some(etag.into()),
+        raw,
+    }
+}
+
+/// A cache with one server calendar holding e1 (etag "1").
+fn setup() -> (tempfile::TempDir, Store, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let acc = store.account("home", "caldav", "http://h/", 0).unwrap();
+    store
+        .reconcile_calendars(
+            acc.id,
+            &[RemoteCalendar {
+                remote_id: "http://h/cal/work/".into(),
+                name: "Work".into(),
+                color: None,
+                components: vec!["VEVENT".into()],
+            }],
+        )
+        .unwrap();
+    let cal = store.calendar_syncs(acc.id).unwrap()[0].id;
+    let page = ChangeSet {
+        upserts: vec![fetched("/cal/work/e1.ics", "\"1\"", event("e1", "Server"))],
+        ..ChangeSet::default()
+    };
+    store.apply(cal, &page, 0).unwrap();
+    (dir, store, cal)
+}
+
+fn shown(store: &Store) -> Vec<(String, bool)> {
+    let day = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let mut v: Vec<(String, bool)> = store
+        .reader()
+        .unwrap()
+        .occurrences(day, day, &chrono_tz::UTC)
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.summary.to_string(), o.pending))
+        .collect();
+    v.sort();
+    v
+}
+
+fn e1(store: &Store) -> i64 {
+    store.items_with_uid("e1").unwrap()[0].0
+}
+
+#[test]
+fn an_edit_shows_at_once_marked_and_keeps_its_base_etag_through_a_second_edit() {
+    let (_dir, mut store, cal) = setup();
+    let item = e1(&store);
+    store
+        .stage(
+            LocalEdit::Update {
+                item,
+                raw: event("e1", "Mine"),
+            },
+            1,
+        )
+        .unwrap();
+    assert_eq!(shown(&store), [("Mine".to_string(), true)]);
+    store
+        .stage(
+            LocalEdit::Update {
+                item,
+                raw: event("e1", "Mine, again"),
+            },
+            2,
+        )
+        .unwrap();
+    let pending = store.pending_changes(cal).unwrap();
+    assert_eq!(pending.len(), 1, "a second edit folds into the first");
+    assert_eq!(pending[0].op, PendingOp::Update);
+    assert_eq!(pending[0].base_etag.as_deref(), Some("\"1\""));
+    assert!(pending[0].raw.as_deref().unwrap().contains("Mine, again"));
+    assert_eq!(shown(&store), [("Mine, again".to_string(), true)]);
+}
+
+#[test]
+fn a_pull_never_overwrites_or_removes_an_event_with_a_local_edit() {
+    let (_dir, mut store, cal) = setup();
+    let item = e1(&store);
+    store
+        .stage(
+            LocalEdit::Update {
+                item,
+                raw: event("e1", "Mine"),
+            },
+            1,
+        )
+        .unwrap();
+    // The server changed it meanwhile: the cache learns the server copy, the view keeps mine.
+    let page = ChangeSet {
+        upserts: vec![fetched("/cal/work/e1.ics", "\"2\"", event("e1", "Theirs"))],
+        ..ChangeSet::default()
+    };
+    store.apply(cal, &page, 2).unwrap();
+    assert_eq!(shown(&store), [("Mine".to_string(), true)]);
+    let pending = store.pending_changes(cal).unwrap();
+    assert_eq!(
+        pending[0].base_etag.as_deref(),
+        Some("\"1\""),
+        "the base stays"
+    );
+    assert_eq!(pending[0].cached_etag.as_deref(), Some("\"2\""));
+    assert!(pending[0].cached_raw.as_deref().unwrap().contains("Theirs"));
+    // An expired token's full listing that lacks it does not remove it either.
+    let page = ChangeSet {
+        removals: vec!["/cal/work/e1.ics".into()],
+        ..ChangeSet::default()
+    };
+    assert_eq!(store.apply(cal, &page, 3).unwrap().removed, 0);
+    assert_eq!(shown(&store), [("Mine".to_string(), true)]);
+}
+
+#[test]
+fn a_create_then_a_delete_before_any_push_leaves_nothing_to_do() {
+    let (_dir, mut store, cal) = setup();
+    let staged = store
+        .stage(
+            LocalEdit::Create {
+                calendar: cal,
+                uid: "new-1".into(),
+                raw: event("new-1", "New"),
+            },
+            1,
+        )
+        .unwrap();
+    assert!(staged.pending);
+    assert_eq!(staged.href, "/cal/work/new-1.ics");
+    assert_eq!(shown(&store).len(), 2);
+    let item = store.items_with_uid("new-1").unwrap()[0].0;
+    store.stage(LocalEdit::Delete { item }, 2).unwrap();
+    assert!(store.pending_changes(cal).unwrap().is_empty());
+    assert_eq!(shown(&store), [("Server".to_string(), false)]);
+}
+
+#[test]
+fn a_local_delete_hides_the_event_and_waits_with_its_base() {
+    let (_dir, mut store, cal) = setup();
+    let item = e1(&store);
+    store.stage(LocalEdit::Delete { item }, 1).unwrap();
+    assert!(shown(&store).is_empty());
+    let pending = store.pending_changes(cal).unwrap();
+    assert_eq!(pending[0].op, PendingOp::Delete);
+    assert_eq!(pending[0].base_etag.as_deref(), Some("\"1\""));
+    assert!(
+        store.item_text(item).unwrap().is_none(),
+        "nothing left to edit"
+    );
+    store.pushed(pending[0].id, None, None, 2).unwrap();
+    assert!(store.item_etags(cal).unwrap().is_empty());
+}
+
+#[test]
+fn an_edit_of_a_local_calendar_is_final() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let cal = store.local_calendar("home").unwrap();
+    let staged = store
+        .stage(
+            LocalEdit::Create {
+                calendar: cal,
+                uid: "l1".into(),
+                raw: event("l1", "Local"),
+            },
+            1,
+        )
+        .unwrap();
+    assert!(!staged.pending);
+    let item = store.items_with_uid("l1").unwrap()[0].0;
+    store
+        .stage(
+            LocalEdit::Update {
+                item,
+                raw: event("l1", "Local, changed"),
+            },
+            2,
+        )
+        .unwrap();
+    assert!(store.pending_changes(cal).unwrap().is_empty());
+    assert_eq!(shown(&store), [("Local, changed".to_string(), false)]);
+}
+
+#[test]
+fn keep_both_makes_the_local_version_a_new_event_and_keeps_the_servers() {
+    let (_dir, mut store, cal) = setup();
+    let item = e1(&store);
+    store
+        .stage(
+            LocalEdit::Update {
+                item,
+                raw: event("e1", "Mine"),
+            },
+            1,
+        )
+        .unwrap();
+    let pending = store.pending_changes(cal).unwrap().remove(0);
+    let id = store
+        .record_conflict(pending.id, Some("\"2\""), Some(&event("e1", "Theirs")), 2)
+        .unwrap();
+    assert!(
+        store.pending_changes(cal).unwrap().is_empty(),
+        "held by the conflict"
+    );
+    assert_eq!(shown(&store), [("Mine".to_string(), true)]);
+    let resolved = store.resolve(id, Keep::Both, "copy-1", 3).unwrap();
+    assert!(resolved.push);
+    assert_eq!(
+        shown(&store),
+        [("Mine".to_string(), true), ("Theirs".to_string(), false)]
+    );
+    let pending = store.pending_changes(cal).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].op, PendingOp::Create);
+    assert_eq!(pending[0].uid, "copy-1");
+    assert_eq!(pending[0].href, "/cal/work/copy-1.ics");
+    assert!(pending[0].raw.as_deref().unwrap().contains("UID:copy-1"));
+    assert!(store.conflicts().unwrap().is_empty());
+    assert!(
+        store.resolve(id, Keep::Local, "x", 4).is_err(),
+        "resolved once"
+    );
+}

@@ -17,6 +17,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod edit;
 pub mod emulator;
 pub mod store;
 pub mod sync;

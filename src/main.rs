@@ -13,7 +13,7 @@ use almanac::config::{AccountConfig, AccountKind, Config, Secret};
 use almanac::domain::tz;
 use almanac::emulator::caldav::CalDavEmulator;
 use almanac::emulator::demo;
-use almanac::store::Store;
+use almanac::store::{Staged, Store, StoreError};
 use almanac::sync::SyncOptions;
 use almanac::sync::accounts::sync_accounts;
 use chrono::{Local, NaiveDate, Utc};
@@ -149,6 +149,52 @@ fn tui(
         started,
     })
     .map_err(|e| CliError::Runtime(format!("terminal: {e}")))
+}
+
+/// Pushes a staged edit now by syncing its calendar. The edit is safe in the cache either way: a
+/// server that cannot be reached only delays it (exit 0, with a note on stderr).
+fn push_now(store: &mut Store, config: &Config, staged: &Staged) -> Result<(), CliError> {
+    if !staged.pending {
+        return Ok(());
+    }
+    let Some((account, calendar)) = store.calendar_owner(staged.calendar)? else {
+        return Ok(());
+    };
+    let Some(acc) = config.accounts.iter().find(|a| a.name == account) else {
+        eprintln!("saved; account '{account}' is not in the config, so it waits to be pushed");
+        return Ok(());
+    };
+    let opts = SyncOptions {
+        calendar: Some(calendar),
+        full: false,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Runtime(e.to_string()))?;
+    let reports = runtime.block_on(sync_accounts(store, std::slice::from_ref(acc), &opts, None));
+    let run = reports.iter().flat_map(|a| a.calendars.iter()).next();
+    let error = reports
+        .iter()
+        .find_map(|a| a.error.clone())
+        .or_else(|| run.and_then(|c| c.error.clone()));
+    match (run, error) {
+        (Some(c), _) if c.conflicts > 0 => {
+            eprintln!(
+                "the server's copy changed meanwhile: a conflict was recorded (see `almanac conflicts`)"
+            );
+        }
+        (Some(c), None) if c.pushed > 0 => println!("pushed to {account}"),
+        (_, Some(e)) => eprintln!("saved; not pushed yet ({e}); the next sync pushes it"),
+        (Some(c), None) => {
+            for why in &c.unreadable {
+                eprintln!("{why}");
+            }
+            eprintln!("saved; not pushed yet; the next sync pushes it");
+        }
+        (None, None) => eprintln!("saved; not pushed yet; the next sync pushes it"),
+    }
+    Ok(())
 }
 
 /// An account taken out of the config takes its calendars out of the cache.
@@ -287,6 +333,64 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
                 );
             } else {
                 print!("{}", cli::status_text(&status, now));
+            }
+            Ok(())
+        }
+        Some(CommandLine::Add(args)) => {
+            let (config, mut store) = (load_config(&cli)?, Store::open(data_dir)?);
+            let zone = cli::display_zone(args.tz.as_deref(), config.zone)?;
+            let outcome = cli::edit::add(&mut store, args, zone, Utc::now())?;
+            println!("added {}", outcome.uid);
+            push_now(&mut store, &config, &outcome.staged)
+        }
+        Some(CommandLine::Edit(args)) => {
+            let (config, mut store) = (load_config(&cli)?, Store::open(data_dir)?);
+            let zone = cli::display_zone(args.tz.as_deref(), config.zone)?;
+            let outcome = cli::edit::edit(&mut store, args, zone, Utc::now())?;
+            println!("changed {}", outcome.uid);
+            push_now(&mut store, &config, &outcome.staged)
+        }
+        Some(CommandLine::Delete(args)) => {
+            let (config, mut store) = (load_config(&cli)?, Store::open(data_dir)?);
+            let zone = cli::display_zone(args.tz.as_deref(), config.zone)?;
+            let outcome = cli::edit::delete(&mut store, args, zone, Utc::now())?;
+            println!("deleted {}", outcome.uid);
+            push_now(&mut store, &config, &outcome.staged)
+        }
+        Some(CommandLine::Conflicts { json }) => {
+            let store = Store::open(data_dir)?;
+            let list = store.conflicts()?;
+            if *json {
+                let entries: Vec<_> = list.iter().map(cli::edit::ConflictEntry::of).collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&entries)
+                        .map_err(|e| CliError::Runtime(e.to_string()))?
+                );
+            } else {
+                print!("{}", cli::edit::conflicts_text(&list, now));
+            }
+            Ok(())
+        }
+        Some(CommandLine::Resolve { id, keep }) => {
+            let (config, mut store) = (load_config(&cli)?, Store::open(data_dir)?);
+            let resolved = store
+                .resolve(*id, (*keep).into(), &almanac::domain::edit::new_uid(), now)
+                .map_err(|e| match e {
+                    StoreError::NoSuchConflict(_) => CliError::Usage(e.to_string()),
+                    e => e.into(),
+                })?;
+            println!(
+                "conflict {id} resolved: kept {}",
+                almanac::store::Keep::from(*keep).as_str()
+            );
+            if resolved.push {
+                let staged = almanac::store::Staged {
+                    calendar: resolved.calendar,
+                    href: String::new(),
+                    pending: true,
+                };
+                push_now(&mut store, &config, &staged)?;
             }
             Ok(())
         }

@@ -1,5 +1,7 @@
 //! The command-line contract (DESIGN.md) and the headless commands.
 
+pub mod edit;
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -63,6 +65,41 @@ pub enum CommandLine {
         #[arg(long)]
         json: bool,
     },
+    /// Add an event: saved in the cache at once, then pushed to its server.
+    Add(edit::AddArgs),
+    /// Change fields of an event (only those given), then push.
+    Edit(edit::EditArgs),
+    /// Delete an event (or one instance of a series), then push.
+    Delete(edit::DeleteArgs),
+    /// Edits the server refused because its copy changed meanwhile, with both versions.
+    Conflicts {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Settle a conflict: keep mine (push it over the server's), theirs, or both (mine as a new event).
+    Resolve {
+        id: i64,
+        #[arg(long, value_enum)]
+        keep: KeepSide,
+    },
+}
+
+/// `almanac resolve --keep`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeepSide {
+    Local,
+    Remote,
+    Both,
+}
+
+impl From<KeepSide> for crate::store::Keep {
+    fn from(k: KeepSide) -> Self {
+        match k {
+            KeepSide::Local => crate::store::Keep::Local,
+            KeepSide::Remote => crate::store::Keep::Remote,
+            KeepSide::Both => crate::store::Keep::Both,
+        }
+    }
 }
 
 /// `almanac agenda` options.

@@ -1,0 +1,128 @@
+//! Local edits, from what a person asked (in the TUI's form, in `$EDITOR`, or on the command line)
+//! to a change staged in the cache. Both front ends go through [`stage`], so an edit means the
+//! same thing wherever it was made.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::When;
+use crate::domain::edit::{
+    Changes, EditError, NewEvent, delete_occurrence, edit_event, new_event, new_uid, validate,
+};
+use crate::store::{LocalEdit, Staged, Store, StoreError};
+
+/// What a person asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EditRequest {
+    /// A new event in a calendar.
+    Create { calendar: i64, event: NewEvent },
+    /// Changed fields of an event: the whole series (`occurrence: None`) or one instance.
+    Change {
+        item: i64,
+        uid: String,
+        occurrence: Option<When>,
+        changes: Changes,
+    },
+    /// The event goes: the whole resource (`occurrence: None`) or one instance of a series.
+    Delete {
+        item: i64,
+        uid: String,
+        occurrence: Option<When>,
+    },
+    /// The whole text, as typed in `$EDITOR`: replaces the item's (or creates one).
+    Replace {
+        item: Option<i64>,
+        calendar: i64,
+        raw: String,
+    },
+}
+
+/// Why an edit could not be staged.
+#[derive(Debug, thiserror::Error)]
+pub enum EditFailure {
+    #[error(transparent)]
+    Edit(#[from] EditError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the event is gone from the cache (deleted meanwhile?)")]
+    Gone,
+}
+
+/// What staging did, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub staged: Staged,
+    /// The UID of the event created or changed.
+    pub uid: String,
+}
+
+/// Turns a request into a staged change (one transaction).
+pub fn stage(
+    store: &mut Store,
+    request: EditRequest,
+    now: DateTime<Utc>,
+) -> Result<Outcome, EditFailure> {
+    let ts = now.timestamp();
+    let (edit, uid) = match request {
+        EditRequest::Create { calendar, event } => {
+            let uid = new_uid();
+            let raw = new_event(&uid, &event, now);
+            (
+                LocalEdit::Create {
+                    calendar,
+                    uid: uid.clone(),
+                    raw,
+                },
+                uid,
+            )
+        }
+        EditRequest::Change {
+            item,
+            uid,
+            occurrence,
+            changes,
+        } => {
+            let (_, raw) = store.item_text(item)?.ok_or(EditFailure::Gone)?;
+            let raw = edit_event(&raw, &uid, occurrence, &changes, now)?;
+            (LocalEdit::Update { item, raw }, uid)
+        }
+        EditRequest::Delete {
+            item,
+            uid,
+            occurrence: None,
+        } => (LocalEdit::Delete { item }, uid),
+        EditRequest::Delete {
+            item,
+            uid,
+            occurrence: Some(when),
+        } => {
+            let (_, raw) = store.item_text(item)?.ok_or(EditFailure::Gone)?;
+            let raw = delete_occurrence(&raw, &uid, when, now)?;
+            (LocalEdit::Update { item, raw }, uid)
+        }
+        EditRequest::Replace {
+            item: Some(item),
+            raw,
+            ..
+        } => {
+            let uid = validate(&raw)?;
+            (LocalEdit::Update { item, raw }, uid)
+        }
+        EditRequest::Replace {
+            item: None,
+            calendar,
+            raw,
+        } => {
+            let uid = validate(&raw)?;
+            (
+                LocalEdit::Create {
+                    calendar,
+                    uid: uid.clone(),
+                    raw,
+                },
+                uid,
+            )
+        }
+    };
+    let staged = store.stage(edit, ts)?;
+    Ok(Outcome { staged, uid })
+}

@@ -21,6 +21,9 @@ pub enum EditRequest {
         uid: String,
         occurrence: Option<When>,
         changes: Changes,
+        /// The server etag of the version the person saw when they began the edit (the TUI's
+        /// form); `None` when the edit reads the cache at once (the command line).
+        seen_etag: Option<String>,
     },
     /// The event goes: the whole resource (`occurrence: None`) or one instance of a series.
     Delete {
@@ -80,10 +83,16 @@ pub fn stage(
             uid,
             occurrence,
             changes,
+            seen_etag,
         } => {
             let (_, raw) = store.item_text(item)?.ok_or(EditFailure::Gone)?;
             let raw = edit_event(&raw, &uid, occurrence, &changes, now)?;
-            (LocalEdit::Update { item, raw }, uid)
+            let edit = LocalEdit::Update {
+                item,
+                raw,
+                seen_etag,
+            };
+            (edit, uid)
         }
         EditRequest::Delete {
             item,
@@ -97,7 +106,14 @@ pub fn stage(
         } => {
             let (_, raw) = store.item_text(item)?.ok_or(EditFailure::Gone)?;
             let raw = delete_occurrence(&raw, &uid, when, now)?;
-            (LocalEdit::Update { item, raw }, uid)
+            (
+                LocalEdit::Update {
+                    item,
+                    raw,
+                    seen_etag: None,
+                },
+                uid,
+            )
         }
         EditRequest::Replace {
             item: Some(item),
@@ -105,7 +121,14 @@ pub fn stage(
             ..
         } => {
             let uid = validate(&raw)?;
-            (LocalEdit::Update { item, raw }, uid)
+            (
+                LocalEdit::Update {
+                    item,
+                    raw,
+                    seen_etag: None,
+                },
+                uid,
+            )
         }
         EditRequest::Replace {
             item: None,

@@ -231,6 +231,7 @@ impl Case {
             uid: uid.into(),
             occurrence: None,
             changes,
+            seen_etag: None,
         };
         stage(&mut self.store, req, Utc::now()).unwrap();
     }

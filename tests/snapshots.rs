@@ -37,7 +37,13 @@ fn perform(model: &mut Model, reader: &StoreReader, commands: Vec<Command>) {
                 detail: reader.event_detail(event_id).unwrap(),
             },
             Command::LoadStatus => Msg::StatusLoaded(reader.sync_status().unwrap()),
-            Command::Quit | Command::SetZone { .. } | Command::Sync(_) => continue,
+            Command::LoadConflicts => Msg::ConflictsLoaded(reader.conflicts().unwrap()),
+            Command::Quit
+            | Command::SetZone { .. }
+            | Command::Sync(_)
+            | Command::Stage(_)
+            | Command::ExternalEdit { .. }
+            | Command::Resolve { .. } => continue,
         };
         let more = update(model, msg);
         perform(model, reader, more);
@@ -333,4 +339,157 @@ fn the_sync_pane_shows_strategy_tokens_last_run_progress_and_errors() {
         assert!(text.contains(want), "missing {want:?} in\n{text}");
     }
     insta::assert_snapshot!("sync_pane", draw(&mut m, 140, 30).backend());
+}
+
+#[test]
+fn the_add_form_with_its_fields_and_an_error() {
+    let (mut m, dir) = sample_model(true);
+    press(&mut m, &dir, KeyCode::Char('a'));
+    for c in "Dentist".chars() {
+        press(&mut m, &dir, KeyCode::Char(c));
+    }
+    press(&mut m, &dir, KeyCode::Tab);
+    press(&mut m, &dir, KeyCode::Tab);
+    insta::assert_snapshot!("add_form", draw(&mut m, 120, 40).backend());
+    for _ in 0..5 {
+        press(&mut m, &dir, KeyCode::Backspace);
+    }
+    for c in "9:7x".chars() {
+        press(&mut m, &dir, KeyCode::Char(c));
+    }
+    press(&mut m, &dir, KeyCode::Enter);
+    let text = draw(&mut m, 120, 40).backend().to_string();
+    assert!(
+        text.contains("start: '9:7x' is not a time (HH:MM)"),
+        "{text}"
+    );
+}
+
+/// A CalDAV calendar holding `events` (uid, summary, hour UTC on 2026-11-23) as the server sent them.
+fn remote_calendar(s: &mut Store, events: &[(&str, &str, u32)]) -> i64 {
+    use almanac::store::{ChangeSet, FetchedItem, RemoteCalendar, StateUpdate};
+    let acc = s
+        .account("home", "caldav", "https://dav.example.org/", 0)
+        .unwrap();
+    s.reconcile_calendars(
+        acc.id,
+        &[RemoteCalendar {
+            remote_id: "https://dav.example.org/cal/work/".into(),
+            name: "Work".into(),
+            color: Some("#4f9dde".into()),
+            components: vec!["VEVENT".into()],
+        }],
+    )
+    .unwrap();
+    let page = ChangeSet {
+        upserts: events
+            .iter()
+            .map(|(uid, summary, hour)| FetchedItem {
+                href: format!("/cal/work/{uid}.ics"),
+                etag: Some(format!("\"{uid}-1\"")),
+                raw: ics(uid, summary, *hour, "Room 1"),
+            })
+            .collect(),
+        removals: vec![],
+        state: Some(StateUpdate {
+            strategy: "sync-collection".into(),
+            sync_token: Some("t1".into()),
+            ctag: None,
+            seen_token: None,
+            full: true,
+        }),
+    };
+    s.apply(1, &page, noon() - 3 * 60).unwrap();
+    1
+}
+
+fn ics(uid: &str, summary: &str, hour: u32, location: &str) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTART:20261123T{hour:02}0000Z\r\nDTEND:20261123T{:02}0000Z\r\nSUMMARY:{summary}\r\nLOCATION:{location}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        hour + 1
+    )
+}
+
+/// The fixed "now" of the snapshot models: noon UTC on the fixed day.
+fn noon() -> i64 {
+    today().and_hms_opt(12, 0, 0).unwrap().and_utc().timestamp()
+}
+
+/// Stages a local update of `uid` with a new summary and returns its pending change's id.
+fn stage_update(s: &mut Store, uid: &str, summary: &str, hour: u32) -> i64 {
+    use almanac::store::LocalEdit;
+    let (item, calendar, _) = s.items_with_uid(uid).unwrap()[0].clone();
+    let raw = ics(uid, summary, hour, "Room 2");
+    s.stage(
+        LocalEdit::Update {
+            item,
+            raw,
+            seen_etag: None,
+        },
+        noon() - 10 * 60,
+    )
+    .unwrap();
+    s.pending_changes(calendar)
+        .unwrap()
+        .into_iter()
+        .find(|p| p.uid == uid)
+        .unwrap()
+        .id
+}
+
+#[test]
+fn the_conflict_pane_shows_etags_and_a_field_diff() {
+    let (mut m, dir) = model_with(
+        |s| {
+            remote_calendar(s, &[("review", "Design review", 9), ("retro", "Retro", 14)]);
+            let p = stage_update(s, "review", "Design review (moved)", 10);
+            let theirs = ics("review", "Design review", 9, "Room 7");
+            s.record_conflict(p, Some("\"review-2\""), Some(&theirs), noon() - 5 * 60)
+                .unwrap();
+            let p = stage_update(s, "retro", "Retro and planning", 14);
+            s.record_conflict(p, None, None, noon() - 2 * 3600).unwrap();
+        },
+        true,
+    );
+    press(&mut m, &dir, KeyCode::Char('c'));
+    let text = draw(&mut m, 120, 40).backend().to_string();
+    for want in [
+        "Design review (moved)",
+        "5 min ago",
+        "\"review-2\"",
+        "Room 7",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    insta::assert_snapshot!("conflicts_update", draw(&mut m, 120, 40).backend());
+    press(&mut m, &dir, KeyCode::Char('j'));
+    let text = draw(&mut m, 120, 40).backend().to_string();
+    assert!(text.contains("deleted on the server"), "{text}");
+    insta::assert_snapshot!("conflicts_server_deleted", draw(&mut m, 120, 40).backend());
+}
+
+#[test]
+fn the_detail_shows_a_pending_change_and_the_month_marks_it() {
+    let (mut m, dir) = model_with(
+        |s| {
+            remote_calendar(s, &[("review", "Design review", 9), ("retro", "Retro", 14)]);
+            let p = stage_update(s, "review", "Design review (moved)", 9);
+            s.push_failed(p, "the server answered 503 Service Unavailable")
+                .unwrap();
+        },
+        false,
+    );
+    let month = draw(&mut m, 120, 40).backend().to_string();
+    assert!(month.contains("✎Design"), "{month}");
+    assert!(!month.contains("✎Retro"), "{month}");
+    press(&mut m, &dir, KeyCode::Enter);
+    let text = draw(&mut m, 120, 40).backend().to_string();
+    for want in [
+        "\"review-1\" · confirmed 3 min ago",
+        "local update waiting to be pushed, based on etag \"review-1\"",
+        "503 Service Unavailable",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    insta::assert_snapshot!("detail_pending", draw(&mut m, 120, 40).backend());
 }

@@ -70,6 +70,7 @@ fn an_edit_shows_at_once_marked_and_keeps_its_base_etag_through_a_second_edit() 
             LocalEdit::Update {
                 item,
                 raw: event("e1", "Mine"),
+                seen_etag: None,
             },
             1,
         )
@@ -80,6 +81,7 @@ fn an_edit_shows_at_once_marked_and_keeps_its_base_etag_through_a_second_edit() 
             LocalEdit::Update {
                 item,
                 raw: event("e1", "Mine, again"),
+                seen_etag: None,
             },
             2,
         )
@@ -101,6 +103,7 @@ fn a_pull_never_overwrites_or_removes_an_event_with_a_local_edit() {
             LocalEdit::Update {
                 item,
                 raw: event("e1", "Mine"),
+                seen_etag: None,
             },
             1,
         )
@@ -190,6 +193,7 @@ fn an_edit_of_a_local_calendar_is_final() {
             LocalEdit::Update {
                 item,
                 raw: event("l1", "Local, changed"),
+                seen_etag: None,
             },
             2,
         )
@@ -207,6 +211,7 @@ fn keep_both_makes_the_local_version_a_new_event_and_keeps_the_servers() {
             LocalEdit::Update {
                 item,
                 raw: event("e1", "Mine"),
+                seen_etag: None,
             },
             1,
         )
@@ -236,5 +241,33 @@ fn keep_both_makes_the_local_version_a_new_event_and_keeps_the_servers() {
     assert!(
         store.resolve(id, Keep::Local, "x", 4).is_err(),
         "resolved once"
+    );
+}
+
+#[test]
+fn an_edit_begun_on_an_older_version_is_based_on_what_the_person_saw() {
+    let (_dir, mut store, cal) = setup();
+    // A pull brings a new server copy while the person's form shows the one with etag "1".
+    let page = ChangeSet {
+        upserts: vec![fetched("/cal/work/e1.ics", "\"2\"", event("e1", "Theirs"))],
+        ..ChangeSet::default()
+    };
+    store.apply(cal, &page, 1).unwrap();
+    let item = e1(&store);
+    store
+        .stage(
+            LocalEdit::Update {
+                item,
+                raw: event("e1", "Mine"),
+                seen_etag: Some("\"1\"".into()),
+            },
+            2,
+        )
+        .unwrap();
+    let pending = store.pending_changes(cal).unwrap();
+    assert_eq!(
+        pending[0].base_etag.as_deref(),
+        Some("\"1\""),
+        "the push will meet a 412 and show both versions"
     );
 }

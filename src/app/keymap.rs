@@ -21,6 +21,11 @@ pub enum Action {
     SyncCalendar,
     SyncAll,
     FullResync,
+    AddEvent,
+    EditEvent,
+    DeleteEvent,
+    ExternalEdit,
+    Conflicts,
     Help,
     Quit,
 }
@@ -113,6 +118,31 @@ pub const KEYMAP: &[Binding] = &[
         keys: &[KeyCode::Char('F')],
         action: Action::FullResync,
         help: "full refetch of the selected event's calendar",
+    },
+    Binding {
+        keys: &[KeyCode::Char('a')],
+        action: Action::AddEvent,
+        help: "add an event on the selected day",
+    },
+    Binding {
+        keys: &[KeyCode::Char('e')],
+        action: Action::EditEvent,
+        help: "edit the selected event",
+    },
+    Binding {
+        keys: &[KeyCode::Char('d')],
+        action: Action::DeleteEvent,
+        help: "delete the selected event (asks first)",
+    },
+    Binding {
+        keys: &[KeyCode::Char('E')],
+        action: Action::ExternalEdit,
+        help: "edit the event's iCalendar text in $EDITOR",
+    },
+    Binding {
+        keys: &[KeyCode::Char('c')],
+        action: Action::Conflicts,
+        help: "conflicts: edits the server changed meanwhile",
     },
     Binding {
         keys: &[KeyCode::Char('?')],

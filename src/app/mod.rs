@@ -1,6 +1,10 @@
 //! The application: state, messages, the pure `update`, the keymap, and the run loop that performs
 //! commands and draws once per batch of messages.
 
+pub mod conflicts;
+pub mod editing;
+mod editor;
+pub mod form;
 pub mod keymap;
 pub mod layout;
 pub mod model;
@@ -12,5 +16,7 @@ pub mod update;
 pub use model::{Mode, Model, MonthView, Status, SyncView};
 pub use update::{Command, Msg, update};
 
+#[cfg(test)]
+mod edit_tests;
 #[cfg(test)]
 mod tests;

@@ -1,8 +1,11 @@
 //! The UI state. Owned by the UI task; background work only sends messages.
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc, Weekday};
 use chrono_tz::Tz;
 
+use super::conflicts::ConflictsView;
+use super::editing::{Intent, Pick, Removal};
+use super::form::Form;
 use crate::config::Clock;
 use crate::domain::{Calendar, EventDetail, Occurrence};
 
@@ -19,6 +22,14 @@ pub enum Mode {
     Detail,
     /// The sync pane.
     Sync,
+    /// The add/edit form.
+    Form(Box<Form>),
+    /// Asking whether an edit or delete of a recurring event is for one occurrence or the series.
+    Scope(Box<Pick>),
+    /// Asking `y`/`n` before a delete.
+    ConfirmDelete(Box<Removal>),
+    /// The conflict pane.
+    Conflicts,
 }
 
 /// What the UI knows of sync: the per-calendar state read from the cache, and what runs now.
@@ -132,6 +143,12 @@ pub struct Model {
     pub mode: Mode,
     pub status: Option<Status>,
     pub sync: SyncView,
+    /// Open conflicts, as last read, while the conflict pane is open.
+    pub conflicts: ConflictsView,
+    /// An edit, delete or `$EDITOR` run waiting for the event's detail to be read.
+    pub awaiting: Option<(i64, Intent)>,
+    /// The current instant, for "3 min ago" (set by the run loop, fixed in tests).
+    pub now: DateTime<Utc>,
     pub quit: bool,
 }
 
@@ -163,6 +180,9 @@ impl Model {
             mode: Mode::Month,
             status: None,
             sync: SyncView::default(),
+            conflicts: ConflictsView::default(),
+            awaiting: None,
+            now: today.and_hms_opt(12, 0, 0).expect("noon exists").and_utc(),
             quit: false,
         };
         model.relayout();

@@ -1,20 +1,23 @@
 //! The run loop: reads terminal events and background results as messages, applies them with `update`,
 //! performs the returned commands, and draws once per batch when something changed.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use chrono::{Local, NaiveDate};
+use chrono::{Local, NaiveDate, Utc};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event};
 use crossterm::execute;
 use tokio::sync::mpsc;
 
+use super::editor::{self, InputGate};
 use super::model::Model;
 use super::update::{Command, Msg, select, update};
 use crate::config::AccountConfig;
-use crate::store::StoreReader;
+use crate::edit::EditRequest;
+use crate::store::{Keep, Store, StoreReader};
 use crate::sync::SyncEvent;
-use crate::sync::runner;
+use crate::sync::runner::{self, SyncCommand};
 use crate::ui;
 
 /// What the run loop needs to start.
@@ -70,6 +73,10 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
     );
 
     model.sync.accounts = !accounts.is_empty();
+    let edits = Edits {
+        data_dir: data_dir.clone(),
+        writer: None,
+    };
     let engine = (!accounts.is_empty()).then(|| {
         let (events_tx, mut events_rx) = mpsc::unbounded_channel::<SyncEvent>();
         let to_ui = tx.clone();
@@ -83,19 +90,22 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
         runner::spawn(data_dir, accounts, events_tx)
     });
 
-    spawn_terminal_reader(tx.clone());
+    let gate = InputGate::default();
+    spawn_terminal_reader(tx.clone(), gate.clone());
     drop(tx);
+    let mut edits = edits;
     let result = loop {
         // Wait for one message, then take every other one already waiting, then draw once.
         let Some(first) = rx.recv().await else {
             break Ok(());
         };
-        let mut batch = vec![first];
+        let mut batch = VecDeque::from([first]);
         while let Ok(msg) = rx.try_recv() {
-            batch.push(msg);
+            batch.push_back(msg);
         }
         let mut terminal_gone = None;
-        for msg in batch {
+        // Edits answer at once; their answers join the batch.
+        while let Some(msg) = batch.pop_front() {
             if let Msg::TerminalError(e) = msg {
                 terminal_gone = Some(e);
                 continue;
@@ -105,13 +115,40 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
                     read @ (Command::Load { .. }
                     | Command::LoadDetail { .. }
                     | Command::SetZone { .. }
-                    | Command::LoadStatus) => {
+                    | Command::LoadStatus
+                    | Command::LoadConflicts) => {
                         let _ = loads.send(read);
                     }
                     Command::Sync(c) => {
                         if let Some(engine) = &engine {
                             let _ = engine.send(c);
                         }
+                    }
+                    Command::Stage(request) => {
+                        batch.push_back(edits.stage(request, engine.as_ref()));
+                    }
+                    Command::ExternalEdit {
+                        item,
+                        calendar,
+                        raw,
+                    } => {
+                        let msg =
+                            match editor::edit(&raw, item, &edits.data_dir, &gate, &mut terminal) {
+                                Ok(Some(raw)) => edits.stage(
+                                    EditRequest::Replace {
+                                        item: Some(item),
+                                        calendar,
+                                        raw,
+                                    },
+                                    engine.as_ref(),
+                                ),
+                                Ok(None) => Msg::Staged(Ok("unchanged; nothing saved".into())),
+                                Err(e) => Msg::Staged(Err(e)),
+                            };
+                        batch.push_back(msg);
+                    }
+                    Command::Resolve { conflict, keep } => {
+                        batch.push_back(edits.resolve(conflict, keep, engine.as_ref()));
                     }
                     Command::Quit => {}
                 }
@@ -123,6 +160,7 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
         if model.quit {
             break Ok(());
         }
+        update(&mut model, Msg::Now(Utc::now()));
         terminal.draw(|f| ui::view(&model, f))?;
     };
     let _ = execute!(std::io::stdout(), DisableMouseCapture);
@@ -130,13 +168,98 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
     result
 }
 
+/// The run loop's own writer, for edits: a short transaction each, so an edit is in the cache at
+/// once even while the engine runs a long sync.
+struct Edits {
+    data_dir: PathBuf,
+    writer: Option<Store>,
+}
+
+impl Edits {
+    fn store(&mut self) -> Result<&mut Store, String> {
+        if self.writer.is_none() {
+            self.writer = Some(Store::open(&self.data_dir).map_err(|e| e.to_string())?);
+        }
+        self.writer
+            .as_mut()
+            .ok_or_else(|| "no writer for the cache".to_string())
+    }
+
+    /// Stages an edit; a change that waits for a server is pushed now when the engine runs.
+    fn stage(
+        &mut self,
+        request: EditRequest,
+        engine: Option<&mpsc::UnboundedSender<SyncCommand>>,
+    ) -> Msg {
+        let store = match self.store() {
+            Ok(store) => store,
+            Err(e) => return Msg::Staged(Err(e)),
+        };
+        match crate::edit::stage(store, request, Utc::now()) {
+            Ok(outcome) if !outcome.staged.pending => Msg::Staged(Ok("saved".into())),
+            Ok(outcome) => Msg::Staged(Ok(format!(
+                "saved; {}",
+                push_now(engine, outcome.staged.calendar)
+            ))),
+            Err(e) => Msg::Staged(Err(e.to_string())),
+        }
+    }
+
+    fn resolve(
+        &mut self,
+        conflict: i64,
+        keep: Keep,
+        engine: Option<&mpsc::UnboundedSender<SyncCommand>>,
+    ) -> Msg {
+        let store = match self.store() {
+            Ok(store) => store,
+            Err(e) => return Msg::Resolved(Err(e)),
+        };
+        let fresh = crate::domain::edit::new_uid();
+        match store.resolve(conflict, keep, &fresh, Utc::now().timestamp()) {
+            Ok(resolved) if resolved.push => Msg::Resolved(Ok(format!(
+                "kept {}; {}",
+                kept(keep),
+                push_now(engine, resolved.calendar)
+            ))),
+            Ok(_) => Msg::Resolved(Ok(format!("kept {}", kept(keep)))),
+            Err(e) => Msg::Resolved(Err(e.to_string())),
+        }
+    }
+}
+
+fn kept(keep: Keep) -> &'static str {
+    match keep {
+        Keep::Local => "mine",
+        Keep::Remote => "theirs",
+        Keep::Both => "both",
+    }
+}
+
+/// Asks the engine to push `calendar` now, and says so.
+fn push_now(engine: Option<&mpsc::UnboundedSender<SyncCommand>>, calendar: i64) -> String {
+    match engine {
+        Some(engine) if engine.send(SyncCommand::Calendar(calendar)).is_ok() => "pushing…".into(),
+        _ => "it is pushed at the next sync".into(),
+    }
+}
+
 /// A thread that turns terminal input into messages. Blocking reads on a thread of their own keep
-/// the async side simple: everything arrives on one channel.
-fn spawn_terminal_reader(tx: mpsc::UnboundedSender<Msg>) {
+/// the async side simple: everything arrives on one channel. It polls in short steps so that it can
+/// stay off the keyboard while `$EDITOR` runs.
+fn spawn_terminal_reader(tx: mpsc::UnboundedSender<Msg>, gate: InputGate) {
     std::thread::spawn(move || {
         loop {
-            let msg = match crossterm::event::read() {
-                Ok(ev) => terminal_msg(ev),
+            if gate.hold() {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                continue;
+            }
+            let msg = match crossterm::event::poll(std::time::Duration::from_millis(50)) {
+                Ok(false) => continue,
+                Ok(true) => match crossterm::event::read() {
+                    Ok(ev) => terminal_msg(ev),
+                    Err(e) => Some(Msg::TerminalError(e.to_string())),
+                },
                 Err(e) => Some(Msg::TerminalError(e.to_string())),
             };
             if let Some(msg) = msg {
@@ -186,13 +309,19 @@ fn spawn_loader(
             let mut window = None;
             let mut detail = None;
             let mut status = false;
+            let mut conflicts = false;
             for req in std::iter::once(first).chain(req_rx.try_iter()) {
                 match req {
                     Command::Load { from, to } => window = Some((from, to)),
                     Command::LoadDetail { event_id } => detail = Some(event_id),
                     Command::SetZone { zone: z } => zone = z,
                     Command::LoadStatus => status = true,
-                    Command::Sync(_) | Command::Quit => {}
+                    Command::LoadConflicts => conflicts = true,
+                    Command::Sync(_)
+                    | Command::Stage(_)
+                    | Command::ExternalEdit { .. }
+                    | Command::Resolve { .. }
+                    | Command::Quit => {}
                 }
             }
             let answers = window
@@ -204,6 +333,10 @@ fn spawn_loader(
                 }))
                 .chain(status.then(|| match reader.sync_status() {
                     Ok(rows) => Msg::StatusLoaded(rows),
+                    Err(e) => Msg::LoadFailed(e.to_string()),
+                }))
+                .chain(conflicts.then(|| match reader.conflicts() {
+                    Ok(rows) => Msg::ConflictsLoaded(rows),
                     Err(e) => Msg::LoadFailed(e.to_string()),
                 }));
             for msg in answers {

@@ -26,6 +26,9 @@ pub fn on_event(model: &mut Model, event: SyncEvent) -> Vec<Command> {
         }
         SyncEvent::Pushed { conflicts, .. } => {
             out.extend(reload_window(model));
+            if model.mode == Mode::Conflicts {
+                out.push(Command::LoadConflicts);
+            }
             if conflicts > 0 {
                 model.status = Some(Status {
                     text: format!(

@@ -11,15 +11,15 @@ use crate::config::Clock;
 use crate::domain::{Calendar, Occurrence, When};
 use ratatui::layout::Rect;
 
-fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+pub(super) fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
 }
 
-fn key(code: KeyCode) -> Msg {
+pub(super) fn key(code: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
 
-fn occ(uid: &str, start: When, end: When) -> Occurrence {
+pub(super) fn occ(uid: &str, start: When, end: When) -> Occurrence {
     Occurrence {
         event_id: 1,
         calendar_id: 1,
@@ -35,12 +35,12 @@ fn occ(uid: &str, start: When, end: When) -> Occurrence {
     }
 }
 
-fn at(day: NaiveDate, h: u32) -> When {
+pub(super) fn at(day: NaiveDate, h: u32) -> When {
     When::Instant(day.and_hms_opt(h, 0, 0).unwrap().and_utc())
 }
 
 /// A model on 2026-11-23 with its first load answered.
-fn loaded(occurrences: Vec<Occurrence>) -> Model {
+pub(super) fn loaded(occurrences: Vec<Occurrence>) -> Model {
     let mut m = Model::new(d(2026, 11, 23), Tz::UTC, Weekday::Mon, Clock::H24, true);
     m.size = (120, 40);
     let day = m.selected;

@@ -6,13 +6,15 @@ use crossterm::event::{
 };
 use ratatui::layout::Rect;
 
+use super::editing::{self, Intent};
 use super::keymap::{Action, action_for};
 use super::layout;
 use super::model::{LocalSpan, Mode, Model, Status};
-use super::sync;
+use super::{conflicts, sync};
 use crate::domain::text::{sanitize, sanitize_in_place};
 use crate::domain::{Calendar, EventDetail, Occurrence};
-use crate::store::CalendarStatus;
+use crate::edit::EditRequest;
+use crate::store::{CalendarStatus, Conflict, Keep};
 use crate::sync::SyncEvent;
 use crate::sync::runner::SyncCommand;
 
@@ -43,10 +45,20 @@ pub enum Msg {
     Sync(SyncEvent),
     /// Every calendar's sync state was read.
     StatusLoaded(Vec<CalendarStatus>),
+    /// An edit was staged in the cache (what to tell the person), or why it was not.
+    Staged(Result<String, String>),
+    /// The open conflicts were read.
+    ConflictsLoaded(Vec<Conflict>),
+    /// A conflict was resolved (what to tell the person), or why it was not.
+    Resolved(Result<String, String>),
+    /// The current instant, for "3 min ago".
+    Now(chrono::DateTime<chrono::Utc>),
 }
 
 /// An effect for the run loop to perform.
-#[derive(Debug, Clone, PartialEq, Eq)]
+// A few per key, consumed at once: the size of an edit request costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// Read the occurrences of these days (inclusive) and answer with `Msg::Loaded`.
     Load {
@@ -65,6 +77,21 @@ pub enum Command {
     LoadStatus,
     /// Ask the sync engine for a run.
     Sync(SyncCommand),
+    /// Stage a local edit in the cache and answer with `Msg::Staged`.
+    Stage(EditRequest),
+    /// Open an item's text in `$EDITOR`; stage it when it changed.
+    ExternalEdit {
+        item: i64,
+        calendar: i64,
+        raw: String,
+    },
+    /// Read the open conflicts and answer with `Msg::ConflictsLoaded`.
+    LoadConflicts,
+    /// Settle a conflict and answer with `Msg::Resolved`.
+    Resolve {
+        conflict: i64,
+        keep: Keep,
+    },
     Quit,
 }
 
@@ -124,6 +151,26 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
         }
         Msg::DetailLoaded { event_id, detail } => {
             model.detail = detail.map(|d| (event_id, d));
+            editing::on_detail(model, event_id)
+        }
+        Msg::Staged(result) => {
+            let error = result.is_err();
+            model.status = Some(Status {
+                text: result.unwrap_or_else(|e| format!("not saved: {}", sanitize(&e))),
+                error,
+            });
+            match (error, model.requested) {
+                (false, Some((from, to))) => vec![Command::Load { from, to }],
+                _ => Vec::new(),
+            }
+        }
+        Msg::ConflictsLoaded(rows) => {
+            conflicts::on_loaded(model, rows);
+            Vec::new()
+        }
+        Msg::Resolved(result) => conflicts::on_resolved(model, result),
+        Msg::Now(now) => {
+            model.now = now;
             Vec::new()
         }
         Msg::LoadFailed(err) => {
@@ -226,6 +273,10 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         Mode::Detail => {
             match key.code {
                 KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => model.mode = Mode::Month,
+                KeyCode::Char('e') => return editing::begin(model, Intent::Edit),
+                KeyCode::Char('d') => return editing::begin(model, Intent::Delete),
+                KeyCode::Char('E') => return editing::begin(model, Intent::External),
+                KeyCode::Char('c') => return conflicts::open(model),
                 KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => {
                     move_cursor(model, 1);
                     return load_detail(model);
@@ -239,6 +290,10 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
             Vec::new()
         }
         Mode::Sync => sync::on_pane_key(model, key),
+        Mode::Conflicts => conflicts::on_pane_key(model, key),
+        Mode::Form(form) => editing::on_form_key(model, form, key),
+        Mode::Scope(pick) => editing::on_scope_key(model, &pick, key),
+        Mode::ConfirmDelete(removal) => editing::on_confirm_key(model, &removal, key),
         Mode::Month => {
             model.status = None;
             match action_for(&key) {
@@ -300,6 +355,11 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Command> {
             Some(id) => sync::request(model, SyncCommand::Full(id)),
             None => Vec::new(),
         },
+        Action::AddEvent => editing::add(model),
+        Action::EditEvent => editing::begin(model, Intent::Edit),
+        Action::DeleteEvent => editing::begin(model, Intent::Delete),
+        Action::ExternalEdit => editing::begin(model, Intent::External),
+        Action::Conflicts => conflicts::open(model),
         Action::Help => {
             model.mode = Mode::Help;
             Vec::new()

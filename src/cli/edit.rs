@@ -271,6 +271,7 @@ pub fn edit(
         uid: args.uid.clone(),
         occurrence: occurrence(args.occurrence.as_deref(), zone)?,
         changes,
+        seen_etag: None,
     };
     Ok(stage(store, request, now)?)
 }

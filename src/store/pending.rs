@@ -22,8 +22,14 @@ pub enum LocalEdit {
         uid: String,
         raw: String,
     },
-    /// The whole new text of an item.
-    Update { item: i64, raw: String },
+    /// The whole new text of an item. `seen_etag`: the server version the person saw when they
+    /// began (if a pull brought a newer one meanwhile, the edit is based on what they saw, so the
+    /// push meets a 412 and a conflict shows both, instead of silently overwriting the news).
+    Update {
+        item: i64,
+        raw: String,
+        seen_etag: Option<String>,
+    },
     /// The item goes.
     Delete { item: i64 },
 }
@@ -263,7 +269,11 @@ impl Store {
                     pending: remote,
                 }
             }
-            LocalEdit::Update { item, raw } => {
+            LocalEdit::Update {
+                item,
+                raw,
+                seen_etag,
+            } => {
                 let row = item_row(&tx, item)?;
                 derive_events(&tx, item, row.calendar, Some(&raw))?;
                 if row.remote {
@@ -287,7 +297,7 @@ impl Store {
                                 item,
                                 row.href,
                                 uid_of(&raw).or(row.uid).unwrap_or_default(),
-                                row.etag,
+                                seen_etag.or(row.etag),
                                 row.raw,
                                 raw,
                                 now

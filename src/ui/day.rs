@@ -6,7 +6,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::widgets::{Block, Borders, Widget};
 
-use super::text::{clock, fit};
+use super::text::{clock, fit, summary_label};
 use super::theme::Theme;
 use crate::app::Model;
 use crate::domain::Occurrence;
@@ -44,12 +44,19 @@ pub fn draw_pane(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme, besi
         let selected = n == model.cursor;
         let cal_style = theme.calendar(model.calendar(occ.calendar_id));
         buf.set_stringn(x, y, "▌", 1, cal_style);
-        let line = format!("{} {}", span_label(model, occ, model.selected), occ.summary);
-        let style = if selected {
+        let line = format!(
+            "{} {}",
+            span_label(model, occ, model.selected),
+            summary_label(occ)
+        );
+        let mut style = if selected {
             theme.cursor()
         } else {
             ratatui::style::Style::new()
         };
+        if occ.pending {
+            style = theme.pending(style);
+        }
         buf.set_stringn(x + 1, y, fit(&line, w - 1), w - 1, style);
         y += 1;
         if !occ.location.is_empty() && y < inner.bottom() {
@@ -123,7 +130,7 @@ pub fn draw_list(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
                     break;
                 }
                 let occ = &model.occurrences[idx];
-                let line = format!("{} {}", span_label(model, occ, day), occ.summary);
+                let line = format!("{} {}", span_label(model, occ, day), summary_label(occ));
                 buf.set_stringn(
                     area.x + 2,
                     y,

@@ -1,6 +1,8 @@
 //! Drawing: `view(&Model, &mut Frame)` is a pure function of the model. One widget per pane.
 
+mod conflicts;
 mod day;
+mod form;
 mod month;
 mod overlay;
 mod sync_pane;
@@ -37,10 +39,14 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer) {
     month::draw(model, &geo, buf, theme);
     day::draw_pane(model, geo.side, buf, theme, area.width >= SIDE_PANE_FROM);
     draw_status(model, geo.status, buf, theme);
-    match model.mode {
+    match &model.mode {
         Mode::Help => overlay::draw_help(area, buf, theme),
         Mode::Detail => overlay::draw_detail(model, area, buf, theme),
         Mode::Sync => sync_pane::draw(model, area, buf, theme),
+        Mode::Conflicts => conflicts::draw(model, area, buf, theme),
+        Mode::Form(f) => form::draw(f, area, buf, theme),
+        Mode::Scope(pick) => form::draw_scope(pick, area, buf, theme),
+        Mode::ConfirmDelete(removal) => form::draw_confirm(removal, area, buf, theme),
         Mode::Month | Mode::GoTo(_) | Mode::Zone(_) => {}
     }
 }

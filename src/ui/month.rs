@@ -4,7 +4,7 @@ use chrono::{Datelike, Duration, Weekday};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
-use super::text::{clock, fit};
+use super::text::{clock, fit, summary_label};
 use super::theme::Theme;
 use crate::app::Model;
 use crate::app::layout::Geometry;
@@ -97,10 +97,13 @@ fn draw_timed(
         let occ = &model.occurrences[idx];
         let y = inner.y + 1 + (lanes + i) as u16;
         let time = clock(occ.start.local(&model.zone).time(), model.clock);
-        let cal = theme.calendar(model.calendar(occ.calendar_id));
+        let mut cal = theme.calendar(model.calendar(occ.calendar_id));
+        if occ.pending {
+            cal = theme.pending(cal);
+        }
         let (x, _) = buf.set_stringn(inner.x, y, &time, width, theme.dim());
         let rest = width.saturating_sub((x - inner.x) as usize + 1);
-        buf.set_stringn(x + 1, y, fit(&occ.summary, rest), rest, cal);
+        buf.set_stringn(x + 1, y, fit(&summary_label(occ), rest), rest, cal);
     }
     if more > 0 && lines > 0 {
         let y = inner.y + lines as u16;
@@ -125,7 +128,10 @@ fn draw_bar(
     theme: Theme,
 ) {
     let occ = &model.occurrences[bar.occ];
-    let style = theme.bar(model.calendar(occ.calendar_id));
+    let mut style = theme.bar(model.calendar(occ.calendar_id));
+    if occ.pending {
+        style = theme.pending(style);
+    }
     let visible = |col: usize| bar.lane < shown[col];
     let mut col = bar.from_col;
     while col <= bar.to_col {
@@ -153,7 +159,7 @@ fn draw_bar(
             label.push_str(&clock(occ.start.local(&model.zone).time(), model.clock));
             label.push(' ');
         }
-        label.push_str(&occ.summary);
+        label.push_str(&summary_label(occ));
         let arrow = ends_here && bar.continues_right;
         let w = width as usize - usize::from(arrow);
         buf.set_stringn(x0, y, fit(&label, w), w, style);

@@ -9,8 +9,9 @@ use ratatui::widgets::{Block, Borders, Clear, Padding, Paragraph, Widget, Wrap};
 use super::theme::Theme;
 use crate::app::Model;
 use crate::app::keymap::help_rows;
+use crate::cli::ago;
 use crate::domain::text::{sanitize, sanitize_lines};
-use crate::domain::{When, tz};
+use crate::domain::{EventDetail, When, tz};
 
 /// A centred rectangle of at most `w` x `h` inside `area`.
 pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
@@ -24,7 +25,7 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
     }
 }
 
-fn frame_block(title: &str, theme: Theme) -> Block<'static> {
+pub(super) fn frame_block(title: &str, theme: Theme) -> Block<'static> {
     Block::new()
         .borders(Borders::ALL)
         .border_style(theme.border())
@@ -51,7 +52,7 @@ pub fn draw_help(area: Rect, buf: &mut Buffer, theme: Theme) {
         .collect();
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        "In the detail: ↑↓ jk move, Esc closes.",
+        "In the detail: ↑↓ jk move, e d E edit, Esc closes.",
         theme.dim(),
     ));
     lines.push(Line::styled(
@@ -148,11 +149,7 @@ pub fn draw_detail(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
                     Span::raw(sanitize(rule)),
                 ]));
             }
-            let etag = d.etag.as_deref().map_or_else(
-                || "none (local calendar, never on a server)".into(),
-                sanitize,
-            );
-            lines.push(Line::from(vec![label("Etag"), Span::raw(etag)]));
+            lines.extend(etag_lines(model, d, theme));
             if !d.description.is_empty() {
                 lines.push(Line::raw(""));
                 lines.extend(sanitize_lines(&d.description).into_iter().map(Line::raw));
@@ -160,12 +157,63 @@ pub fn draw_detail(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
         }
         None => lines.push(Line::styled("reading…", theme.dim())),
     }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "e edit · d delete · E edit the text in $EDITOR · Esc close",
+        theme.dim(),
+    ));
     let rect = centered(area, 74, lines.len() as u16 + 3);
     Clear.render(rect, buf);
     Paragraph::new(lines)
         .wrap(Wrap { trim: false })
         .block(frame_block("Event", theme))
         .render(rect, buf);
+}
+
+/// The cached etag and when the server confirmed it, a local change waiting to be pushed, and the
+/// conflict that holds it back.
+fn etag_lines(model: &Model, d: &EventDetail, theme: Theme) -> Vec<Line<'static>> {
+    let label = |s: &'static str| Span::styled(format!("{s:<10}"), theme.dim());
+    let etag = match (&d.etag, &d.pending_op) {
+        (Some(etag), _) => match d.confirmed_at {
+            Some(at) => format!(
+                "{} · confirmed {} ago",
+                sanitize(etag),
+                ago(model.now.timestamp() - at)
+            ),
+            None => sanitize(etag),
+        },
+        (None, Some(_)) => "none yet: not on the server".into(),
+        (None, None) => "none (local calendar, never on a server)".into(),
+    };
+    let mut lines = vec![Line::from(vec![label("Etag"), Span::raw(etag)])];
+    if let Some(op) = &d.pending_op {
+        let based = d
+            .pending_base
+            .as_deref()
+            .map(|b| format!(", based on etag {}", sanitize(b)))
+            .unwrap_or_default();
+        lines.push(Line::from(vec![
+            label("Pending"),
+            Span::styled(
+                format!("local {} waiting to be pushed{based}", sanitize(op)),
+                theme.title(),
+            ),
+        ]));
+        if let Some(err) = &d.pending_error {
+            lines.push(Line::from(vec![
+                label("Last push"),
+                Span::styled(sanitize(err), theme.error()),
+            ]));
+        }
+    }
+    if let Some(id) = d.conflict {
+        lines.push(Line::from(vec![
+            label("Conflict"),
+            Span::styled(format!("conflict #{id}: press c"), theme.error()),
+        ]));
+    }
+    lines
 }
 
 /// "09:00–10:00 America/New_York" when the event's own zone differs from the display zone.

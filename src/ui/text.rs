@@ -28,6 +28,15 @@ pub fn fit(s: &str, width: usize) -> String {
     out
 }
 
+/// The summary as lists show it: `✎` first when a local change waits to be pushed.
+pub fn summary_label(occ: &crate::domain::Occurrence) -> String {
+    if occ.pending {
+        format!("✎{}", occ.summary)
+    } else {
+        occ.summary.to_string()
+    }
+}
+
 /// A clock time: `09:00` or `9:00a`.
 pub fn clock(t: NaiveTime, style: Clock) -> String {
     match style {

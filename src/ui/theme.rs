@@ -95,6 +95,16 @@ impl Theme {
         )
     }
 
+    /// An event with a local change not yet on its server: marked with `✎` and, without colour,
+    /// underlined.
+    pub fn pending(&self, base: Style) -> Style {
+        base.add_modifier(if self.color {
+            Modifier::ITALIC
+        } else {
+            Modifier::UNDERLINED
+        })
+    }
+
     pub fn error(&self) -> Style {
         self.pick(
             Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),

@@ -1,0 +1,414 @@
+//! Editing and conflicts through `update`: keys in, edit requests and resolutions out.
+
+use chrono::{Duration, NaiveDate};
+use chrono_tz::Tz;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::form::Field;
+use super::tests::{at, d, key, loaded, occ};
+use super::update::{Command, Msg, update};
+use super::{Mode, Model};
+use crate::domain::edit::{Changes, NewEvent};
+use crate::domain::tz::Zone;
+use crate::domain::{EventDetail, EventTime};
+use crate::edit::EditRequest;
+use crate::store::{Conflict, Keep, PendingOp};
+use crate::sync::SyncEvent;
+
+fn press(m: &mut Model, code: KeyCode) -> Vec<Command> {
+    update(m, key(code))
+}
+
+fn typed(m: &mut Model, text: &str) {
+    for c in text.chars() {
+        assert!(press(m, KeyCode::Char(c)).is_empty());
+    }
+}
+
+/// Clears the focused field and types `text`.
+fn retype(m: &mut Model, text: &str) {
+    for _ in 0..20 {
+        press(m, KeyCode::Backspace);
+    }
+    typed(m, text);
+}
+
+fn utc(day: NaiveDate, h: u32, min: u32) -> EventTime {
+    EventTime::Zoned {
+        local: day.and_hms_opt(h, min, 0).unwrap(),
+        tzid: "UTC".into(),
+        zone: Some(Zone::Iana(Tz::UTC)),
+    }
+}
+
+fn detail(item_id: i64, rrule: Option<&str>) -> EventDetail {
+    EventDetail {
+        item_id,
+        rrule: rrule.map(str::to_string),
+        ..EventDetail::default()
+    }
+}
+
+fn form_error(m: &Model) -> Option<(Field, String)> {
+    match &m.mode {
+        Mode::Form(f) => f.error.clone().map(|e| (f.focus, e)),
+        other => panic!("the form is open: {other:?}"),
+    }
+}
+
+#[test]
+fn a_typed_event_is_staged_as_a_create_on_the_selected_day() {
+    let mut m = loaded(vec![]);
+    assert!(press(&mut m, KeyCode::Char('a')).is_empty());
+    typed(&mut m, "Dentist");
+    press(&mut m, KeyCode::Tab); // date: the selected day
+    press(&mut m, KeyCode::Tab);
+    retype(&mut m, "14:30");
+    press(&mut m, KeyCode::Tab);
+    retype(&mut m, "15:15");
+    press(&mut m, KeyCode::Tab); // all day
+    press(&mut m, KeyCode::Tab);
+    typed(&mut m, "Main St 4");
+    press(&mut m, KeyCode::Tab); // description
+    press(&mut m, KeyCode::Tab); // repeat (one calendar: nothing to choose)
+    press(&mut m, KeyCode::Right);
+    press(&mut m, KeyCode::Right);
+    let cmds = press(&mut m, KeyCode::Enter);
+    let day = d(2026, 11, 23);
+    assert_eq!(
+        cmds,
+        vec![Command::Stage(EditRequest::Create {
+            calendar: 1,
+            event: NewEvent {
+                summary: "Dentist".into(),
+                start: utc(day, 14, 30),
+                end: utc(day, 15, 15),
+                location: Some("Main St 4".into()),
+                description: None,
+                rrule: Some("FREQ=WEEKLY".into()),
+            },
+        })]
+    );
+    assert_eq!(m.mode, Mode::Month);
+}
+
+#[test]
+fn an_all_day_event_ends_the_next_day_exclusive() {
+    let mut m = loaded(vec![]);
+    press(&mut m, KeyCode::Right);
+    press(&mut m, KeyCode::Char('a'));
+    typed(&mut m, "Holiday");
+    for _ in 0..4 {
+        press(&mut m, KeyCode::Tab);
+    }
+    press(&mut m, KeyCode::Char(' '));
+    let ctrl_s = Msg::Key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
+    let cmds = update(&mut m, ctrl_s);
+    let Some(Command::Stage(EditRequest::Create { event, .. })) = cmds.first() else {
+        panic!("a create: {cmds:?}")
+    };
+    assert_eq!(event.start, EventTime::Date(d(2026, 11, 24)));
+    assert_eq!(event.end, EventTime::Date(d(2026, 11, 25)));
+}
+
+#[test]
+fn a_bad_time_an_end_before_the_start_or_no_summary_stay_in_the_form() {
+    let mut m = loaded(vec![]);
+    press(&mut m, KeyCode::Char('a'));
+    assert!(press(&mut m, KeyCode::Enter).is_empty());
+    assert_eq!(
+        form_error(&m),
+        Some((Field::Summary, "the summary is empty".into()))
+    );
+    typed(&mut m, "Call");
+    press(&mut m, KeyCode::Tab);
+    press(&mut m, KeyCode::Tab);
+    retype(&mut m, "25:00");
+    assert!(press(&mut m, KeyCode::Enter).is_empty());
+    assert_eq!(
+        form_error(&m),
+        Some((Field::Start, "start: '25:00' is not a time (HH:MM)".into()))
+    );
+    retype(&mut m, "11:00");
+    assert!(press(&mut m, KeyCode::Enter).is_empty());
+    assert_eq!(
+        form_error(&m),
+        Some((Field::End, "the end is before the start".into()))
+    );
+    press(&mut m, KeyCode::BackTab);
+    press(&mut m, KeyCode::BackTab);
+    retype(&mut m, "2026-02-30");
+    assert!(press(&mut m, KeyCode::Enter).is_empty());
+    assert!(form_error(&m).is_some_and(|(f, _)| f == Field::Date));
+    assert!(press(&mut m, KeyCode::Esc).is_empty());
+    assert_eq!(m.mode, Mode::Month);
+}
+
+#[test]
+fn editing_one_occurrence_of_a_series_sends_only_the_changed_field() {
+    let day = d(2026, 11, 23);
+    let rid = at(day, 9);
+    let mut standup = occ("standup", at(day, 9), at(day, 10));
+    standup.event_id = 7;
+    standup.recurrence_id = Some(rid);
+    let mut m = loaded(vec![standup]);
+    assert_eq!(
+        press(&mut m, KeyCode::Char('e')),
+        vec![Command::LoadDetail { event_id: 7 }]
+    );
+    let answer = Msg::DetailLoaded {
+        event_id: 7,
+        detail: Some(detail(42, Some("FREQ=DAILY"))),
+    };
+    assert!(update(&mut m, answer).is_empty());
+    assert!(matches!(m.mode, Mode::Scope(_)), "{:?}", m.mode);
+    assert!(press(&mut m, KeyCode::Char('o')).is_empty());
+    typed(&mut m, " (moved)");
+    assert_eq!(
+        press(&mut m, KeyCode::Enter),
+        vec![Command::Stage(EditRequest::Change {
+            item: 42,
+            uid: "standup".into(),
+            occurrence: Some(rid),
+            changes: Changes {
+                summary: Some("standup (moved)".into()),
+                ..Changes::default()
+            },
+            seen_etag: None,
+        })]
+    );
+}
+
+#[test]
+fn editing_a_single_event_sends_new_times_and_a_cleared_location() {
+    let day = d(2026, 11, 23);
+    let mut lunch = occ("lunch", at(day, 12), at(day, 13));
+    lunch.location = "Cafe".into();
+    let mut m = loaded(vec![lunch]);
+    press(&mut m, KeyCode::Char('e'));
+    update(
+        &mut m,
+        Msg::DetailLoaded {
+            event_id: 1,
+            detail: Some(detail(3, None)),
+        },
+    );
+    assert!(matches!(m.mode, Mode::Form(_)), "no scope prompt");
+    press(&mut m, KeyCode::Down);
+    press(&mut m, KeyCode::Down);
+    press(&mut m, KeyCode::Down);
+    retype(&mut m, "13:30");
+    press(&mut m, KeyCode::Down);
+    press(&mut m, KeyCode::Down);
+    retype(&mut m, "");
+    let cmds = press(&mut m, KeyCode::Enter);
+    assert_eq!(
+        cmds,
+        vec![Command::Stage(EditRequest::Change {
+            item: 3,
+            uid: "lunch".into(),
+            occurrence: None,
+            changes: Changes {
+                end: Some(utc(day, 13, 30)),
+                location: Some(String::new()),
+                ..Changes::default()
+            },
+            seen_etag: None,
+        })]
+    );
+}
+
+#[test]
+fn delete_asks_first_and_y_stages_it() {
+    let day = d(2026, 11, 23);
+    let mut m = loaded(vec![occ("gym", at(day, 18), at(day, 19))]);
+    update(
+        &mut m,
+        Msg::DetailLoaded {
+            event_id: 1,
+            detail: Some(detail(5, None)),
+        },
+    );
+    assert!(press(&mut m, KeyCode::Char('d')).is_empty(), "detail known");
+    assert!(matches!(m.mode, Mode::ConfirmDelete(_)));
+    assert!(press(&mut m, KeyCode::Char('n')).is_empty());
+    assert_eq!(m.mode, Mode::Month);
+    press(&mut m, KeyCode::Char('d'));
+    assert_eq!(
+        press(&mut m, KeyCode::Char('y')),
+        vec![Command::Stage(EditRequest::Delete {
+            item: 5,
+            uid: "gym".into(),
+            occurrence: None,
+        })]
+    );
+}
+
+#[test]
+fn deleting_a_whole_series_asks_the_scope_then_confirms() {
+    let day = d(2026, 11, 23);
+    let mut m = loaded(vec![occ("yoga", at(day, 7), at(day, 8))]);
+    press(&mut m, KeyCode::Char('d'));
+    update(
+        &mut m,
+        Msg::DetailLoaded {
+            event_id: 1,
+            detail: Some(detail(8, Some("FREQ=WEEKLY"))),
+        },
+    );
+    press(&mut m, KeyCode::Char('s'));
+    assert_eq!(
+        press(&mut m, KeyCode::Char('y')),
+        vec![Command::Stage(EditRequest::Delete {
+            item: 8,
+            uid: "yoga".into(),
+            occurrence: None,
+        })]
+    );
+}
+
+#[test]
+fn capital_e_hands_the_raw_text_to_the_editor() {
+    let day = d(2026, 11, 23);
+    let mut m = loaded(vec![occ("gym", at(day, 18), at(day, 19))]);
+    press(&mut m, KeyCode::Char('E'));
+    let mut text = detail(5, None);
+    text.raw = "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".into();
+    let cmds = update(
+        &mut m,
+        Msg::DetailLoaded {
+            event_id: 1,
+            detail: Some(text),
+        },
+    );
+    assert_eq!(
+        cmds,
+        vec![Command::ExternalEdit {
+            item: 5,
+            calendar: 1,
+            raw: "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".into(),
+        }]
+    );
+}
+
+#[test]
+fn esc_cancels_every_prompt_without_commands() {
+    let day = d(2026, 11, 23);
+    let mut m = loaded(vec![occ("yoga", at(day, 7), at(day, 8))]);
+    update(
+        &mut m,
+        Msg::DetailLoaded {
+            event_id: 1,
+            detail: Some(detail(8, Some("FREQ=WEEKLY"))),
+        },
+    );
+    for opener in ['a', 'e', 'd', 'c'] {
+        press(&mut m, KeyCode::Char(opener));
+        assert_ne!(m.mode, Mode::Month, "{opener} opens something");
+        assert!(press(&mut m, KeyCode::Esc).is_empty(), "{opener}");
+        assert_eq!(m.mode, Mode::Month, "{opener}");
+    }
+    press(&mut m, KeyCode::Char('d'));
+    press(&mut m, KeyCode::Char('o'));
+    assert!(matches!(m.mode, Mode::ConfirmDelete(_)));
+    assert!(press(&mut m, KeyCode::Esc).is_empty());
+    assert_eq!(m.mode, Mode::Month);
+}
+
+fn conflict(id: i64, remote: Option<&str>) -> Conflict {
+    let ics = |summary: &str| {
+        format!(
+            "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:u{id}\r\nDTSTART:20261123T090000Z\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        )
+    };
+    Conflict {
+        id,
+        calendar_id: 1,
+        calendar: "work\u{1b}[31m".into(),
+        href: format!("/cal/u{id}.ics"),
+        uid: Some(format!("u{id}")),
+        op: PendingOp::Update,
+        found_at: 0,
+        base_etag: Some("\"1\"".into()),
+        base_raw: Some(ics("Base")),
+        local_raw: Some(ics("Mine")),
+        remote_etag: remote.map(|_| "\"2\"".to_string()),
+        remote_raw: remote.map(ics),
+    }
+}
+
+#[test]
+fn the_conflict_pane_loads_and_m_t_b_resolve_the_selected_one() {
+    let mut m = loaded(vec![]);
+    assert_eq!(
+        press(&mut m, KeyCode::Char('c')),
+        vec![Command::LoadConflicts]
+    );
+    update(
+        &mut m,
+        Msg::ConflictsLoaded(vec![conflict(5, Some("Theirs")), conflict(9, None)]),
+    );
+    let rows = &m.conflicts.rows;
+    assert_eq!(rows[0].calendar, "work[31m", "sanitized");
+    assert_eq!(rows[0].summary, "Mine");
+    assert!(rows[1].remote_deleted);
+    press(&mut m, KeyCode::Char('j'));
+    for (k, keep) in [('m', Keep::Local), ('t', Keep::Remote), ('b', Keep::Both)] {
+        assert_eq!(
+            press(&mut m, KeyCode::Char(k)),
+            vec![Command::Resolve { conflict: 9, keep }]
+        );
+    }
+    let (from, to) = m.requested.unwrap();
+    assert_eq!(
+        update(&mut m, Msg::Resolved(Ok("kept mine".into()))),
+        vec![Command::LoadConflicts, Command::Load { from, to }]
+    );
+    let pushed = SyncEvent::Pushed {
+        calendar: 1,
+        pushed: 1,
+        conflicts: 0,
+    };
+    assert!(update(&mut m, Msg::Sync(pushed)).contains(&Command::LoadConflicts));
+    press(&mut m, KeyCode::Char('c'));
+    assert_eq!(m.mode, Mode::Month);
+}
+
+#[test]
+fn a_staged_edit_reloads_the_window_and_a_refused_one_says_why() {
+    let mut m = loaded(vec![]);
+    let (from, to) = m.requested.unwrap();
+    assert_eq!(
+        update(&mut m, Msg::Staged(Ok("saved; pushing…".into()))),
+        vec![Command::Load { from, to }]
+    );
+    assert_eq!(m.status.as_ref().unwrap().text, "saved; pushing…");
+    let refused = Msg::Staged(Err("line 4: DTSTART is not a date-time".into()));
+    assert!(update(&mut m, refused).is_empty());
+    let status = m.status.clone().unwrap();
+    assert!(status.error && status.text.contains("line 4"), "{status:?}");
+}
+
+#[test]
+fn an_overnight_event_keeps_its_length_when_edited() {
+    let day = d(2026, 11, 23);
+    let night = occ("night", at(day, 22), at(day + Duration::days(1), 6));
+    let mut m = loaded(vec![night]);
+    press(&mut m, KeyCode::Char('e'));
+    update(
+        &mut m,
+        Msg::DetailLoaded {
+            event_id: 1,
+            detail: Some(detail(2, None)),
+        },
+    );
+    press(&mut m, KeyCode::Tab);
+    press(&mut m, KeyCode::Tab);
+    retype(&mut m, "21:00");
+    let cmds = press(&mut m, KeyCode::Enter);
+    let Some(Command::Stage(EditRequest::Change { changes, .. })) = cmds.first() else {
+        panic!("a change: {cmds:?}")
+    };
+    assert_eq!(changes.start, Some(utc(day, 21, 0)));
+    assert_eq!(changes.end, None, "the end did not change");
+}

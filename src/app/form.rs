@@ -1,0 +1,487 @@
+//! The add/edit form: its fields, the keys that edit them, and the edit request it becomes.
+//! Times are typed in the display zone; a save checks every field before anything is staged.
+
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono_tz::Tz;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::domain::edit::{Changes, NewEvent};
+use crate::domain::tz::Zone;
+use crate::domain::{EventTime, When};
+use crate::edit::EditRequest;
+
+/// One row of the form, in the order Tab visits them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Summary,
+    Date,
+    Start,
+    End,
+    AllDay,
+    Location,
+    Description,
+    Calendar,
+    Repeat,
+}
+
+/// Every field, top to bottom.
+pub const FIELDS: [Field; 9] = [
+    Field::Summary,
+    Field::Date,
+    Field::Start,
+    Field::End,
+    Field::AllDay,
+    Field::Location,
+    Field::Description,
+    Field::Calendar,
+    Field::Repeat,
+];
+
+impl Field {
+    /// The label drawn before the field.
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Summary => "Summary",
+            Field::Date => "Date",
+            Field::Start => "Start",
+            Field::End => "End",
+            Field::AllDay => "All day",
+            Field::Location => "Location",
+            Field::Description => "Description",
+            Field::Calendar => "Calendar",
+            Field::Repeat => "Repeat",
+        }
+    }
+
+    /// True for the fields typed into.
+    pub fn is_text(self) -> bool {
+        matches!(
+            self,
+            Field::Summary
+                | Field::Date
+                | Field::Start
+                | Field::End
+                | Field::Location
+                | Field::Description
+        )
+    }
+
+    fn max_len(self) -> usize {
+        match self {
+            Field::Date => 10,
+            Field::Start | Field::End => 5,
+            Field::Description => 2000,
+            _ => 200,
+        }
+    }
+}
+
+/// How an event repeats. A rule the form cannot express is kept as written until changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Repeat {
+    Never,
+    Daily,
+    Weekly,
+    Monthly,
+    Yearly,
+    Rule(String),
+}
+
+const CYCLE: [Repeat; 5] = [
+    Repeat::Never,
+    Repeat::Daily,
+    Repeat::Weekly,
+    Repeat::Monthly,
+    Repeat::Yearly,
+];
+
+impl Repeat {
+    /// Reads an RRULE: a bare `FREQ=…` becomes its choice, anything richer stays as written.
+    pub fn from_rrule(rule: Option<&str>) -> Repeat {
+        match rule.map(|r| r.trim().to_ascii_uppercase()).as_deref() {
+            None | Some("") => Repeat::Never,
+            Some("FREQ=DAILY") => Repeat::Daily,
+            Some("FREQ=WEEKLY") => Repeat::Weekly,
+            Some("FREQ=MONTHLY") => Repeat::Monthly,
+            Some("FREQ=YEARLY") => Repeat::Yearly,
+            Some(_) => Repeat::Rule(rule.unwrap_or_default().to_string()),
+        }
+    }
+
+    /// The RRULE value, `None` for a single event.
+    pub fn rrule(&self) -> Option<String> {
+        match self {
+            Repeat::Never => None,
+            Repeat::Daily => Some("FREQ=DAILY".into()),
+            Repeat::Weekly => Some("FREQ=WEEKLY".into()),
+            Repeat::Monthly => Some("FREQ=MONTHLY".into()),
+            Repeat::Yearly => Some("FREQ=YEARLY".into()),
+            Repeat::Rule(r) => Some(r.clone()),
+        }
+    }
+
+    /// What the form shows.
+    pub fn label(&self) -> String {
+        match self {
+            Repeat::Never => "none".into(),
+            Repeat::Daily => "daily".into(),
+            Repeat::Weekly => "weekly".into(),
+            Repeat::Monthly => "monthly".into(),
+            Repeat::Yearly => "yearly".into(),
+            Repeat::Rule(r) => r.clone(),
+        }
+    }
+
+    fn step(&self, delta: isize) -> Repeat {
+        // A custom rule sits before `none` in the cycle.
+        let at = CYCLE
+            .iter()
+            .position(|r| r == self)
+            .map_or(-1, |i| i as isize);
+        let n = CYCLE.len() as isize;
+        CYCLE[(at + delta).rem_euclid(n) as usize].clone()
+    }
+}
+
+/// What the person typed and chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Values {
+    pub summary: String,
+    pub date: String,
+    pub start: String,
+    pub end: String,
+    pub all_day: bool,
+    pub location: String,
+    pub description: String,
+    pub calendar: i64,
+    pub repeat: Repeat,
+}
+
+impl Values {
+    /// The text of a typed field.
+    pub fn text(&self, field: Field) -> &str {
+        match field {
+            Field::Summary => &self.summary,
+            Field::Date => &self.date,
+            Field::Start => &self.start,
+            Field::End => &self.end,
+            Field::Location => &self.location,
+            Field::Description => &self.description,
+            Field::AllDay | Field::Calendar | Field::Repeat => "",
+        }
+    }
+
+    fn text_mut(&mut self, field: Field) -> Option<&mut String> {
+        match field {
+            Field::Summary => Some(&mut self.summary),
+            Field::Date => Some(&mut self.date),
+            Field::Start => Some(&mut self.start),
+            Field::End => Some(&mut self.end),
+            Field::Location => Some(&mut self.location),
+            Field::Description => Some(&mut self.description),
+            Field::AllDay | Field::Calendar | Field::Repeat => None,
+        }
+    }
+}
+
+/// What saving the form does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A new event.
+    New,
+    /// Changes to an event: the series (`occurrence: None`) or one instance.
+    Edit {
+        item: i64,
+        uid: String,
+        occurrence: Option<When>,
+        /// The server etag of the version the form was filled from.
+        seen_etag: Option<String>,
+    },
+}
+
+/// The form's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Form {
+    pub target: Target,
+    pub values: Values,
+    /// The values as the form opened, to send only what changed.
+    pub original: Values,
+    /// Days from the start date to the end date, so an overnight or multi-day event keeps its length.
+    pub span_days: i64,
+    /// The display zone times are typed in.
+    pub zone: Tz,
+    /// The calendars to choose from (id, name); only the event's own when editing.
+    pub calendars: Vec<(i64, String)>,
+    pub focus: Field,
+    /// Character position of the cursor in the focused text field.
+    pub cursor: usize,
+    /// Why the last save was refused.
+    pub error: Option<String>,
+}
+
+/// What a key did to the form.
+// Short-lived (one per key); boxing the request would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Stay,
+    Cancel,
+    Save(EditRequest),
+}
+
+impl Form {
+    /// A form for `values`, the cursor at the end of the summary.
+    pub fn new(
+        target: Target,
+        values: Values,
+        span_days: i64,
+        zone: Tz,
+        calendars: Vec<(i64, String)>,
+    ) -> Form {
+        Form {
+            target,
+            cursor: values.summary.chars().count(),
+            original: values.clone(),
+            values,
+            span_days,
+            zone,
+            calendars,
+            focus: Field::Summary,
+            error: None,
+        }
+    }
+
+    /// Whether `field` can be focused now: times only for timed events, the calendar only for a new
+    /// event, the repeat rule not for a single occurrence.
+    pub fn active(&self, field: Field) -> bool {
+        match field {
+            Field::Start | Field::End => !self.values.all_day,
+            Field::Calendar => self.target == Target::New && self.calendars.len() > 1,
+            Field::Repeat => !matches!(
+                self.target,
+                Target::Edit {
+                    occurrence: Some(_),
+                    ..
+                }
+            ),
+            _ => true,
+        }
+    }
+
+    /// Applies one key.
+    pub fn on_key(&mut self, key: KeyEvent) -> Outcome {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => return Outcome::Cancel,
+            KeyCode::Enter => return self.save(),
+            KeyCode::Char('s') if ctrl => return self.save(),
+            KeyCode::Tab | KeyCode::Down => self.move_focus(1),
+            KeyCode::BackTab | KeyCode::Up => self.move_focus(-1),
+            _ if ctrl => {}
+            code => self.edit_field(code),
+        }
+        Outcome::Stay
+    }
+
+    fn move_focus(&mut self, delta: isize) {
+        let n = FIELDS.len() as isize;
+        let mut at = FIELDS.iter().position(|f| *f == self.focus).unwrap_or(0) as isize;
+        for _ in 0..n {
+            at = (at + delta).rem_euclid(n);
+            if self.active(FIELDS[at as usize]) {
+                break;
+            }
+        }
+        self.focus_on(FIELDS[at as usize]);
+    }
+
+    fn focus_on(&mut self, field: Field) {
+        self.focus = field;
+        self.cursor = self.values.text(field).chars().count();
+    }
+
+    fn edit_field(&mut self, code: KeyCode) {
+        let field = self.focus;
+        match field {
+            Field::AllDay => {
+                if matches!(code, KeyCode::Char(' ') | KeyCode::Left | KeyCode::Right) {
+                    self.values.all_day = !self.values.all_day;
+                }
+            }
+            Field::Calendar => {
+                let delta = match code {
+                    KeyCode::Left => -1,
+                    KeyCode::Right | KeyCode::Char(' ') => 1,
+                    _ => return,
+                };
+                let n = self.calendars.len() as isize;
+                if n == 0 || !self.active(field) {
+                    return;
+                }
+                let at = self
+                    .calendars
+                    .iter()
+                    .position(|(id, _)| *id == self.values.calendar)
+                    .unwrap_or(0) as isize;
+                self.values.calendar = self.calendars[(at + delta).rem_euclid(n) as usize].0;
+            }
+            Field::Repeat => {
+                let delta = match code {
+                    KeyCode::Left => -1,
+                    KeyCode::Right | KeyCode::Char(' ') => 1,
+                    _ => return,
+                };
+                if self.active(field) {
+                    self.values.repeat = self.values.repeat.step(delta);
+                }
+            }
+            _ => self.edit_text(field, code),
+        }
+    }
+
+    fn edit_text(&mut self, field: Field, code: KeyCode) {
+        let cursor = self.cursor;
+        let Some(text) = self.values.text_mut(field) else {
+            return;
+        };
+        let len = text.chars().count();
+        let byte = |t: &str, i: usize| t.char_indices().nth(i).map_or(t.len(), |(b, _)| b);
+        match code {
+            KeyCode::Char(c) if !c.is_control() && len < field.max_len() => {
+                let at = byte(text, cursor);
+                text.insert(at, c);
+                self.cursor = cursor + 1;
+            }
+            KeyCode::Backspace if cursor > 0 => {
+                let at = byte(text, cursor - 1);
+                text.remove(at);
+                self.cursor = cursor - 1;
+            }
+            KeyCode::Delete if cursor < len => {
+                let at = byte(text, cursor);
+                text.remove(at);
+            }
+            KeyCode::Left => self.cursor = cursor.saturating_sub(1),
+            KeyCode::Right => self.cursor = (cursor + 1).min(len),
+            KeyCode::Home => self.cursor = 0,
+            KeyCode::End => self.cursor = len,
+            _ => {}
+        }
+    }
+
+    fn save(&mut self) -> Outcome {
+        match self.request() {
+            Ok(req) => Outcome::Save(req),
+            Err((field, message)) => {
+                self.error = Some(message);
+                if self.active(field) {
+                    self.focus_on(field);
+                }
+                Outcome::Stay
+            }
+        }
+    }
+
+    /// The request the form stands for, or the field that is wrong and why.
+    pub fn request(&self) -> Result<EditRequest, (Field, String)> {
+        let v = &self.values;
+        let summary = v.summary.trim();
+        if summary.is_empty() {
+            return Err((Field::Summary, "the summary is empty".into()));
+        }
+        let (start, end) = times(v, self.span_days, self.zone)?;
+        let optional = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
+        match &self.target {
+            Target::New => Ok(EditRequest::Create {
+                calendar: v.calendar,
+                event: NewEvent {
+                    summary: summary.to_string(),
+                    start,
+                    end,
+                    location: optional(&v.location),
+                    description: optional(&v.description),
+                    rrule: v.repeat.rrule(),
+                },
+            }),
+            Target::Edit {
+                item,
+                uid,
+                occurrence,
+                seen_etag,
+            } => {
+                let o = &self.original;
+                let was = times(o, self.span_days, self.zone).ok();
+                let changed = |a: &String, b: &String| (a != b).then(|| a.clone());
+                let changes = Changes {
+                    summary: (summary != o.summary.trim()).then(|| summary.to_string()),
+                    start: (was.as_ref().map(|w| &w.0) != Some(&start)).then_some(start),
+                    end: (was.as_ref().map(|w| &w.1) != Some(&end)).then_some(end),
+                    location: changed(&v.location, &o.location),
+                    description: changed(&v.description, &o.description),
+                    rrule: (v.repeat != o.repeat).then(|| v.repeat.rrule()),
+                };
+                Ok(EditRequest::Change {
+                    item: *item,
+                    uid: uid.clone(),
+                    occurrence: *occurrence,
+                    changes,
+                    seen_etag: seen_etag.clone(),
+                })
+            }
+        }
+    }
+}
+
+/// Start and end as the form's fields say, in `zone`; all-day ends are exclusive.
+fn times(v: &Values, span_days: i64, zone: Tz) -> Result<(EventTime, EventTime), (Field, String)> {
+    let date = NaiveDate::parse_from_str(v.date.trim(), "%Y-%m-%d").map_err(|_| {
+        (
+            Field::Date,
+            format!("date: '{}' is not a date (YYYY-MM-DD)", v.date.trim()),
+        )
+    })?;
+    let end_date = date
+        .checked_add_signed(Duration::days(span_days.max(0)))
+        .ok_or_else(|| (Field::Date, "the date is out of range".to_string()))?;
+    if v.all_day {
+        let last = if end_date > date { end_date } else { date };
+        let end = last
+            .succ_opt()
+            .ok_or_else(|| (Field::Date, "the date is out of range".to_string()))?;
+        return Ok((EventTime::Date(date), EventTime::Date(end)));
+    }
+    let start = date.and_time(parse_time(&v.start).ok_or_else(|| bad_time(Field::Start, v))?);
+    let end = end_date.and_time(parse_time(&v.end).ok_or_else(|| bad_time(Field::End, v))?);
+    if end < start {
+        return Err((Field::End, "the end is before the start".into()));
+    }
+    Ok((zoned(start, zone), zoned(end, zone)))
+}
+
+fn bad_time(field: Field, v: &Values) -> (Field, String) {
+    let typed = v.text(field).trim();
+    (
+        field,
+        format!(
+            "{}: '{typed}' is not a time (HH:MM)",
+            field.label().to_lowercase()
+        ),
+    )
+}
+
+/// `09:30`, `9:30` or `0930`.
+pub fn parse_time(s: &str) -> Option<NaiveTime> {
+    let s = s.trim();
+    NaiveTime::parse_from_str(s, "%H:%M")
+        .ok()
+        .or_else(|| (s.len() == 4).then(|| NaiveTime::parse_from_str(s, "%H%M").ok())?)
+}
+
+/// A wall-clock time in the display zone.
+pub fn zoned(local: NaiveDateTime, zone: Tz) -> EventTime {
+    EventTime::Zoned {
+        local,
+        tzid: zone.name().to_string(),
+        zone: Some(Zone::Iana(zone)),
+    }
+}

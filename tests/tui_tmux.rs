@@ -241,3 +241,108 @@ fn changes_on_the_server_reach_the_screen_live() {
     tmux.wait_for("the program to exit", |s| !s.contains("November 2026"));
     emu.shutdown();
 }
+
+/// Editing in a real terminal against the emulator: `a` adds through the form and the event
+/// reaches the server; an edit whose server copy changed meanwhile shows in the conflict pane, and
+/// `b` keeps both versions on the server.
+#[test]
+fn an_edit_reaches_the_server_and_a_conflict_is_resolved_in_the_pane() {
+    if !tmux_available() {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let emu = runtime
+        .block_on(almanac::emulator::caldav::CalDavEmulator::start(
+            "alice", "pw",
+        ))
+        .unwrap();
+    emu.add_calendar("work", "Work", Some("#4f9dde"));
+    let event = |summary: &str| {
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:one\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20261123T090000Z\r\nDURATION:PT1H\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        )
+    };
+    emu.put("work", "one.ics", &event("Kickoff"));
+    let data = tempfile::tempdir().unwrap();
+    let config = data.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[account]]\nname = \"emu\"\nkind = \"caldav\"\nurl = \"{}\"\nusername = \"alice\"\npassword = {{ value = \"pw\" }}\nsync_every = \"1h\"\n",
+            emu.base_url()
+        ),
+    )
+    .unwrap();
+    let tmux = Tmux {
+        socket: format!("almanac-edit-{}", std::process::id()),
+    };
+    let cmd = format!(
+        "env ALMANAC_DATA_DIR={} ALMANAC_CONFIG={} ALMANAC_TODAY=2026-11-23 TZ=UTC TERM=xterm-256color {}; sleep 30",
+        data.path().display(),
+        config.display(),
+        env!("CARGO_BIN_EXE_almanac")
+    );
+    tmux.run(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "140",
+        "-y",
+        "40",
+        &cmd,
+    ]);
+    tmux.run(&["set-option", "-g", "escape-time", "0"]);
+    tmux.wait_text("Kickoff");
+
+    // A new event through the form, on the selected day (today).
+    tmux.keys(&["a"]);
+    tmux.wait_text("New event");
+    tmux.keys(&["Review", "Tab", "Tab"]);
+    tmux.keys(&["BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "14:00", "Tab"]);
+    tmux.keys(&["BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "15:00", "Enter"]);
+    tmux.wait_text("Review");
+    let pushed = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        emu.items("work")
+            .iter()
+            .any(|(_, _, body)| body.contains("SUMMARY:Review"))
+    });
+    assert!(pushed, "the new event reached the server");
+
+    // The form opens on Kickoff; meanwhile someone else renames it on the server.
+    tmux.keys(&["t"]);
+    tmux.keys(&["e"]);
+    tmux.wait_text("Edit event");
+    emu.put("work", "one.ics", &event("Kickoff (theirs)"));
+    tmux.keys(&[" (mine)", "Enter"]);
+    tmux.wait_text("press c to resolve");
+    tmux.keys(&["c"]);
+    let pane = tmux.wait_text("Conflicts (1)");
+    assert!(pane.contains("Kickoff (mine)"), "{pane}");
+    assert!(pane.contains("Kickoff (theirs)"), "{pane}");
+    tmux.keys(&["b"]);
+    tmux.wait_text("Conflicts (0)");
+    let both = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let items = emu.items("work");
+        items.len() == 3
+            && items
+                .iter()
+                .any(|(_, _, b)| b.contains("SUMMARY:Kickoff (mine)"))
+            && items
+                .iter()
+                .any(|(_, _, b)| b.contains("SUMMARY:Kickoff (theirs)"))
+    });
+    assert!(both, "both versions on the server: {:?}", emu.items("work"));
+    tmux.keys(&["Escape", "q"]);
+    tmux.wait_for("the program to exit", |s| !s.contains("November 2026"));
+    emu.shutdown();
+}

@@ -9,7 +9,7 @@
 #   screenshots/make.sh            # build, then shoot every view
 #   ALMANAC_BIN=path screenshots/make.sh   # use that binary, skip the build
 #
-# Needs: tmux, python3 (with venv), cargo. To add a view, add one `shot` line
+# Needs: tmux, python3 (with venv), cargo, curl. To add a view, add one `shot` line
 # at the bottom: shot NAME KEYS... WAIT_TEXT
 set -euo pipefail
 
@@ -185,6 +185,27 @@ t new-session -d -s "$SESSION" -x "$COLS" -y "$ROWS" -c "$ROOT" \
 shot demo "Team sync"
 sleep 4 # a few live changes and syncs
 shot sync s "demo (caldav)"
+keys Escape
+# Editing: the form, then a conflict (someone else renames the event while the form is open).
+keys t
+shot form a "New event"
+keys Dentist Enter
+sleep 2 # pushed
+read -r url href < <("$PY" - "$data/demo/almanac.sqlite3" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+url = db.execute("SELECT url FROM accounts").fetchone()[0].rstrip("/")
+href = db.execute("SELECT href FROM items WHERE raw LIKE '%SUMMARY:Dentist%'").fetchone()[0]
+print(url, href)
+PY
+)
+keys t
+keys e
+curl -fsS -u demo:demo "$url$href" | sed 's/^SUMMARY:.*/SUMMARY:Dentist (moved by the practice)/' >"$work/theirs.ics"
+curl -fsS -u demo:demo -X PUT -H 'Content-Type: text/calendar' --data-binary @"$work/theirs.ics" "$url$href"
+t send-keys -t "$SESSION" ' at 10' Enter
+wait_view "press c to resolve" ""
+shot conflicts c "Conflicts (1)"
 keys Escape
 t send-keys -t "$SESSION" q
 deadline=$((SECONDS + TIMEOUT))

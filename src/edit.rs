@@ -36,6 +36,7 @@ pub enum EditRequest {
         item: Option<i64>,
         calendar: i64,
         raw: String,
+        seen_etag: Option<String>,
     },
 }
 
@@ -87,12 +88,7 @@ pub fn stage(
         } => {
             let (_, raw) = store.item_text(item)?.ok_or(EditFailure::Gone)?;
             let raw = edit_event(&raw, &uid, occurrence, &changes, now)?;
-            let edit = LocalEdit::Update {
-                item,
-                raw,
-                seen_etag,
-            };
-            (edit, uid)
+            (LocalEdit::update(item, raw, seen_etag), uid)
         }
         EditRequest::Delete {
             item,
@@ -106,34 +102,22 @@ pub fn stage(
         } => {
             let (_, raw) = store.item_text(item)?.ok_or(EditFailure::Gone)?;
             let raw = delete_occurrence(&raw, &uid, when, now)?;
-            (
-                LocalEdit::Update {
-                    item,
-                    raw,
-                    seen_etag: None,
-                },
-                uid,
-            )
+            (LocalEdit::update(item, raw, None), uid)
         }
         EditRequest::Replace {
             item: Some(item),
             raw,
+            seen_etag,
             ..
         } => {
             let uid = validate(&raw)?;
-            (
-                LocalEdit::Update {
-                    item,
-                    raw,
-                    seen_etag: None,
-                },
-                uid,
-            )
+            (LocalEdit::update(item, raw, seen_etag), uid)
         }
         EditRequest::Replace {
             item: None,
             calendar,
             raw,
+            ..
         } => {
             let uid = validate(&raw)?;
             (

@@ -10,8 +10,10 @@
 //! - [`config`]: the TOML config layered over embedded defaults, with precise errors.
 //! - [`app`]: the `Model`, messages, `update` (pure: returns `Command`s as data), keymap, run loop.
 //! - [`ui`]: `view(&Model)`, pure drawing, one widget per pane. Only reads the `Model`.
+//! - [`edit`]: a person's edit (from the TUI's form, `$EDITOR` or the command line) turned into a
+//!   change staged in the cache; both front ends go through it.
 //! - [`cli`]: the command-line contract and the headless commands (`import`, `agenda`, `export`,
-//!   `sync`, `status`).
+//!   `sync`, `status`, and in `cli::edit`: `add`, `edit`, `delete`, `conflicts`, `resolve`).
 
 pub mod app;
 pub mod cli;

@@ -151,6 +151,22 @@ fn tui(
     .map_err(|e| CliError::Runtime(format!("terminal: {e}")))
 }
 
+/// `add`, `edit`, `delete`: stages the edit (times in `--tz` or the configured zone), says which
+/// event it was, and pushes it.
+fn edit_and_push(
+    cli: &Cli,
+    data_dir: &Path,
+    tz: &Option<String>,
+    verb: &str,
+    edit: impl FnOnce(&mut Store, chrono_tz::Tz) -> Result<almanac::edit::Outcome, CliError>,
+) -> Result<(), CliError> {
+    let (config, mut store) = (load_config(cli)?, Store::open(data_dir)?);
+    let zone = cli::display_zone(tz.as_deref(), config.zone)?;
+    let outcome = edit(&mut store, zone)?;
+    println!("{verb} {}", outcome.uid);
+    push_now(&mut store, &config, &outcome.staged)
+}
+
 /// Pushes a staged edit now by syncing its calendar. The edit is safe in the cache either way: a
 /// server that cannot be reached only delays it (exit 0, with a note on stderr).
 fn push_now(store: &mut Store, config: &Config, staged: &Staged) -> Result<(), CliError> {
@@ -336,26 +352,18 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
             }
             Ok(())
         }
-        Some(CommandLine::Add(args)) => {
-            let (config, mut store) = (load_config(&cli)?, Store::open(data_dir)?);
-            let zone = cli::display_zone(args.tz.as_deref(), config.zone)?;
-            let outcome = cli::edit::add(&mut store, args, zone, Utc::now())?;
-            println!("added {}", outcome.uid);
-            push_now(&mut store, &config, &outcome.staged)
-        }
+        Some(CommandLine::Add(args)) => edit_and_push(&cli, data_dir, &args.tz, "added", |s, z| {
+            cli::edit::add(s, args, z, Utc::now())
+        }),
         Some(CommandLine::Edit(args)) => {
-            let (config, mut store) = (load_config(&cli)?, Store::open(data_dir)?);
-            let zone = cli::display_zone(args.tz.as_deref(), config.zone)?;
-            let outcome = cli::edit::edit(&mut store, args, zone, Utc::now())?;
-            println!("changed {}", outcome.uid);
-            push_now(&mut store, &config, &outcome.staged)
+            edit_and_push(&cli, data_dir, &args.tz, "changed", |s, z| {
+                cli::edit::edit(s, args, z, Utc::now())
+            })
         }
         Some(CommandLine::Delete(args)) => {
-            let (config, mut store) = (load_config(&cli)?, Store::open(data_dir)?);
-            let zone = cli::display_zone(args.tz.as_deref(), config.zone)?;
-            let outcome = cli::edit::delete(&mut store, args, zone, Utc::now())?;
-            println!("deleted {}", outcome.uid);
-            push_now(&mut store, &config, &outcome.staged)
+            edit_and_push(&cli, data_dir, &args.tz, "deleted", |s, z| {
+                cli::edit::delete(s, args, z, Utc::now())
+            })
         }
         Some(CommandLine::Conflicts { json }) => {
             let store = Store::open(data_dir)?;

@@ -57,6 +57,13 @@ fn shown(store: &Store) -> Vec<(String, bool)> {
     v
 }
 
+/// Stages `uid` with a new summary as a local update of `item`.
+fn retitle(store: &mut Store, item: i64, uid: &str, summary: &str, at: i64) {
+    store
+        .stage(LocalEdit::update(item, event(uid, summary), None), at)
+        .unwrap();
+}
+
 fn e1(store: &Store) -> i64 {
     store.items_with_uid("e1").unwrap()[0].0
 }
@@ -65,27 +72,9 @@ fn e1(store: &Store) -> i64 {
 fn an_edit_shows_at_once_marked_and_keeps_its_base_etag_through_a_second_edit() {
     let (_dir, mut store, cal) = setup();
     let item = e1(&store);
-    store
-        .stage(
-            LocalEdit::Update {
-                item,
-                raw: event("e1", "Mine"),
-                seen_etag: None,
-            },
-            1,
-        )
-        .unwrap();
+    retitle(&mut store, item, "e1", "Mine", 1);
     assert_eq!(shown(&store), [("Mine".to_string(), true)]);
-    store
-        .stage(
-            LocalEdit::Update {
-                item,
-                raw: event("e1", "Mine, again"),
-                seen_etag: None,
-            },
-            2,
-        )
-        .unwrap();
+    retitle(&mut store, item, "e1", "Mine, again", 2);
     let pending = store.pending_changes(cal).unwrap();
     assert_eq!(pending.len(), 1, "a second edit folds into the first");
     assert_eq!(pending[0].op, PendingOp::Update);
@@ -98,16 +87,7 @@ fn an_edit_shows_at_once_marked_and_keeps_its_base_etag_through_a_second_edit() 
 fn a_pull_never_overwrites_or_removes_an_event_with_a_local_edit() {
     let (_dir, mut store, cal) = setup();
     let item = e1(&store);
-    store
-        .stage(
-            LocalEdit::Update {
-                item,
-                raw: event("e1", "Mine"),
-                seen_etag: None,
-            },
-            1,
-        )
-        .unwrap();
+    retitle(&mut store, item, "e1", "Mine", 1);
     // The server changed it meanwhile: the cache learns the server copy, the view keeps mine.
     let page = ChangeSet {
         upserts: vec![fetched("/cal/work/e1.ics", "\"2\"", event("e1", "Theirs"))],
@@ -188,16 +168,7 @@ fn an_edit_of_a_local_calendar_is_final() {
         .unwrap();
     assert!(!staged.pending);
     let item = store.items_with_uid("l1").unwrap()[0].0;
-    store
-        .stage(
-            LocalEdit::Update {
-                item,
-                raw: event("l1", "Local, changed"),
-                seen_etag: None,
-            },
-            2,
-        )
-        .unwrap();
+    retitle(&mut store, item, "l1", "Local, changed", 2);
     assert!(store.pending_changes(cal).unwrap().is_empty());
     assert_eq!(shown(&store), [("Local, changed".to_string(), false)]);
 }
@@ -206,16 +177,7 @@ fn an_edit_of_a_local_calendar_is_final() {
 fn keep_both_makes_the_local_version_a_new_event_and_keeps_the_servers() {
     let (_dir, mut store, cal) = setup();
     let item = e1(&store);
-    store
-        .stage(
-            LocalEdit::Update {
-                item,
-                raw: event("e1", "Mine"),
-                seen_etag: None,
-            },
-            1,
-        )
-        .unwrap();
+    retitle(&mut store, item, "e1", "Mine", 1);
     let pending = store.pending_changes(cal).unwrap().remove(0);
     let id = store
         .record_conflict(pending.id, Some("\"2\""), Some(&event("e1", "Theirs")), 2)

@@ -150,13 +150,17 @@ fn browse_the_sample_month_with_keys_in_a_real_terminal() {
     assert!(log.contains("first frame drawn"), "{log}");
 }
 
-/// Live sync in a real terminal: the first frame from the cache, then the engine's changes appear
-/// while the person browses; `R` resyncs now and the sync pane shows the calendar's state.
-#[test]
-fn changes_on_the_server_reach_the_screen_live() {
-    if !tmux_available() {
-        return;
-    }
+/// The emulator with a "Work" calendar, and almanac in a tmux session with an account on it
+/// (synced at start, then hourly). Dropped in field order: the session, then the server.
+struct Live {
+    tmux: Tmux,
+    emu: almanac::emulator::caldav::CalDavEmulator,
+    _runtime: tokio::runtime::Runtime,
+    _data: tempfile::TempDir,
+}
+
+/// Starts [`Live`]; `seed` fills the calendar before almanac starts.
+fn live(name: &str, seed: impl FnOnce(&almanac::emulator::caldav::CalDavEmulator)) -> Live {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -168,16 +172,7 @@ fn changes_on_the_server_reach_the_screen_live() {
         ))
         .unwrap();
     emu.add_calendar("work", "Work", Some("#4f9dde"));
-    let event = |uid: &str, summary: &str, start: &str| {
-        format!(
-            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{start}\r\nDURATION:PT1H\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-        )
-    };
-    emu.put(
-        "work",
-        "one.ics",
-        &event("one", "Kickoff", "20261123T090000Z"),
-    );
+    seed(&emu);
     let data = tempfile::tempdir().unwrap();
     let config = data.path().join("config.toml");
     std::fs::write(
@@ -189,7 +184,7 @@ fn changes_on_the_server_reach_the_screen_live() {
     )
     .unwrap();
     let tmux = Tmux {
-        socket: format!("almanac-live-{}", std::process::id()),
+        socket: format!("almanac-{name}-{}", std::process::id()),
     };
     let cmd = format!(
         "env ALMANAC_DATA_DIR={} ALMANAC_CONFIG={} ALMANAC_TODAY=2026-11-23 TZ=UTC TERM=xterm-256color {}; sleep 30",
@@ -211,6 +206,34 @@ fn changes_on_the_server_reach_the_screen_live() {
         &cmd,
     ]);
     tmux.run(&["set-option", "-g", "escape-time", "0"]);
+    Live {
+        tmux,
+        emu,
+        _runtime: runtime,
+        _data: data,
+    }
+}
+
+/// Live sync in a real terminal: the first frame from the cache, then the engine's changes appear
+/// while the person browses; `R` resyncs now and the sync pane shows the calendar's state.
+#[test]
+fn changes_on_the_server_reach_the_screen_live() {
+    if !tmux_available() {
+        return;
+    }
+    let event = |uid: &str, summary: &str, start: &str| {
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{start}\r\nDURATION:PT1H\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        )
+    };
+    let session = live("live", |emu| {
+        emu.put(
+            "work",
+            "one.ics",
+            &event("one", "Kickoff", "20261123T090000Z"),
+        );
+    });
+    let (tmux, emu) = (&session.tmux, &session.emu);
 
     // The sync at start brings the first event.
     tmux.wait_text("Kickoff");
@@ -250,64 +273,27 @@ fn an_edit_reaches_the_server_and_a_conflict_is_resolved_in_the_pane() {
     if !tmux_available() {
         return;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let emu = runtime
-        .block_on(almanac::emulator::caldav::CalDavEmulator::start(
-            "alice", "pw",
-        ))
-        .unwrap();
-    emu.add_calendar("work", "Work", Some("#4f9dde"));
     let event = |summary: &str| {
         format!(
             "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:one\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20261123T090000Z\r\nDURATION:PT1H\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
         )
     };
-    emu.put("work", "one.ics", &event("Kickoff"));
-    let data = tempfile::tempdir().unwrap();
-    let config = data.path().join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[account]]\nname = \"emu\"\nkind = \"caldav\"\nurl = \"{}\"\nusername = \"alice\"\npassword = {{ value = \"pw\" }}\nsync_every = \"1h\"\n",
-            emu.base_url()
-        ),
-    )
-    .unwrap();
-    let tmux = Tmux {
-        socket: format!("almanac-edit-{}", std::process::id()),
-    };
-    let cmd = format!(
-        "env ALMANAC_DATA_DIR={} ALMANAC_CONFIG={} ALMANAC_TODAY=2026-11-23 TZ=UTC TERM=xterm-256color {}; sleep 30",
-        data.path().display(),
-        config.display(),
-        env!("CARGO_BIN_EXE_almanac")
-    );
-    tmux.run(&[
-        "-f",
-        "/dev/null",
-        "new-session",
-        "-d",
-        "-s",
-        "e2e",
-        "-x",
-        "140",
-        "-y",
-        "40",
-        &cmd,
-    ]);
-    tmux.run(&["set-option", "-g", "escape-time", "0"]);
+    let session = live("edit", |emu| {
+        emu.put("work", "one.ics", &event("Kickoff"));
+    });
+    let (tmux, emu) = (&session.tmux, &session.emu);
     tmux.wait_text("Kickoff");
 
     // A new event through the form, on the selected day (today).
     tmux.keys(&["a"]);
     tmux.wait_text("New event");
     tmux.keys(&["Review", "Tab", "Tab"]);
-    tmux.keys(&["BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "14:00", "Tab"]);
-    tmux.keys(&["BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "15:00", "Enter"]);
+    tmux.keys(&[
+        "BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "14:00", "Tab",
+    ]);
+    tmux.keys(&[
+        "BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "15:00", "Enter",
+    ]);
     tmux.wait_text("Review");
     let pushed = (0..100).any(|_| {
         std::thread::sleep(std::time::Duration::from_millis(50));

@@ -236,6 +236,19 @@ def almanac_sync(bin_, config, data_dir):
     return wall, a
 
 
+def almanac_cli(bin_, config, data_dir, args):
+    """(wall seconds, stdout) of an `almanac` command that must succeed and push."""
+    t0 = time.perf_counter()
+    out = subprocess.run([bin_, "--config", config, "--data-dir", data_dir, *args],
+                         capture_output=True, check=False)
+    wall = time.perf_counter() - t0
+    text = out.stdout.decode()
+    if out.returncode != 0 or "pushed" not in text:
+        raise Failed(f"almanac {args[0]} exited {out.returncode}, not pushed: {text} "
+                     f"{out.stderr.decode().strip()[-300:]}")
+    return wall, text
+
+
 def almanac_items(bin_, config, data_dir):
     out = subprocess.run([bin_, "--config", config, "--data-dir", data_dir, "status", "--json"],
                          capture_output=True, check=False)
@@ -490,6 +503,45 @@ def cmd_run(a):
         if items != N:
             problems.append(f"after the edits the cache holds {items} items, expected {N}")
 
+    # 3b. local edits pushed (issue 5): `almanac add`, `edit`, `delete`, each of which stages the
+    # change and pushes it at once (home listing, the write, the calendar's sync REPORT). The
+    # server ends with exactly the N items it had, so the later sections still hold.
+    pushes = {"add": [], "edit": [], "delete": []}
+    if last_alm_dir:
+        for r in range(R):
+            try:
+                idx = rng.randrange(N)
+                status, body, _ = dav(url, "GET", href(idx))
+                m = re.search(rb"^UID:(.+?)\r?$", body, re.M)
+                if status != 200 or not m:
+                    raise Failed(f"GET {href(idx)}: {status}")
+                uid = m.group(1).decode()
+                title = f"[push r{r}]"
+                for verb, args in [
+                    ("edit", ["edit", uid, "--summary", title]),
+                    ("add", ["add", "--calendar", "Bench", "--summary", f"[added r{r}]",
+                             "--start", "2026-11-24 10:00", "--tz", "UTC"]),
+                ]:
+                    wall, printed = almanac_cli(bin_, cfg, last_alm_dir, args)
+                    pushes[verb].append(wall)
+                    if verb == "add":
+                        new_uid = printed.split()[1]
+                status, body, _ = dav(url, "GET", href(idx))
+                if title.encode() not in body:
+                    raise Failed(f"the edit of {href(idx)} did not reach the server")
+                wall, _ = almanac_cli(bin_, cfg, last_alm_dir, ["delete", new_uid])
+                pushes["delete"].append(wall)
+                n, _ = count_hrefs(url)
+                if n != N:
+                    raise Failed(f"after add and delete the server lists {n} items, expected {N}")
+                st = almanac_items(bin_, cfg, last_alm_dir)[1]
+                if any(c.get("pending") for c in st):
+                    raise Failed("a change is still pending after its push")
+            except Failed as e:
+                problems.append(f"push round {r}: {e}")
+                say(f"FAILED: {e}")
+        say("pushes: " + ", ".join(f"{k} {med(v):.2f} s" for k, v in pushes.items() if v))
+
     # 4. requests and bytes through a counting proxy (untimed): vdirsyncer, and almanac as a check
     proxy_url, counter, proxy = start_proxy(url)
     pv = {}
@@ -521,6 +573,18 @@ def cmd_run(a):
         counter.reset()
         _, rep = almanac_sync(bin_, cfgp, d)
         pa["nochange"] = (counter.snapshot(), rep)
+        status, body, _ = dav(url, "GET", href(0))
+        uid = re.search(rb"^UID:(.+?)\r?$", body, re.M).group(1).decode()
+        counter.reset()
+        almanac_cli(bin_, cfgp, d, ["edit", uid, "--summary", "[counted push]"])
+        pa["edit"] = counter.snapshot()
+        counter.reset()
+        _, printed = almanac_cli(bin_, cfgp, d, ["add", "--calendar", "Bench", "--summary",
+                                                  "[counted add]", "--start", "2026-11-24 10:00", "--tz", "UTC"])
+        pa["add"] = counter.snapshot()
+        counter.reset()
+        almanac_cli(bin_, cfgp, d, ["delete", printed.split()[1]])
+        pa["delete"] = counter.snapshot()
         shutil.rmtree(d, ignore_errors=True)
     except Failed as e:
         problems.append(f"almanac through the counting proxy: {e}")
@@ -626,6 +690,13 @@ def cmd_run(a):
              "half the calendar or more against a full etag listing (src/sync/engine.rs, `suspicious`): "
              "one more request, the size of the calendar.")
     emit()
+    if any(pushes.values()):
+        emit(f"| a local edit, pushed at once (`almanac …` process wall) | runs | median | min–max |")
+        emit("|---|---|---|---|")
+        for verb, xs in pushes.items():
+            if xs:
+                emit(f"| `{verb}` | {len(xs)} | {fmt_s(med(xs))} | {spread(xs)} |")
+        emit()
     if pa or pv:
         emit("Counted by a proxy in front of Radicale (response body bytes; untimed runs):")
         emit()
@@ -644,10 +715,12 @@ def cmd_run(a):
                      f"{', '.join(f'{m} {n}/{fmt_b(b)}' for m, (n, b) in snap['by_method'].items())} | "
                      f"{snap['gzip']} | {rep['requests']} requests, {rep['bytes']} bytes: "
                      f"{verdict} |")
-        for name, key in [("vdirsyncer discover", "discover"), ("vdirsyncer first sync", "sync"),
-                          ("vdirsyncer no-change sync", "nochange")]:
-            if key in pv:
-                snap = pv[key]
+        counted = [(pa, "almanac edit (push)", "edit"), (pa, "almanac add (push)", "add"),
+                   (pa, "almanac delete (push)", "delete"), (pv, "vdirsyncer discover", "discover"),
+                   (pv, "vdirsyncer first sync", "sync"), (pv, "vdirsyncer no-change sync", "nochange")]
+        for runs, name, key in counted:
+            if key in runs:
+                snap = runs[key]
                 emit(f"| {name} | {snap['requests']} | {fmt_b(snap['bytes'])} | "
                      f"{', '.join(f'{m} {n}/{fmt_b(b)}' for m, (n, b) in snap['by_method'].items())} | "
                      f"{snap['gzip']} | |")

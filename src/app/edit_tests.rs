@@ -274,6 +274,7 @@ fn capital_e_hands_the_raw_text_to_the_editor() {
     press(&mut m, KeyCode::Char('E'));
     let mut text = detail(5, None);
     text.raw = "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".into();
+    text.etag = Some("\"7\"".into());
     let cmds = update(
         &mut m,
         Msg::DetailLoaded {
@@ -287,6 +288,7 @@ fn capital_e_hands_the_raw_text_to_the_editor() {
             item: 5,
             calendar: 1,
             raw: "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".into(),
+            seen_etag: Some("\"7\"".into()),
         }]
     );
 }

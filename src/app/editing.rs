@@ -136,6 +136,7 @@ fn proceed(model: &mut Model, intent: Intent) -> Vec<Command> {
             item: detail.item_id,
             calendar: occ.calendar_id,
             raw: detail.raw,
+            seen_etag: detail.etag,
         }];
     }
     if occ.recurrence_id.is_some() || detail.rrule.is_some() {

@@ -131,6 +131,7 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
                         item,
                         calendar,
                         raw,
+                        seen_etag,
                     } => {
                         let msg =
                             match editor::edit(&raw, item, &edits.data_dir, &gate, &mut terminal) {
@@ -139,6 +140,7 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
                                         item: Some(item),
                                         calendar,
                                         raw,
+                                        seen_etag,
                                     },
                                     engine.as_ref(),
                                 ),

@@ -84,6 +84,8 @@ pub enum Command {
         item: i64,
         calendar: i64,
         raw: String,
+        /// The server etag of the version opened (see `EditRequest::Change`).
+        seen_etag: Option<String>,
     },
     /// Read the open conflicts and answer with `Msg::ConflictsLoaded`.
     LoadConflicts,

@@ -34,6 +34,17 @@ pub enum LocalEdit {
     Delete { item: i64 },
 }
 
+impl LocalEdit {
+    /// An update of `item` to `raw`.
+    pub fn update(item: i64, raw: String, seen_etag: Option<String>) -> LocalEdit {
+        LocalEdit::Update {
+            item,
+            raw,
+            seen_etag,
+        }
+    }
+}
+
 /// What a pending change asks of the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -721,3 +721,46 @@ async fn a_put_answered_without_an_etag_is_followed_by_a_fetch() {
     );
     c.assert_in_step().await;
 }
+
+#[tokio::test]
+async fn a_refused_write_fetches_the_server_copy_conditionally() {
+    let emu = emulator().await;
+    let mut c = emulator_case(&emu).await;
+    c.far.put("e1.ics", &rich("e1", "Original")).await;
+    c.sync().await;
+    c.retitle("e1", "Mine");
+    // Someone else's change, which a pull brought into the cache before our push went out (as
+    // when a push fails on the network and the pull of the same run succeeds).
+    c.far.put("e1.ics", &rich("e1", "Theirs")).await;
+    let (href, etag, body) = c.far.all().await.remove(0);
+    let page = almanac::store::ChangeSet {
+        upserts: vec![almanac::store::FetchedItem {
+            href: href.clone(),
+            etag: Some(etag.clone()),
+            raw: body,
+        }],
+        ..Default::default()
+    };
+    c.store.apply(c.calendar(), &page, 0).unwrap();
+    assert_eq!(
+        c.shown(),
+        ["Mine"],
+        "the pull kept the local edit on screen"
+    );
+
+    let run = c.sync().await;
+    assert_eq!((run.pushed, run.conflicts), (0, 1), "{run:#?}");
+    let replies: Vec<(String, u16)> = emu
+        .replies()
+        .into_iter()
+        .filter(|(_, path, _)| *path == href)
+        .map(|(m, _, s)| (m, s))
+        .collect();
+    assert!(
+        replies.ends_with(&[("PUT".into(), 412), ("GET".into(), 304)]),
+        "the copy the cache holds cost a 304: {replies:?}"
+    );
+    let conflict = c.store.conflicts().unwrap().remove(0);
+    assert_eq!(conflict.remote_etag.as_deref(), Some(etag.as_str()));
+    assert_eq!(summary(conflict.remote_raw.as_deref().unwrap()), "Theirs");
+}

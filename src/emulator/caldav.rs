@@ -153,6 +153,8 @@ pub(crate) struct State {
     requests: u64,
     bytes_sent: u64,
     log: Vec<(String, String, Option<String>)>,
+    /// (method, path, status) of every reply, in order.
+    answered: Vec<(String, String, u16)>,
 }
 
 impl State {
@@ -301,6 +303,7 @@ impl CalDavEmulator {
             requests: 0,
             bytes_sent: 0,
             log: Vec::new(),
+            answered: Vec::new(),
         }));
         let served = state.clone();
         let task = tokio::spawn(async move {
@@ -427,18 +430,24 @@ impl CalDavEmulator {
         self.lock().bytes_sent
     }
 
-    /// Zeroes the request and byte counters and clears the request log.
+    /// Zeroes the request and byte counters and clears the request and reply logs.
     pub fn reset_counts(&self) {
         let mut state = self.lock();
         state.requests = 0;
         state.bytes_sent = 0;
         state.log.clear();
+        state.answered.clear();
     }
 
     /// Log of (method, path, depth header) of requests, for tests that assert on request counts
     /// per kind.
     pub fn request_log(&self) -> Vec<(String, String, Option<String>)> {
         self.lock().log.clone()
+    }
+
+    /// (method, path, status) of every reply since the start or the last reset, in order.
+    pub fn replies(&self) -> Vec<(String, String, u16)> {
+        self.lock().answered.clone()
     }
 
     /// Makes every sync token issued so far invalid (the next sync-collection with one gets 403
@@ -503,6 +512,11 @@ async fn serve(
         None => caldav_handlers::handle(&mut lock(&state), &parts, &body),
     };
     let mut st = lock(&state);
+    st.answered.push((
+        parts.method.to_string(),
+        parts.uri.path().to_string(),
+        reply.status,
+    ));
     let write = parts.method == hyper::Method::PUT || parts.method == hyper::Method::DELETE;
     if write && (200..300).contains(&reply.status) && st.faults.lose_write_reply > 0 {
         st.faults.lose_write_reply -= 1;

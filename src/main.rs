@@ -203,7 +203,7 @@ fn push_now(store: &mut Store, config: &Config, staged: &Staged) -> Result<(), C
         (Some(c), None) if c.pushed > 0 => println!("pushed to {account}"),
         (_, Some(e)) => eprintln!("saved; not pushed yet ({e}); the next sync pushes it"),
         (Some(c), None) => {
-            for why in &c.unreadable {
+            for why in &c.push_refused {
                 eprintln!("{why}");
             }
             eprintln!("saved; not pushed yet; the next sync pushes it");

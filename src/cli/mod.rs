@@ -431,7 +431,15 @@ pub fn sync_text(reports: &[crate::sync::AccountReport]) -> String {
         for c in &a.calendars {
             let name = sanitize(&c.calendar);
             if c.unchanged {
-                out.push_str(&format!("  {name:<24} {:<16} unchanged\n", c.strategy));
+                let error = c
+                    .error
+                    .as_ref()
+                    .map_or(String::new(), |e| format!(" - error: {}", sanitize(e)));
+                out.push_str(&format!(
+                    "  {name:<24} {:<16} unchanged{error}\n",
+                    c.strategy
+                ));
+                out.push_str(&push_lines(c));
                 continue;
             }
             out.push_str(&format!(
@@ -450,7 +458,28 @@ pub fn sync_text(reports: &[crate::sync::AccountReport]) -> String {
             for u in &c.unreadable {
                 out.push_str(&format!("    kept raw, cannot be read: {}\n", sanitize(u)));
             }
+            out.push_str(&push_lines(c));
         }
+    }
+    out
+}
+
+/// What a run pushed, and what it could not.
+fn push_lines(c: &crate::sync::CalendarReport) -> String {
+    let mut out = String::new();
+    if c.pushed + c.conflicts > 0 {
+        let see = if c.conflicts > 0 {
+            ": see `almanac conflicts`"
+        } else {
+            ""
+        };
+        out += &format!(
+            "    pushed {} local change(s); {} conflict(s){see}\n",
+            c.pushed, c.conflicts
+        );
+    }
+    for r in &c.push_refused {
+        out += &format!("    not pushed: {}\n", sanitize(r));
     }
     out
 }

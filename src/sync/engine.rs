@@ -63,6 +63,8 @@ pub struct CalendarReport {
     pub pushed: usize,
     /// Local changes the server refused because its copy changed: now conflicts.
     pub conflicts: usize,
+    /// Local changes the server refused for another reason (they stay queued), in plain words.
+    pub push_refused: Vec<String>,
     pub error: Option<String>,
 }
 
@@ -247,7 +249,7 @@ async fn sync_calendar(
                     },
                 );
             }
-            report.unreadable.extend(pushed.refused);
+            report.push_refused = pushed.refused;
         }
         Err(e) => report.error = Some(format!("pushing local changes: {e}")),
     }

@@ -764,3 +764,30 @@ async fn a_refused_write_fetches_the_server_copy_conditionally() {
     assert_eq!(conflict.remote_etag.as_deref(), Some(etag.as_str()));
     assert_eq!(summary(conflict.remote_raw.as_deref().unwrap()), "Theirs");
 }
+
+#[tokio::test]
+async fn a_server_that_compares_weak_etags_strongly_still_takes_the_edit() {
+    let emu = emulator().await;
+    emu.set_faults(Faults {
+        weak_etags: true,
+        strong_if_match: true,
+        ..Faults::default()
+    });
+    let mut c = emulator_case(&emu).await;
+    c.far.put("e1.ics", &rich("e1", "Original")).await;
+    c.far.put("e2.ics", &rich("e2", "Other")).await;
+    c.sync().await;
+    c.retitle("e1", "Mine");
+    c.delete("e2");
+    // If-Match with a weak etag always fails there; the copy is checked to be the base, and the
+    // write goes again without the condition.
+    let run = c.sync().await;
+    assert_eq!((run.pushed, run.conflicts), (2, 0), "{run:#?}");
+    assert_eq!(summary(&c.far.with_uid("e1").await[0]), "Mine");
+    c.assert_in_step().await;
+    // A real change on the server is still a conflict.
+    c.retitle("e1", "Mine again");
+    c.far.put("e1.ics", &rich("e1", "Theirs")).await;
+    let run = c.sync().await;
+    assert_eq!((run.pushed, run.conflicts), (0, 1), "{run:#?}");
+}

@@ -113,7 +113,7 @@ fn a_pull_never_overwrites_or_removes_an_event_with_a_local_edit() {
 }
 
 #[test]
-fn a_create_then_a_delete_before_any_push_leaves_nothing_to_do() {
+fn a_create_deleted_before_its_push_settles_whether_or_not_the_create_landed() {
     let (_dir, mut store, cal) = setup();
     let staged = store
         .stage(
@@ -129,9 +129,39 @@ fn a_create_then_a_delete_before_any_push_leaves_nothing_to_do() {
     assert_eq!(staged.href, "/cal/work/new-1.ics");
     assert_eq!(shown(&store).len(), 2);
     let item = store.items_with_uid("new-1").unwrap()[0].0;
+    // The create may be on its way to the server: the engine holds this snapshot.
+    let in_flight = store.pending_changes(cal).unwrap().remove(0);
     store.stage(LocalEdit::Delete { item }, 2).unwrap();
-    assert!(store.pending_changes(cal).unwrap().is_empty());
     assert_eq!(shown(&store), [("Server".to_string(), false)]);
+    // The PUT landed after all: the delete stays, now based on the server's etag.
+    store.pushed(&in_flight, Some("\"9\""), None, 3).unwrap();
+    let pending = store.pending_changes(cal).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].op, PendingOp::Delete);
+    assert_eq!(pending[0].base_etag.as_deref(), Some("\"9\""));
+    assert_eq!(shown(&store), [("Server".to_string(), false)]);
+    store.pushed(&pending[0], None, None, 4).unwrap();
+    assert!(store.pending_changes(cal).unwrap().is_empty());
+    assert!(store.items_with_uid("new-1").unwrap().is_empty());
+}
+
+#[test]
+fn an_edit_made_while_its_push_was_on_the_way_stays_pending_on_the_new_base() {
+    let (_dir, mut store, cal) = setup();
+    let item = e1(&store);
+    retitle(&mut store, item, "e1", "First", 1);
+    let in_flight = store.pending_changes(cal).unwrap().remove(0);
+    retitle(&mut store, item, "e1", "Second", 2);
+    store.pushed(&in_flight, Some("\"2\""), None, 3).unwrap();
+    let pending = store.pending_changes(cal).unwrap();
+    assert_eq!(pending.len(), 1, "the second edit is not lost");
+    assert_eq!(pending[0].base_etag.as_deref(), Some("\"2\""));
+    assert!(pending[0].raw.as_deref().unwrap().contains("Second"));
+    assert!(
+        pending[0].cached_raw.as_deref().unwrap().contains("First"),
+        "the server holds the first"
+    );
+    assert_eq!(shown(&store), [("Second".to_string(), true)]);
 }
 
 #[test]
@@ -147,7 +177,7 @@ fn a_local_delete_hides_the_event_and_waits_with_its_base() {
         store.item_text(item).unwrap().is_none(),
         "nothing left to edit"
     );
-    store.pushed(pending[0].id, None, None, 2).unwrap();
+    store.pushed(&pending[0], None, None, 2).unwrap();
     assert!(store.item_etags(cal).unwrap().is_empty());
 }
 
@@ -231,5 +261,40 @@ fn an_edit_begun_on_an_older_version_is_based_on_what_the_person_saw() {
         pending[0].base_etag.as_deref(),
         Some("\"1\""),
         "the push will meet a 412 and show both versions"
+    );
+}
+
+#[test]
+fn an_open_conflict_follows_the_server_so_keep_theirs_never_goes_back_in_time() {
+    let (_dir, mut store, cal) = setup();
+    let item = e1(&store);
+    retitle(&mut store, item, "e1", "Mine", 1);
+    let pending = store.pending_changes(cal).unwrap().remove(0);
+    let id = store
+        .record_conflict(pending.id, Some("\"2\""), Some(&event("e1", "Theirs")), 2)
+        .unwrap();
+    // A later pull brings the server's next version.
+    let page = ChangeSet {
+        upserts: vec![fetched(
+            "/cal/work/e1.ics",
+            "\"3\"",
+            event("e1", "Theirs, later"),
+        )],
+        ..ChangeSet::default()
+    };
+    store.apply(cal, &page, 3).unwrap();
+    let c = store.conflicts().unwrap().remove(0);
+    assert_eq!(c.remote_etag.as_deref(), Some("\"3\""));
+    store.resolve(id, Keep::Remote, "x", 4).unwrap();
+    assert_eq!(shown(&store), [("Theirs, later".to_string(), false)]);
+    assert_eq!(
+        store
+            .item_etags(cal)
+            .unwrap()
+            .get("/cal/work/e1.ics")
+            .cloned()
+            .flatten()
+            .as_deref(),
+        Some("\"3\"")
     );
 }

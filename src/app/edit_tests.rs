@@ -222,18 +222,27 @@ fn editing_a_single_event_sends_new_times_and_a_cleared_location() {
 fn delete_asks_first_and_y_stages_it() {
     let day = d(2026, 11, 23);
     let mut m = loaded(vec![occ("gym", at(day, 18), at(day, 19))]);
-    update(
-        &mut m,
-        Msg::DetailLoaded {
-            event_id: 1,
-            detail: Some(detail(5, None)),
-        },
+    let loaded = |m: &mut Model| {
+        update(
+            m,
+            Msg::DetailLoaded {
+                event_id: 1,
+                detail: Some(detail(5, None)),
+            },
+        )
+    };
+    loaded(&mut m);
+    assert_eq!(
+        press(&mut m, KeyCode::Char('d')),
+        vec![Command::LoadDetail { event_id: 1 }],
+        "the detail is read afresh, known or not"
     );
-    assert!(press(&mut m, KeyCode::Char('d')).is_empty(), "detail known");
+    assert!(loaded(&mut m).is_empty());
     assert!(matches!(m.mode, Mode::ConfirmDelete(_)));
     assert!(press(&mut m, KeyCode::Char('n')).is_empty());
     assert_eq!(m.mode, Mode::Month);
     press(&mut m, KeyCode::Char('d'));
+    loaded(&mut m);
     assert_eq!(
         press(&mut m, KeyCode::Char('y')),
         vec![Command::Stage(EditRequest::Delete {
@@ -297,20 +306,26 @@ fn capital_e_hands_the_raw_text_to_the_editor() {
 fn esc_cancels_every_prompt_without_commands() {
     let day = d(2026, 11, 23);
     let mut m = loaded(vec![occ("yoga", at(day, 7), at(day, 8))]);
-    update(
-        &mut m,
-        Msg::DetailLoaded {
-            event_id: 1,
-            detail: Some(detail(8, Some("FREQ=WEEKLY"))),
-        },
-    );
+    let loaded = |m: &mut Model| {
+        update(
+            m,
+            Msg::DetailLoaded {
+                event_id: 1,
+                detail: Some(detail(8, Some("FREQ=WEEKLY"))),
+            },
+        )
+    };
     for opener in ['a', 'e', 'd', 'c'] {
         press(&mut m, KeyCode::Char(opener));
+        if matches!(opener, 'e' | 'd') {
+            loaded(&mut m);
+        }
         assert_ne!(m.mode, Mode::Month, "{opener} opens something");
         assert!(press(&mut m, KeyCode::Esc).is_empty(), "{opener}");
         assert_eq!(m.mode, Mode::Month, "{opener}");
     }
     press(&mut m, KeyCode::Char('d'));
+    loaded(&mut m);
     press(&mut m, KeyCode::Char('o'));
     assert!(matches!(m.mode, Mode::ConfirmDelete(_)));
     assert!(press(&mut m, KeyCode::Esc).is_empty());
@@ -413,4 +428,29 @@ fn an_overnight_event_keeps_its_length_when_edited() {
     };
     assert_eq!(changes.start, Some(utc(day, 21, 0)));
     assert_eq!(changes.end, None, "the end did not change");
+}
+
+#[test]
+fn an_edit_is_based_on_the_server_version_shown_unless_a_local_change_already_waits() {
+    let day = d(2026, 11, 23);
+    for (pending, expected) in [(None, Some("\"7\"".to_string())), (Some("update"), None)] {
+        let mut m = loaded(vec![occ("gym", at(day, 18), at(day, 19))]);
+        press(&mut m, KeyCode::Char('e'));
+        let mut shown = detail(5, None);
+        shown.etag = Some("\"7\"".into());
+        shown.pending_op = pending.map(str::to_string);
+        update(
+            &mut m,
+            Msg::DetailLoaded {
+                event_id: 1,
+                detail: Some(shown),
+            },
+        );
+        typed(&mut m, " (moved)");
+        let cmds = press(&mut m, KeyCode::Enter);
+        let Some(Command::Stage(EditRequest::Change { seen_etag, .. })) = cmds.first() else {
+            panic!("a change: {cmds:?}")
+        };
+        assert_eq!(*seen_etag, expected, "pending: {pending:?}");
+    }
 }

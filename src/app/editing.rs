@@ -91,9 +91,7 @@ pub fn begin(model: &mut Model, intent: Intent) -> Vec<Command> {
         say(model, "no event selected", false);
         return Vec::new();
     };
-    if model.detail.as_ref().is_some_and(|(id, _)| *id == event_id) {
-        return proceed(model, intent);
-    }
+    // Always read afresh: the etag the edit is based on must be the one the form shows.
     model.awaiting = Some((event_id, intent));
     model.detail = None;
     vec![Command::LoadDetail { event_id }]
@@ -111,6 +109,16 @@ pub fn on_detail(model: &mut Model, event_id: i64) -> Vec<Command> {
             proceed(model, intent)
         }
         _ => Vec::new(),
+    }
+}
+
+/// The server version a person starts from, for an edit based on it. With a local change
+/// already waiting, they start from their own version, whose base the pending change keeps (or,
+/// once it is pushed, the server holds it): none.
+fn seen_etag(detail: &EventDetail) -> Option<String> {
+    match detail.pending_op {
+        Some(_) => None,
+        None => detail.etag.clone(),
     }
 }
 
@@ -135,8 +143,8 @@ fn proceed(model: &mut Model, intent: Intent) -> Vec<Command> {
         return vec![Command::ExternalEdit {
             item: detail.item_id,
             calendar: occ.calendar_id,
+            seen_etag: seen_etag(&detail),
             raw: detail.raw,
-            seen_etag: detail.etag,
         }];
     }
     if occ.recurrence_id.is_some() || detail.rrule.is_some() {
@@ -269,7 +277,7 @@ fn open_edit_form(
         item: detail.item_id,
         uid: occ.uid.to_string(),
         occurrence,
-        seen_etag: detail.etag.clone(),
+        seen_etag: seen_etag(detail),
     };
     let form = Form::new(
         target,

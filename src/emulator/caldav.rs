@@ -57,6 +57,8 @@ pub struct Faults {
     pub max_multiget: Option<usize>,
     /// Etags are weak (`W/"…"`); `If-Match` still compares them as exact strings.
     pub weak_etags: bool,
+    /// [doc] `If-Match` uses RFC 9110's strong comparison: a weak etag never matches.
+    pub strong_if_match: bool,
     /// [doc] A PUT is answered without an ETag, and the server changes the data on store (it adds
     /// an `X-EMULATOR-STORED` property), so the client must fetch what was stored.
     pub put_without_etag: bool,

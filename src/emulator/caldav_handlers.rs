@@ -215,9 +215,12 @@ fn put(
         return Reply::text(412, "the resource exists\n");
     }
     if let Some(expected) = if_match {
-        // Exact string comparison, as the servers clients meet do it.
+        // Exact string comparison, as the servers clients meet do it (or strong comparison).
         let ok = match &current {
-            Some(etag) => expected.trim() == "*" || expected == etag,
+            Some(etag) => {
+                expected.trim() == "*"
+                    || (expected == etag && !(st.faults.strong_if_match && etag.starts_with("W/")))
+            }
             None => false,
         };
         if !ok {
@@ -240,7 +243,8 @@ fn delete(st: &mut State, id: &str, name: &str, if_match: Option<&str>) -> Reply
     let Some(current) = item_of(st, id, name).map(|i| i.etag.clone()) else {
         return Reply::text(404, "not found\n");
     };
-    if if_match.is_some_and(|v| v != current && v.trim() != "*") {
+    let strong_refusal = st.faults.strong_if_match && current.starts_with("W/");
+    if if_match.is_some_and(|v| (v != current || strong_refusal) && v.trim() != "*") {
         return Reply::text(412, "etag does not match\n");
     }
     st.delete(id, name);

@@ -28,7 +28,7 @@ impl Store {
         items: &[Item],
         now: i64,
     ) -> Result<ImportReport, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         let report = upsert_items(&tx, calendar, items, now)?;
         tx.commit()?;
         Ok(report)
@@ -41,7 +41,7 @@ impl Store {
         items: &[Item],
         now: i64,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         tx.execute("DELETE FROM items WHERE calendar_id = ?1", [calendar])?;
         upsert_items(&tx, calendar, items, now)?;
         tx.commit()?;

@@ -116,6 +116,15 @@ impl Store {
             .optional()?)
     }
 
+    /// A write transaction that takes the write lock at once. With more than one writer (the sync
+    /// engine, the UI staging an edit, a command-line run) a deferred one that reads first could
+    /// fail with SQLITE_BUSY on its first write, which the busy timeout does not wait out.
+    fn write(&mut self) -> Result<rusqlite::Transaction<'_>, StoreError> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+    }
+
     /// Every calendar as (id, account name for a server's, name).
     pub fn calendar_names(&self) -> Result<Vec<(i64, Option<String>, String)>, StoreError> {
         let mut stmt = self.conn.prepare_cached(

@@ -246,7 +246,7 @@ impl Store {
     /// Writes a local edit to the cache in one transaction. On a server calendar it becomes (or folds
     /// into) a pending change with the etag it was based on; on a local calendar it is final.
     pub fn stage(&mut self, edit: LocalEdit, now: i64) -> Result<Staged, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         let staged = match edit {
             LocalEdit::Create { calendar, uid, raw } => {
                 let (remote_id, remote): (Option<String>, bool) = tx
@@ -336,13 +336,17 @@ impl Store {
                         |r| r.get(0),
                     )
                     .optional()?;
-                if !row.remote || op.as_deref() == Some("create") {
-                    // Never pushed (or local only): nothing to tell a server.
+                if !row.remote {
+                    tx.execute("DELETE FROM items WHERE id = ?1", [item])?;
+                } else if op.as_deref() == Some("create") {
+                    // Perhaps never pushed, perhaps on its way now: an unconditional DELETE of our
+                    // own new href settles both (a 404 is fine).
+                    derive_events(&tx, item, row.calendar, None)?;
                     tx.execute(
-                        "DELETE FROM pending WHERE calendar_id = ?1 AND href = ?2",
+                        "UPDATE pending SET op = 'delete', raw = NULL, base_etag = NULL
+                          WHERE calendar_id = ?1 AND href = ?2",
                         params![row.calendar, row.href],
                     )?;
-                    tx.execute("DELETE FROM items WHERE id = ?1", [item])?;
                 } else {
                     derive_events(&tx, item, row.calendar, None)?;
                     if op.is_some() {
@@ -445,41 +449,69 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The server took a pending change. `etag` is what it now holds; `stored` is its copy when it
-    /// differs from what was sent (a PUT answered without an ETag is followed by a fetch). One
-    /// transaction: the item takes the new state and the pending change goes.
+    /// The server took `sent` (a snapshot of a pending change). `etag` is what it now holds;
+    /// `stored` is its copy when it differs from what was sent (a PUT answered without an ETag is
+    /// followed by a fetch). One transaction. If the pending change is still the one sent, the
+    /// item takes the new state and the change goes. If the person changed it while the write was
+    /// on its way (a later edit folds into the same row), the item takes the server's new state and
+    /// the change stays pending, now based on it.
     pub fn pushed(
         &mut self,
-        pending: i64,
+        sent: &PendingChange,
         etag: Option<&str>,
         stored: Option<&str>,
         now: i64,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
-        let row: Option<(i64, Option<i64>, String, Option<String>)> = tx
+        let tx = self.write()?;
+        let row: Option<(String, Option<String>)> = tx
             .query_row(
-                "SELECT calendar_id, item_id, op, raw FROM pending WHERE id = ?1",
-                [pending],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                "SELECT op, raw FROM pending WHERE id = ?1",
+                [sent.id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        let Some((calendar, item, op, raw)) = row else {
+        let Some((op, raw)) = row else {
             return Ok(());
         };
-        tx.execute("DELETE FROM pending WHERE id = ?1", [pending])?;
-        if let Some(item) = item {
-            if PendingOp::parse(&op) == PendingOp::Delete {
-                tx.execute("DELETE FROM items WHERE id = ?1", [item])?;
-            } else {
-                let text = stored.map(str::to_string).or(raw).unwrap_or_default();
-                tx.execute(
-                    "UPDATE items SET etag = ?2, raw = ?3, uid = COALESCE(?4, uid), parse_error = NULL,
-                            updated_at = ?5, confirmed_at = ?5 WHERE id = ?1",
-                    params![item, etag, text, uid_of(&text), now],
-                )?;
-                derive_events(&tx, item, calendar, Some(&text))?;
+        let server_text = match sent.op {
+            PendingOp::Delete => None,
+            _ => stored.or(sent.raw.as_deref()),
+        };
+        if PendingOp::parse(&op) == sent.op && raw == sent.raw {
+            tx.execute("DELETE FROM pending WHERE id = ?1", [sent.id])?;
+            if let Some(item) = sent.item {
+                match server_text {
+                    None => {
+                        tx.execute("DELETE FROM items WHERE id = ?1", [item])?;
+                    }
+                    Some(text) => {
+                        tx.execute(
+                            "UPDATE items SET etag = ?2, raw = ?3, uid = COALESCE(?4, uid),
+                                    parse_error = NULL, updated_at = ?5, confirmed_at = ?5 WHERE id = ?1",
+                            params![item, etag, text, uid_of(text), now],
+                        )?;
+                        derive_events(&tx, item, sent.calendar, Some(text))?;
+                    }
+                }
             }
+        } else {
+            rebase_on(&tx, sent, etag, server_text, now)?;
         }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The server holds an earlier version of a pending change (ours, pushed before a later edit
+    /// folded into it): the change stays pending, based on what the server holds.
+    pub fn rebase(
+        &mut self,
+        sent: &PendingChange,
+        etag: Option<&str>,
+        server_text: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let tx = self.write()?;
+        rebase_on(&tx, sent, etag, Some(server_text), now)?;
         tx.commit()?;
         Ok(())
     }
@@ -496,7 +528,7 @@ impl Store {
 
     /// A create found its href taken by another resource: it moves to a fresh one.
     pub fn move_pending(&mut self, pending: i64, name: &str) -> Result<String, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         let (calendar, item, href): (i64, Option<i64>, String) = tx.query_row(
             "SELECT calendar_id, item_id, href FROM pending WHERE id = ?1",
             [pending],
@@ -527,7 +559,7 @@ impl Store {
         remote_raw: Option<&str>,
         now: i64,
     ) -> Result<i64, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         let p = tx.query_row(
             "SELECT calendar_id, item_id, href, uid, op, base_etag, base_raw, raw FROM pending WHERE id = ?1",
             [pending],
@@ -601,7 +633,7 @@ impl Store {
         fresh_uid: &str,
         now: i64,
     ) -> Result<Resolved, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         let c = open_conflicts(&tx)?
             .into_iter()
             .find(|c| c.id == conflict)
@@ -697,6 +729,39 @@ struct HeldChange {
     base_etag: Option<String>,
     base_raw: Option<String>,
     raw: Option<String>,
+}
+
+/// Makes a pending change be based on what the server now holds (`None`: nothing).
+fn rebase_on(
+    tx: &Transaction<'_>,
+    sent: &PendingChange,
+    etag: Option<&str>,
+    server_text: Option<&str>,
+    now: i64,
+) -> Result<(), StoreError> {
+    match server_text {
+        Some(text) => {
+            if let Some(item) = sent.item {
+                tx.execute(
+                    "UPDATE items SET etag = ?2, raw = ?3, updated_at = ?4, confirmed_at = ?4 WHERE id = ?1",
+                    params![item, etag, text, now],
+                )?;
+            }
+            tx.execute(
+                "UPDATE pending SET base_etag = ?2, base_raw = ?3, last_error = NULL,
+                        op = CASE op WHEN 'create' THEN 'update' ELSE op END WHERE id = ?1",
+                params![sent.id, etag, text],
+            )?;
+        }
+        None => {
+            tx.execute(
+                "UPDATE pending SET base_etag = NULL, base_raw = NULL, last_error = NULL,
+                        op = CASE op WHEN 'delete' THEN 'delete' ELSE 'create' END WHERE id = ?1",
+                [sent.id],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Removes a pending change, and its item when given.

@@ -117,7 +117,7 @@ impl Store {
         url: &str,
         now: i64,
     ) -> Result<AccountRow, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         let found: Option<(i64, Option<String>, Option<String>)> = tx
             .query_row(
                 "SELECT id, url, home_url FROM accounts WHERE name = ?1",
@@ -209,7 +209,7 @@ impl Store {
         account: i64,
         listed: &[RemoteCalendar],
     ) -> Result<CalendarsChange, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         let mut change = CalendarsChange::default();
         let known: Vec<(i64, String, String)> = {
             let mut stmt =
@@ -307,7 +307,7 @@ impl Store {
         page: &ChangeSet,
         now: i64,
     ) -> Result<Applied, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         let mut applied = Applied::default();
         for item in &page.upserts {
             upsert_fetched(&tx, calendar, item, now, &mut applied)?;
@@ -317,8 +317,13 @@ impl Store {
                 "DELETE FROM items WHERE calendar_id = ?1 AND href = ?2
                    AND NOT EXISTS (SELECT 1 FROM pending p WHERE p.calendar_id = ?1 AND p.href = ?2)",
             )?;
+            let mut gone = tx.prepare_cached(
+                "UPDATE conflicts SET remote_etag = NULL, remote_raw = NULL
+                  WHERE calendar_id = ?1 AND href = ?2 AND resolved_at IS NULL",
+            )?;
             for href in &page.removals {
                 applied.removed += remove.execute(params![calendar, href])?;
+                gone.execute(params![calendar, href])?;
             }
         }
         if let Some(state) = &page.state {
@@ -353,7 +358,7 @@ impl Store {
 
     /// Records the outcome of a run; a failed one also sets the calendar's last error.
     pub fn record_run(&mut self, calendar: i64, run: &RunRecord) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         tx.execute(
             "INSERT INTO sync_runs (calendar_id, started_at, finished_at, strategy, requests, bytes,
                                     added, changed, removed, error, duration_ms)
@@ -425,7 +430,13 @@ fn upsert_fetched(
             .execute(params![id, uid, item.etag, item.raw, error, now])?;
             if pending {
                 // The item keeps the server's copy; the view keeps the local edit until its push
-                // settles (a changed server copy makes that push a conflict).
+                // settles (a changed server copy makes that push a conflict). An open conflict
+                // shows the server's latest, so "keep theirs" never goes back in time.
+                tx.prepare_cached(
+                    "UPDATE conflicts SET remote_etag = ?3, remote_raw = ?4
+                      WHERE calendar_id = ?1 AND href = ?2 AND resolved_at IS NULL",
+                )?
+                .execute(params![calendar, item.href, item.etag, item.raw])?;
                 applied.changed += 1;
                 return Ok(());
             }

@@ -29,6 +29,10 @@ pub enum HttpError {
     TooLarge(usize),
     #[error("TLS: {0}")]
     Tls(String),
+    /// A value (an etag the server sent) that cannot be a header: the request is not sent
+    /// without it, since a write without its precondition could overwrite a change.
+    #[error("cannot send the {0} header: the server's value has characters a header cannot hold")]
+    BadHeader(&'static str),
 }
 
 impl HttpError {
@@ -245,9 +249,8 @@ impl Http {
             let mut builder = self.client.request(req.method.clone(), url.clone());
             let mut headers = HeaderMap::new();
             for (name, value) in &req.headers {
-                if let Ok(v) = HeaderValue::from_str(value) {
-                    headers.insert(HeaderName::from_static(name), v);
-                }
+                let v = HeaderValue::from_str(value).map_err(|_| HttpError::BadHeader(name))?;
+                headers.insert(HeaderName::from_static(name), v);
             }
             // Calendar data compresses about tenfold; bodies are counted as they come over the wire.
             headers.insert("accept-encoding", HeaderValue::from_static("gzip"));

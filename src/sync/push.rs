@@ -86,7 +86,7 @@ async fn push_one(
         Written::Done { etag } => settle(store, dav, change, url, etag).await?,
         // Deleting what is already gone is done.
         Written::Gone if change.op == PendingOp::Delete => {
-            store.pushed(change.id, None, None, now())?;
+            store.pushed(change, None, None, now())?;
         }
         Written::Gone => {
             let copy = server_copy(dav, change, url).await?;
@@ -95,6 +95,38 @@ async fn push_one(
         }
         Written::PreconditionFailed => {
             let copy = server_copy(dav, change, url).await?;
+            if holds_base(change, &copy) {
+                // The server holds the very version this change is based on, yet refused the
+                // condition: a weak etag under RFC 9110's strong comparison, or a server that
+                // answers 412 for other reasons. Checked just now, so the write goes unconditioned.
+                tracing::warn!(
+                    href = change.href,
+                    "412 on an unchanged copy; writing without If-Match"
+                );
+                let again = match change.raw.as_deref() {
+                    Some(raw) if change.op != PendingOp::Delete => {
+                        dav.put(url, raw, Precondition::None).await?
+                    }
+                    _ => dav.delete(url, None).await?,
+                };
+                match again {
+                    Written::Done { etag } => settle(store, dav, change, url, etag).await?,
+                    Written::Gone if change.op == PendingOp::Delete => {
+                        store.pushed(change, None, None, now())?;
+                    }
+                    other => {
+                        let message = format!(
+                            "the server refuses this {} even on the version it holds ({other:?})",
+                            change.op.as_str()
+                        );
+                        store.push_failed(change.id, &message)?;
+                        report.refused.push(format!("{}: {message}", change.href));
+                        return Ok(());
+                    }
+                }
+                report.pushed += 1;
+                return Ok(());
+            }
             refused(store, change, copy, report)?;
             return Ok(());
         }
@@ -127,13 +159,13 @@ async fn settle(
     etag: Option<String>,
 ) -> Result<(), SyncError> {
     if change.op == PendingOp::Delete || etag.is_some() {
-        store.pushed(change.id, etag.as_deref(), None, now())?;
+        store.pushed(change, etag.as_deref(), None, now())?;
         return Ok(());
     }
     match dav.get(url).await? {
-        Got::Item { etag, raw } => store.pushed(change.id, etag.as_deref(), Some(&raw), now())?,
+        Got::Item { etag, raw } => store.pushed(change, etag.as_deref(), Some(&raw), now())?,
         // Stored but not readable now: the next sync brings the etag.
-        _ => store.pushed(change.id, None, None, now())?,
+        _ => store.pushed(change, None, None, now())?,
     }
     Ok(())
 }
@@ -175,15 +207,20 @@ fn refused(
     report: &mut PushReport,
 ) -> Result<(), SyncError> {
     match (change.op, copy) {
-        (PendingOp::Delete, ServerCopy::Gone) => store.pushed(change.id, None, None, now())?,
+        (PendingOp::Delete, ServerCopy::Gone) => store.pushed(change, None, None, now())?,
         (PendingOp::Create, ServerCopy::Gone) => {
             // Taken and freed again meanwhile: try once more next round.
             store.push_failed(change.id, "the href was busy; retrying")?;
         }
         (PendingOp::Create, ServerCopy::Item { etag, raw }) => {
-            if uid_of(&raw).as_deref() == Some(change.uid.as_str()) {
-                store.pushed(change.id, etag.as_deref(), Some(&raw), now())?;
+            let mine = change.raw.as_deref().unwrap_or_default();
+            if same_write(mine, &raw) {
+                store.pushed(change, etag.as_deref(), Some(&raw), now())?;
                 report.pushed += 1;
+            } else if uid_of(&raw).as_deref() == Some(change.uid.as_str()) {
+                // Our own create, whose reply was lost, with a later edit folded in since: the
+                // edit goes next round as an update of what the server holds.
+                store.rebase(change, etag.as_deref(), &raw, now())?;
             } else {
                 let name = format!("{}.ics", crate::domain::edit::new_uid());
                 store.move_pending(change.id, &name)?;
@@ -196,7 +233,7 @@ fn refused(
                 .as_deref()
                 .is_some_and(|mine| same_write(mine, &raw)) =>
         {
-            store.pushed(change.id, etag.as_deref(), Some(&raw), now())?;
+            store.pushed(change, etag.as_deref(), Some(&raw), now())?;
             report.pushed += 1;
         }
         (_, ServerCopy::Item { etag, raw }) => {
@@ -218,25 +255,57 @@ fn refused(
 }
 
 fn uid_of(raw: &str) -> Option<String> {
-    stamp(raw).map(|(uid, _, _)| uid)
+    stamps(raw).into_iter().next().map(|(uid, ..)| uid)
 }
 
-/// UID, SEQUENCE and DTSTAMP of the first VEVENT: an edit sets a fresh DTSTAMP, so a server copy
-/// with the same three is the write itself, whatever the server did to the rest of the text.
-fn stamp(raw: &str) -> Option<(String, String, String)> {
+/// (UID, RECURRENCE-ID, SEQUENCE, DTSTAMP) of every VEVENT, sorted. An edit sets a fresh DTSTAMP
+/// on the VEVENT it changes (the master, or one instance's override), so a server copy with the
+/// same stamps everywhere is the write itself, whatever the server did to the rest of the text;
+/// another client's edit of any instance changes one of them.
+fn stamps(raw: &str) -> Vec<(String, String, String, String)> {
     let doc = ical::parse(raw);
-    let cal = doc.components.iter().find(|c| c.name == "VCALENDAR")?;
-    let ev = cal.children.iter().find(|c| c.name == "VEVENT")?;
-    let get = |n: &str| ev.property(n).map(|p| p.value.trim().to_string());
-    Some((
-        get("UID")?,
-        get("SEQUENCE").unwrap_or_default(),
-        get("DTSTAMP")?,
-    ))
+    let mut out: Vec<(String, String, String, String)> = doc
+        .components
+        .iter()
+        .filter(|c| c.name == "VCALENDAR")
+        .flat_map(|c| c.children.iter().filter(|e| e.name == "VEVENT"))
+        .map(|ev| {
+            let get = |n: &str| {
+                ev.property(n)
+                    .map(|p| p.value.trim().to_string())
+                    .unwrap_or_default()
+            };
+            (
+                get("UID"),
+                get("RECURRENCE-ID"),
+                get("SEQUENCE"),
+                get("DTSTAMP"),
+            )
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 fn same_write(mine: &str, theirs: &str) -> bool {
-    mine == theirs || stamp(mine).is_some_and(|s| Some(s) == stamp(theirs))
+    if mine == theirs {
+        return true;
+    }
+    let (a, b) = (stamps(mine), stamps(theirs));
+    !a.is_empty() && a.iter().all(|(_, _, _, stamp)| !stamp.is_empty()) && a == b
+}
+
+/// Whether the server's copy is the version the change is based on.
+fn holds_base(change: &PendingChange, copy: &ServerCopy) -> bool {
+    match (copy, &change.base_etag) {
+        (
+            ServerCopy::Item {
+                etag: Some(etag), ..
+            },
+            Some(base),
+        ) => etag == base,
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -244,6 +313,24 @@ mod tests {
     use super::*;
 
     const MINE: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:a\r\nSEQUENCE:3\r\nDTSTAMP:20261123T100000Z\r\nSUMMARY:Mine\r\nDTSTART:20261124T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+    #[test]
+    fn another_clients_edit_of_one_instance_is_not_taken_for_ours() {
+        let over = |rid: &str, stamp: &str| {
+            format!(
+                "BEGIN:VEVENT\r\nUID:a\r\nRECURRENCE-ID:{rid}\r\nSEQUENCE:1\r\nDTSTAMP:{stamp}\r\nSUMMARY:x\r\nEND:VEVENT\r\n"
+            )
+        };
+        let cal = |body: &str| MINE.replace("END:VCALENDAR", &format!("{body}END:VCALENDAR"));
+        // Mine edits the 24th; theirs edits the 26th; the master is the same in both.
+        let mine = cal(&over("20261124T100000Z", "20261123T120000Z"));
+        let theirs = cal(&over("20261126T100000Z", "20261123T120500Z"));
+        assert!(!same_write(&mine, &theirs));
+        assert!(same_write(
+            &mine,
+            &mine.replace("SUMMARY:x", "SUMMARY:x\r\nX-SERVER:1")
+        ));
+    }
 
     #[test]
     fn a_server_copy_of_our_own_write_is_recognised_despite_reformatting() {

@@ -791,3 +791,36 @@ async fn a_server_that_compares_weak_etags_strongly_still_takes_the_edit() {
     let run = c.sync().await;
     assert_eq!((run.pushed, run.conflicts), (0, 1), "{run:#?}");
 }
+
+#[tokio::test]
+async fn a_change_the_server_refuses_for_good_becomes_a_conflict_the_person_can_drop() {
+    let emu = emulator().await;
+    let mut c = emulator_case(&emu).await;
+    c.far.put("e1.ics", &rich("e1", "Original")).await;
+    c.sync().await;
+    c.retitle("e1", "Mine");
+    // The server forbids writes (a read-only share, say).
+    emu.set_faults(Faults {
+        refuse_writes: Some(403),
+        ..Faults::default()
+    });
+    let run = c.sync().await;
+    assert_eq!((run.pushed, run.conflicts), (0, 1), "{run:#?}");
+    let conflict = c.store.conflicts().unwrap().remove(0);
+    let why = conflict.reason.clone().unwrap_or_default();
+    assert!(why.contains("403"), "{why}");
+    assert_eq!(summary(conflict.remote_raw.as_deref().unwrap()), "Original");
+    assert_eq!(
+        c.shown(),
+        ["Mine"],
+        "nothing dropped until the person says so"
+    );
+    // Keep theirs drops the change; the cache is the server's again.
+    c.store
+        .resolve(conflict.id, Keep::Remote, "unused", Utc::now().timestamp())
+        .unwrap();
+    emu.set_faults(Faults::default());
+    c.sync().await;
+    assert_eq!(c.shown(), ["Original"]);
+    c.assert_in_step().await;
+}

@@ -444,10 +444,17 @@ fn the_conflict_pane_shows_etags_and_a_field_diff() {
             remote_calendar(s, &[("review", "Design review", 9), ("retro", "Retro", 14)]);
             let p = stage_update(s, "review", "Design review (moved)", 10);
             let theirs = ics("review", "Design review", 9, "Room 7");
-            s.record_conflict(p, Some("\"review-2\""), Some(&theirs), noon() - 5 * 60)
-                .unwrap();
+            s.record_conflict(
+                p,
+                Some("\"review-2\""),
+                Some(&theirs),
+                None,
+                noon() - 5 * 60,
+            )
+            .unwrap();
             let p = stage_update(s, "retro", "Retro and planning", 14);
-            s.record_conflict(p, None, None, noon() - 2 * 3600).unwrap();
+            s.record_conflict(p, None, None, None, noon() - 2 * 3600)
+                .unwrap();
         },
         true,
     );

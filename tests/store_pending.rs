@@ -210,7 +210,13 @@ fn keep_both_makes_the_local_version_a_new_event_and_keeps_the_servers() {
     retitle(&mut store, item, "e1", "Mine", 1);
     let pending = store.pending_changes(cal).unwrap().remove(0);
     let id = store
-        .record_conflict(pending.id, Some("\"2\""), Some(&event("e1", "Theirs")), 2)
+        .record_conflict(
+            pending.id,
+            Some("\"2\""),
+            Some(&event("e1", "Theirs")),
+            None,
+            2,
+        )
         .unwrap();
     assert!(
         store.pending_changes(cal).unwrap().is_empty(),
@@ -271,7 +277,13 @@ fn an_open_conflict_follows_the_server_so_keep_theirs_never_goes_back_in_time() 
     retitle(&mut store, item, "e1", "Mine", 1);
     let pending = store.pending_changes(cal).unwrap().remove(0);
     let id = store
-        .record_conflict(pending.id, Some("\"2\""), Some(&event("e1", "Theirs")), 2)
+        .record_conflict(
+            pending.id,
+            Some("\"2\""),
+            Some(&event("e1", "Theirs")),
+            None,
+            2,
+        )
         .unwrap();
     // A later pull brings the server's next version.
     let page = ChangeSet {

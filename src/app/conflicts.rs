@@ -37,6 +37,8 @@ pub struct ConflictRow {
     pub remote_deleted: bool,
     /// Fields that differ, mine against theirs.
     pub diff: Vec<FieldDiff>,
+    /// Why the server refused the change for good, when that is what this conflict is.
+    pub reason: Option<String>,
 }
 
 impl ConflictRow {
@@ -76,6 +78,7 @@ impl ConflictRow {
             local_deleted: c.local_raw.is_none(),
             remote_deleted: c.remote_raw.is_none(),
             diff,
+            reason: clean(&c.reason),
         }
     }
 }

@@ -351,6 +351,7 @@ fn conflict(id: i64, remote: Option<&str>) -> Conflict {
         local_raw: Some(ics("Mine")),
         remote_etag: remote.map(|_| "\"2\"".to_string()),
         remote_raw: remote.map(ics),
+        reason: None,
     }
 }
 

@@ -308,6 +308,8 @@ pub struct ConflictEntry {
     pub remote_etag: Option<String>,
     pub local_deleted: bool,
     pub remote_deleted: bool,
+    /// Set when the server refused the change for good (not a changed copy): why.
+    pub refused: Option<String>,
     pub differences: Vec<FieldDiff>,
 }
 
@@ -336,6 +338,7 @@ impl ConflictEntry {
             remote_etag: c.remote_etag.clone(),
             local_deleted: c.local_raw.is_none(),
             remote_deleted: c.remote_raw.is_none(),
+            refused: c.reason.clone(),
             // A local deletion has no local version: show what the server changed since the base.
             differences: match &c.local_raw {
                 Some(local) => diff(Some(local), c.remote_raw.as_deref()),
@@ -372,6 +375,9 @@ pub fn conflicts_text(list: &[Conflict], now: i64) -> String {
             etag(&e.base_etag),
             server
         );
+        if let Some(why) = &e.refused {
+            out += &format!("    {}\n", sanitize(why));
+        }
         let (left, right) = if e.local_deleted {
             ("base", "server")
         } else {

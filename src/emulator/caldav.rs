@@ -59,6 +59,9 @@ pub struct Faults {
     pub weak_etags: bool,
     /// [doc] `If-Match` uses RFC 9110's strong comparison: a weak etag never matches.
     pub strong_if_match: bool,
+    /// Every PUT and DELETE is answered with this status (403 for a read-only share, 415 for
+    /// data the server will not take …) and changes nothing.
+    pub refuse_writes: Option<u16>,
     /// [doc] A PUT is answered without an ETag, and the server changes the data on store (it adds
     /// an `X-EMULATOR-STORED` property), so the client must fetch what was stored.
     pub put_without_etag: bool,

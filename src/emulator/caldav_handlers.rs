@@ -206,6 +206,9 @@ fn put(
     if_match: Option<&str>,
     if_none_match: Option<&str>,
 ) -> Reply {
+    if let Some(status) = st.faults.refuse_writes {
+        return Reply::text(status, "writes are refused here\n");
+    }
     if !st.calendars.contains_key(id) {
         // RFC 4918 9.7.1: the parent collection must exist.
         return Reply::text(409, "no such calendar\n");
@@ -240,6 +243,9 @@ fn put(
 }
 
 fn delete(st: &mut State, id: &str, name: &str, if_match: Option<&str>) -> Reply {
+    if let Some(status) = st.faults.refuse_writes {
+        return Reply::text(status, "writes are refused here\n");
+    }
     let Some(current) = item_of(st, id, name).map(|i| i.etag.clone()) else {
         return Reply::text(404, "not found\n");
     };

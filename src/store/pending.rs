@@ -141,6 +141,8 @@ pub struct Conflict {
     pub remote_etag: Option<String>,
     /// `None`: the server deleted the event.
     pub remote_raw: Option<String>,
+    /// Set when the server refused the change for good rather than for a changed copy.
+    pub reason: Option<String>,
 }
 
 /// What resolving a conflict left to push.
@@ -557,6 +559,7 @@ impl Store {
         pending: i64,
         remote_etag: Option<&str>,
         remote_raw: Option<&str>,
+        reason: Option<&str>,
         now: i64,
     ) -> Result<i64, StoreError> {
         let tx = self.write()?;
@@ -588,8 +591,8 @@ impl Store {
         } = p;
         tx.execute(
             "INSERT INTO conflicts (calendar_id, item_id, href, uid, op, base_etag, base_raw, local_raw,
-                                    remote_etag, remote_raw, found_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                    remote_etag, remote_raw, found_at, reason)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 calendar,
                 item,
@@ -601,7 +604,8 @@ impl Store {
                 raw,
                 remote_etag,
                 remote_raw,
-                now
+                now,
+                reason
             ],
         )?;
         let conflict = tx.last_insert_rowid();
@@ -782,7 +786,7 @@ fn drop_local(
 pub(crate) fn open_conflicts(conn: &rusqlite::Connection) -> Result<Vec<Conflict>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT f.id, f.calendar_id, c.name, f.href, f.uid, f.op, f.found_at, f.base_etag, f.base_raw,
-                f.local_raw, f.remote_etag, f.remote_raw
+                f.local_raw, f.remote_etag, f.remote_raw, f.reason
            FROM conflicts f JOIN calendars c ON c.id = f.calendar_id
           WHERE f.resolved_at IS NULL ORDER BY f.id",
     )?;
@@ -800,6 +804,7 @@ pub(crate) fn open_conflicts(conn: &rusqlite::Connection) -> Result<Vec<Conflict
             local_raw: r.get(9)?,
             remote_etag: r.get(10)?,
             remote_raw: r.get(11)?,
+            reason: r.get(12)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

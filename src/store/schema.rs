@@ -136,6 +136,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE conflicts ADD COLUMN base_raw TEXT;
     ALTER TABLE conflicts ADD COLUMN op TEXT;
     "#,
+    // 4: a conflict can also be a change the server refuses for good (403, 415 …): why, in words.
+    r#"
+    ALTER TABLE conflicts ADD COLUMN reason TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

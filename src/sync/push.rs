@@ -10,6 +10,9 @@ use super::caldav::{CalDav, DavError, Got, Precondition, Written};
 use crate::domain::ical;
 use crate::store::{PendingChange, PendingOp, Store};
 
+/// Refusals that no retry can change (the request itself is unacceptable to this server).
+const REFUSED_FOR_GOOD: &[u16] = &[400, 403, 405, 409, 413, 415, 422];
+
 /// What one push round did for a calendar.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PushReport {
@@ -140,8 +143,30 @@ async fn push_one(
                 )
             };
             tracing::warn!(href = change.href, status, "push refused");
-            store.push_failed(change.id, &message)?;
-            report.refused.push(format!("{}: {message}", change.href));
+            if !REFUSED_FOR_GOOD.contains(&status) {
+                store.push_failed(change.id, &message)?;
+                report.refused.push(format!("{}: {message}", change.href));
+                return Ok(());
+            }
+            // Trying again will not help: the person decides, with both versions in front of
+            // them (keep theirs drops the change; keep both may get a new event accepted).
+            let (etag, raw) = match server_copy(dav, change, url).await? {
+                ServerCopy::Item { etag, raw } => (etag, Some(raw)),
+                ServerCopy::Gone => (None, None),
+            };
+            let id = store.record_conflict(
+                change.id,
+                etag.as_deref(),
+                raw.as_deref(),
+                Some(&message),
+                now(),
+            )?;
+            tracing::info!(
+                conflict = id,
+                href = change.href,
+                "refused for good: held as a conflict"
+            );
+            report.conflicts += 1;
             return Ok(());
         }
     }
@@ -237,12 +262,12 @@ fn refused(
             report.pushed += 1;
         }
         (_, ServerCopy::Item { etag, raw }) => {
-            let id = store.record_conflict(change.id, etag.as_deref(), Some(&raw), now())?;
+            let id = store.record_conflict(change.id, etag.as_deref(), Some(&raw), None, now())?;
             tracing::info!(conflict = id, href = change.href, "conflict recorded");
             report.conflicts += 1;
         }
         (_, ServerCopy::Gone) => {
-            let id = store.record_conflict(change.id, None, None, now())?;
+            let id = store.record_conflict(change.id, None, None, None, now())?;
             tracing::info!(
                 conflict = id,
                 href = change.href,

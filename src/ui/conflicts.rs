@@ -120,8 +120,14 @@ fn detail_lines(row: &ConflictRow, w: usize, theme: Theme) -> Vec<Line<'static>>
         ]),
         Line::from(vec![label("Mine"), Span::raw(fit(&mine, w - 10))]),
         Line::from(vec![label("Server"), Span::raw(fit(&server, w - 10))]),
-        Line::raw(""),
     ];
+    if let Some(why) = &row.reason {
+        lines.push(Line::from(vec![
+            label("Refused"),
+            Span::styled(fit(why, w - 10), theme.error()),
+        ]));
+    }
+    lines.push(Line::raw(""));
     let field_w = 13;
     let side_w = w.saturating_sub(field_w + 3) / 2;
     lines.push(Line::styled(

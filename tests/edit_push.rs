@@ -824,3 +824,44 @@ async fn a_change_the_server_refuses_for_good_becomes_a_conflict_the_person_can_
     assert_eq!(c.shown(), ["Original"]);
     c.assert_in_step().await;
 }
+
+#[tokio::test]
+async fn edits_in_a_calendar_deleted_on_the_server_become_conflicts_then_go_with_it() {
+    let emu = emulator().await;
+    let mut c = emulator_case(&emu).await;
+    c.far.put("e1.ics", &rich("e1", "Original")).await;
+    c.sync().await;
+    c.retitle("e1", "Mine");
+    emu.remove_calendar("work");
+    let opts = SyncOptions::default();
+    let run = sync_caldav(&mut c.store, "test", &c.dav, &opts, None).await;
+    assert_eq!(run.error, None, "{run:#?}");
+    let conflicts = c.store.conflicts().unwrap();
+    assert_eq!(conflicts.len(), 1, "the waiting edit is not silently stuck");
+    assert!(
+        conflicts[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("no longer exists")
+    );
+    assert!(conflicts[0].remote_raw.is_none());
+    assert_eq!(c.shown(), ["Mine"], "kept until the person decides");
+    c.store
+        .resolve(
+            conflicts[0].id,
+            Keep::Remote,
+            "unused",
+            Utc::now().timestamp(),
+        )
+        .unwrap();
+    sync_caldav(&mut c.store, "test", &c.dav, &opts, None).await;
+    assert!(
+        c.store
+            .calendar_names()
+            .unwrap()
+            .iter()
+            .all(|(_, _, n)| n != "work"),
+        "the calendar goes with its last edit"
+    );
+}

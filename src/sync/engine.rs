@@ -178,6 +178,18 @@ async fn run_account(
             continue;
         }
         let Some(cal) = listed.iter().find(|c| c.url.as_str() == state.remote_id) else {
+            // Kept only because local edits wait in it: they can never be pushed, so each
+            // becomes a conflict the person settles (keep theirs drops it, and the calendar
+            // goes with the last one).
+            for change in store.pending_changes(state.id)? {
+                store.record_conflict(
+                    change.id,
+                    None,
+                    None,
+                    Some("the calendar no longer exists on the server"),
+                    now(),
+                )?;
+            }
             continue;
         };
         let r = sync_calendar(store, dav, &state, cal, opts.full, events).await;

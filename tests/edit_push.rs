@@ -671,13 +671,11 @@ async fn a_lost_update_reply_is_recognised_as_our_own_write() {
     c.assert_in_step().await;
 }
 
-#[tokio::test]
-async fn weak_etags_are_sent_back_exactly_as_received() {
+/// With weak etags on the server (and `faults`): an edit and a delete go through, the server ends
+/// with mine, and a real change on the server is still a conflict (so the condition is sent).
+async fn weak_etags_round(faults: Faults) {
     let emu = emulator().await;
-    emu.set_faults(Faults {
-        weak_etags: true,
-        ..Faults::default()
-    });
+    emu.set_faults(faults);
     let mut c = emulator_case(&emu).await;
     c.far.put("e1.ics", &rich("e1", "Original")).await;
     c.far.put("e2.ics", &rich("e2", "Other")).await;
@@ -687,17 +685,38 @@ async fn weak_etags_are_sent_back_exactly_as_received() {
         "{:?}",
         c.cached()
     );
-    // The emulator compares If-Match as an exact string: a changed etag would be a 412.
     c.retitle("e1", "Mine");
     c.delete("e2");
     let run = c.sync().await;
     assert_eq!((run.pushed, run.conflicts), (2, 0), "{run:#?}");
+    assert_eq!(summary(&c.far.with_uid("e1").await[0]), "Mine");
     c.assert_in_step().await;
-    // And the condition is really sent: a changed server copy is a conflict, not overwritten.
     c.retitle("e1", "Mine again");
     c.far.put("e1.ics", &rich("e1", "Theirs")).await;
     let run = c.sync().await;
     assert_eq!((run.pushed, run.conflicts), (0, 1), "{run:#?}");
+}
+
+#[tokio::test]
+async fn weak_etags_are_sent_back_exactly_as_received() {
+    // The emulator compares If-Match as an exact string: a changed etag would be a 412.
+    weak_etags_round(Faults {
+        weak_etags: true,
+        ..Faults::default()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_server_that_compares_weak_etags_strongly_still_takes_the_edit() {
+    // If-Match with a weak etag always fails there; the copy is checked to be the base, and the
+    // write goes again without the condition.
+    weak_etags_round(Faults {
+        weak_etags: true,
+        strong_if_match: true,
+        ..Faults::default()
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -763,33 +782,6 @@ async fn a_refused_write_fetches_the_server_copy_conditionally() {
     let conflict = c.store.conflicts().unwrap().remove(0);
     assert_eq!(conflict.remote_etag.as_deref(), Some(etag.as_str()));
     assert_eq!(summary(conflict.remote_raw.as_deref().unwrap()), "Theirs");
-}
-
-#[tokio::test]
-async fn a_server_that_compares_weak_etags_strongly_still_takes_the_edit() {
-    let emu = emulator().await;
-    emu.set_faults(Faults {
-        weak_etags: true,
-        strong_if_match: true,
-        ..Faults::default()
-    });
-    let mut c = emulator_case(&emu).await;
-    c.far.put("e1.ics", &rich("e1", "Original")).await;
-    c.far.put("e2.ics", &rich("e2", "Other")).await;
-    c.sync().await;
-    c.retitle("e1", "Mine");
-    c.delete("e2");
-    // If-Match with a weak etag always fails there; the copy is checked to be the base, and the
-    // write goes again without the condition.
-    let run = c.sync().await;
-    assert_eq!((run.pushed, run.conflicts), (2, 0), "{run:#?}");
-    assert_eq!(summary(&c.far.with_uid("e1").await[0]), "Mine");
-    c.assert_in_step().await;
-    // A real change on the server is still a conflict.
-    c.retitle("e1", "Mine again");
-    c.far.put("e1.ics", &rich("e1", "Theirs")).await;
-    let run = c.sync().await;
-    assert_eq!((run.pushed, run.conflicts), (0, 1), "{run:#?}");
 }
 
 #[tokio::test]

@@ -64,6 +64,22 @@ fn retitle(store: &mut Store, item: i64, uid: &str, summary: &str, at: i64) {
         .unwrap();
 }
 
+/// e1 edited to "Mine", then refused: the server holds "Theirs" at etag "2". The conflict's id.
+fn conflicted(store: &mut Store, cal: i64) -> i64 {
+    let item = e1(store);
+    retitle(store, item, "e1", "Mine", 1);
+    let pending = store.pending_changes(cal).unwrap().remove(0);
+    store
+        .record_conflict(
+            pending.id,
+            Some("\"2\""),
+            Some(&event("e1", "Theirs")),
+            None,
+            2,
+        )
+        .unwrap()
+}
+
 fn e1(store: &Store) -> i64 {
     store.items_with_uid("e1").unwrap()[0].0
 }
@@ -206,18 +222,7 @@ fn an_edit_of_a_local_calendar_is_final() {
 #[test]
 fn keep_both_makes_the_local_version_a_new_event_and_keeps_the_servers() {
     let (_dir, mut store, cal) = setup();
-    let item = e1(&store);
-    retitle(&mut store, item, "e1", "Mine", 1);
-    let pending = store.pending_changes(cal).unwrap().remove(0);
-    let id = store
-        .record_conflict(
-            pending.id,
-            Some("\"2\""),
-            Some(&event("e1", "Theirs")),
-            None,
-            2,
-        )
-        .unwrap();
+    let id = conflicted(&mut store, cal);
     assert!(
         store.pending_changes(cal).unwrap().is_empty(),
         "held by the conflict"
@@ -273,18 +278,7 @@ fn an_edit_begun_on_an_older_version_is_based_on_what_the_person_saw() {
 #[test]
 fn an_open_conflict_follows_the_server_so_keep_theirs_never_goes_back_in_time() {
     let (_dir, mut store, cal) = setup();
-    let item = e1(&store);
-    retitle(&mut store, item, "e1", "Mine", 1);
-    let pending = store.pending_changes(cal).unwrap().remove(0);
-    let id = store
-        .record_conflict(
-            pending.id,
-            Some("\"2\""),
-            Some(&event("e1", "Theirs")),
-            None,
-            2,
-        )
-        .unwrap();
+    let id = conflicted(&mut store, cal);
     // A later pull brings the server's next version.
     let page = ChangeSet {
         upserts: vec![fetched(

@@ -576,6 +576,14 @@ async fn emulator_case(emu: &CalDavEmulator) -> Case {
     .await
 }
 
+/// A case on the emulator whose cache holds e1 ("Original").
+async fn synced_with_e1(emu: &CalDavEmulator) -> Case {
+    let mut c = emulator_case(emu).await;
+    c.far.put("e1.ics", &rich("e1", "Original")).await;
+    c.sync().await;
+    c
+}
+
 #[tokio::test]
 async fn edits_made_offline_are_pushed_in_order_when_the_server_returns() {
     let emu = emulator().await;
@@ -656,9 +664,7 @@ async fn a_lost_put_reply_does_not_make_a_duplicate() {
 #[tokio::test]
 async fn a_lost_update_reply_is_recognised_as_our_own_write() {
     let emu = emulator().await;
-    let mut c = emulator_case(&emu).await;
-    c.far.put("e1.ics", &rich("e1", "Original")).await;
-    c.sync().await;
+    let mut c = synced_with_e1(&emu).await;
     c.retitle("e1", "Mine");
     emu.set_faults(Faults {
         lose_write_reply: 1,
@@ -722,9 +728,7 @@ async fn a_server_that_compares_weak_etags_strongly_still_takes_the_edit() {
 #[tokio::test]
 async fn a_put_answered_without_an_etag_is_followed_by_a_fetch() {
     let emu = emulator().await;
-    let mut c = emulator_case(&emu).await;
-    c.far.put("e1.ics", &rich("e1", "Original")).await;
-    c.sync().await;
+    let mut c = synced_with_e1(&emu).await;
     emu.set_faults(Faults {
         put_without_etag: true,
         ..Faults::default()
@@ -744,9 +748,7 @@ async fn a_put_answered_without_an_etag_is_followed_by_a_fetch() {
 #[tokio::test]
 async fn a_refused_write_fetches_the_server_copy_conditionally() {
     let emu = emulator().await;
-    let mut c = emulator_case(&emu).await;
-    c.far.put("e1.ics", &rich("e1", "Original")).await;
-    c.sync().await;
+    let mut c = synced_with_e1(&emu).await;
     c.retitle("e1", "Mine");
     // Someone else's change, which a pull brought into the cache before our push went out (as
     // when a push fails on the network and the pull of the same run succeeds).
@@ -787,9 +789,7 @@ async fn a_refused_write_fetches_the_server_copy_conditionally() {
 #[tokio::test]
 async fn a_change_the_server_refuses_for_good_becomes_a_conflict_the_person_can_drop() {
     let emu = emulator().await;
-    let mut c = emulator_case(&emu).await;
-    c.far.put("e1.ics", &rich("e1", "Original")).await;
-    c.sync().await;
+    let mut c = synced_with_e1(&emu).await;
     c.retitle("e1", "Mine");
     // The server forbids writes (a read-only share, say).
     emu.set_faults(Faults {
@@ -820,9 +820,7 @@ async fn a_change_the_server_refuses_for_good_becomes_a_conflict_the_person_can_
 #[tokio::test]
 async fn edits_in_a_calendar_deleted_on_the_server_become_conflicts_then_go_with_it() {
     let emu = emulator().await;
-    let mut c = emulator_case(&emu).await;
-    c.far.put("e1.ics", &rich("e1", "Original")).await;
-    c.sync().await;
+    let mut c = synced_with_e1(&emu).await;
     c.retitle("e1", "Mine");
     emu.remove_calendar("work");
     let opts = SyncOptions::default();

@@ -160,6 +160,18 @@ keys() {
 	echo "make.sh: warning: screen did not change after keys: $*" >&2
 }
 
+# quit_cleanly WHAT: press q and wait for the program to exit with status 0.
+quit_cleanly() {
+	t send-keys -t "$SESSION" q
+	local deadline=$((SECONDS + TIMEOUT)) status
+	until pane_dead; do
+		((SECONDS < deadline)) || die "$1 did not quit on 'q'"
+		sleep 0.2
+	done
+	status=$(exit_status)
+	[[ $status == 0 ]] || die "$1 exited with status $status"
+}
+
 # --- the views -----------------------------------------------------------------
 shot month "November 2026"
 shot help '?' "Keys"
@@ -168,14 +180,7 @@ shot detail Enter "Calendar"
 keys Escape
 
 # --- quit ----------------------------------------------------------------------
-t send-keys -t "$SESSION" q
-deadline=$((SECONDS + TIMEOUT))
-until pane_dead; do
-	((SECONDS < deadline)) || die "almanac did not quit on 'q'"
-	sleep 0.2
-done
-status=$(exit_status)
-[[ $status == 0 ]] || die "almanac exited with status $status"
+quit_cleanly almanac
 
 # --- the demo: live sync from the built-in CalDAV server, and the sync pane ------------
 t kill-session -t "$SESSION"
@@ -207,13 +212,6 @@ t send-keys -t "$SESSION" ' at 10' Enter
 wait_view "press c to resolve" ""
 shot conflicts c "Conflicts (1)"
 keys Escape
-t send-keys -t "$SESSION" q
-deadline=$((SECONDS + TIMEOUT))
-until pane_dead; do
-	((SECONDS < deadline)) || die "almanac demo did not quit on 'q'"
-	sleep 0.2
-done
-status=$(exit_status)
-[[ $status == 0 ]] || die "almanac demo exited with status $status"
+quit_cleanly "almanac demo"
 
 printf '%s\n' "${written[@]}"

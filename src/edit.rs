@@ -49,7 +49,15 @@ pub enum EditFailure {
     Store(#[from] StoreError),
     #[error("the event is gone from the cache (deleted meanwhile?)")]
     Gone,
+    #[error(
+        "the bundled sample is read-only (it is replaced every week): add events of your own with `a` or `almanac add`"
+    )]
+    Sample,
 }
+
+/// New events never go into the bundled sample, which is rewritten every week and dropped once
+/// there is data of one's own: they go to a local calendar, "Personal", made on demand.
+pub const PERSONAL: &str = "Personal";
 
 /// What staging did, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,8 +74,27 @@ pub fn stage(
     now: DateTime<Utc>,
 ) -> Result<Outcome, EditFailure> {
     let ts = now.timestamp();
+    let sample = store.sample_calendar()?.map(|(id, _)| id);
+    let item = match &request {
+        EditRequest::Change { item, .. }
+        | EditRequest::Delete { item, .. }
+        | EditRequest::Replace {
+            item: Some(item), ..
+        } => Some(*item),
+        _ => None,
+    };
+    if let (Some(item), Some(sample)) = (item, sample)
+        && store.item_text(item)?.is_some_and(|(c, _)| c == sample)
+    {
+        return Err(EditFailure::Sample);
+    }
     let (edit, uid) = match request {
         EditRequest::Create { calendar, event } => {
+            let calendar = if Some(calendar) == sample {
+                store.local_calendar(PERSONAL)?
+            } else {
+                calendar
+            };
             let uid = new_uid();
             let raw = new_event(&uid, &event, now);
             (
@@ -120,6 +147,11 @@ pub fn stage(
             ..
         } => {
             let uid = validate(&raw)?;
+            let calendar = if Some(calendar) == sample {
+                store.local_calendar(PERSONAL)?
+            } else {
+                calendar
+            };
             (
                 LocalEdit::Create {
                     calendar,

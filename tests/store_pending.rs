@@ -304,3 +304,51 @@ fn an_open_conflict_follows_the_server_so_keep_theirs_never_goes_back_in_time() 
         Some("\"3\"")
     );
 }
+
+#[test]
+fn the_bundled_sample_is_read_only_and_new_events_go_to_a_personal_calendar() {
+    use almanac::domain::EventTime;
+    use almanac::domain::edit::NewEvent;
+    use almanac::edit::{EditFailure, EditRequest, PERSONAL, stage};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let day = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    almanac::app::sample::ensure_sample(&mut store, day, 0).unwrap();
+    let (sample, _) = store.sample_calendar().unwrap().unwrap();
+    let shown_before = shown(&store);
+    let (item, _, _) = store.items_with_uid("standup-23@sample.almanac").unwrap()[0].clone();
+    let change = EditRequest::Delete {
+        item,
+        uid: "standup-23@sample.almanac".into(),
+        occurrence: None,
+    };
+    assert!(matches!(
+        stage(&mut store, change, chrono::Utc::now()),
+        Err(EditFailure::Sample)
+    ));
+    assert_eq!(shown(&store), shown_before, "nothing changed");
+    let at = |h| EventTime::Date(day).shifted(chrono::Duration::hours(h));
+    let event = NewEvent {
+        summary: "Mine".into(),
+        start: at(0),
+        end: at(24),
+        location: None,
+        description: None,
+        rrule: None,
+    };
+    let outcome = stage(
+        &mut store,
+        EditRequest::Create {
+            calendar: sample,
+            event,
+        },
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    let personal = store.find_local_calendar(PERSONAL).unwrap().unwrap();
+    assert_eq!(outcome.staged.calendar, personal);
+    assert!(
+        store.has_own_data().unwrap(),
+        "so the sample goes at the next start"
+    );
+}

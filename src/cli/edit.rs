@@ -91,6 +91,7 @@ impl From<EditFailure> for CliError {
     fn from(e: EditFailure) -> Self {
         match e {
             EditFailure::Edit(e) => CliError::Usage(e.to_string()),
+            EditFailure::Sample => CliError::Usage(EditFailure::Sample.to_string()),
             e => CliError::Runtime(e.to_string()),
         }
     }

@@ -30,6 +30,8 @@ pub enum EditRequest {
         item: i64,
         uid: String,
         occurrence: Option<When>,
+        /// As for `Change`: the server version the person saw when they chose to delete.
+        seen_etag: Option<String>,
     },
     /// The whole text, as typed in `$EDITOR`: replaces the item's (or creates one).
     Replace {
@@ -121,15 +123,17 @@ pub fn stage(
             item,
             uid,
             occurrence: None,
-        } => (LocalEdit::Delete { item }, uid),
+            seen_etag,
+        } => (LocalEdit::Delete { item, seen_etag }, uid),
         EditRequest::Delete {
             item,
             uid,
             occurrence: Some(when),
+            seen_etag,
         } => {
             let (_, raw) = store.item_text(item)?.ok_or(EditFailure::Gone)?;
             let raw = delete_occurrence(&raw, &uid, when, now)?;
-            (LocalEdit::update(item, raw, None), uid)
+            (LocalEdit::update(item, raw, seen_etag), uid)
         }
         EditRequest::Replace {
             item: Some(item),

@@ -252,6 +252,7 @@ impl Case {
             item,
             uid: uid.into(),
             occurrence: None,
+            seen_etag: None,
         };
         stage(&mut self.store, req, Utc::now()).unwrap();
     }

@@ -147,7 +147,15 @@ fn a_create_deleted_before_its_push_settles_whether_or_not_the_create_landed() {
     let item = store.items_with_uid("new-1").unwrap()[0].0;
     // The create may be on its way to the server: the engine holds this snapshot.
     let in_flight = store.pending_changes(cal).unwrap().remove(0);
-    store.stage(LocalEdit::Delete { item }, 2).unwrap();
+    store
+        .stage(
+            LocalEdit::Delete {
+                item,
+                seen_etag: None,
+            },
+            2,
+        )
+        .unwrap();
     assert_eq!(shown(&store), [("Server".to_string(), false)]);
     // The PUT landed after all: the delete stays, now based on the server's etag.
     store.pushed(&in_flight, Some("\"9\""), None, 3).unwrap();
@@ -184,7 +192,15 @@ fn an_edit_made_while_its_push_was_on_the_way_stays_pending_on_the_new_base() {
 fn a_local_delete_hides_the_event_and_waits_with_its_base() {
     let (_dir, mut store, cal) = setup();
     let item = e1(&store);
-    store.stage(LocalEdit::Delete { item }, 1).unwrap();
+    store
+        .stage(
+            LocalEdit::Delete {
+                item,
+                seen_etag: None,
+            },
+            1,
+        )
+        .unwrap();
     assert!(shown(&store).is_empty());
     let pending = store.pending_changes(cal).unwrap();
     assert_eq!(pending[0].op, PendingOp::Delete);
@@ -321,6 +337,7 @@ fn the_bundled_sample_is_read_only_and_new_events_go_to_a_personal_calendar() {
         item,
         uid: "standup-23@sample.almanac".into(),
         occurrence: None,
+        seen_etag: None,
     };
     assert!(matches!(
         stage(&mut store, change, chrono::Utc::now()),
@@ -351,4 +368,21 @@ fn the_bundled_sample_is_read_only_and_new_events_go_to_a_personal_calendar() {
         store.has_own_data().unwrap(),
         "so the sample goes at the next start"
     );
+}
+
+#[test]
+fn a_delete_chosen_on_an_older_version_is_based_on_what_the_person_saw() {
+    let (_dir, mut store, cal) = setup();
+    let page = ChangeSet {
+        upserts: vec![fetched("/cal/work/e1.ics", "\"2\"", event("e1", "Theirs"))],
+        ..ChangeSet::default()
+    };
+    store.apply(cal, &page, 1).unwrap();
+    let item = e1(&store);
+    let seen_etag = Some("\"1\"".to_string());
+    store
+        .stage(LocalEdit::Delete { item, seen_etag }, 2)
+        .unwrap();
+    let pending = store.pending_changes(cal).unwrap();
+    assert_eq!(pending[0].base_etag.as_deref(), Some("\"1\""));
 }

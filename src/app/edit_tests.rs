@@ -249,6 +249,7 @@ fn delete_asks_first_and_y_stages_it() {
             item: 5,
             uid: "gym".into(),
             occurrence: None,
+            seen_etag: None,
         })]
     );
 }
@@ -272,6 +273,7 @@ fn deleting_a_whole_series_asks_the_scope_then_confirms() {
             item: 8,
             uid: "yoga".into(),
             occurrence: None,
+            seen_etag: None,
         })]
     );
 }
@@ -453,5 +455,22 @@ fn an_edit_is_based_on_the_server_version_shown_unless_a_local_change_already_wa
             panic!("a change: {cmds:?}")
         };
         assert_eq!(*seen_etag, expected, "pending: {pending:?}");
+        // A delete chosen on the same view carries the same.
+        press(&mut m, KeyCode::Char('d'));
+        let mut shown = detail(5, None);
+        shown.etag = Some("\"7\"".into());
+        shown.pending_op = pending.map(str::to_string);
+        update(
+            &mut m,
+            Msg::DetailLoaded {
+                event_id: 1,
+                detail: Some(shown),
+            },
+        );
+        let cmds = press(&mut m, KeyCode::Char('y'));
+        let Some(Command::Stage(EditRequest::Delete { seen_etag, .. })) = cmds.first() else {
+            panic!("a delete: {cmds:?}")
+        };
+        assert_eq!(*seen_etag, expected, "delete, pending: {pending:?}");
     }
 }

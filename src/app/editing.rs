@@ -38,6 +38,8 @@ pub struct Removal {
     pub uid: String,
     pub occurrence: Option<When>,
     pub summary: String,
+    /// The server version shown when the person chose to delete (see `seen_etag`).
+    pub seen_etag: Option<String>,
 }
 
 fn say(model: &mut Model, text: &str, error: bool) {
@@ -160,17 +162,23 @@ fn proceed(model: &mut Model, intent: Intent) -> Vec<Command> {
     }
     match intent {
         Intent::Edit => open_edit_form(model, &occ, &detail, None),
-        _ => confirm_delete(model, detail.item_id, &occ, None),
+        _ => confirm_delete(model, &detail, &occ, None),
     }
     Vec::new()
 }
 
-fn confirm_delete(model: &mut Model, item: i64, occ: &Occurrence, occurrence: Option<When>) {
+fn confirm_delete(
+    model: &mut Model,
+    detail: &EventDetail,
+    occ: &Occurrence,
+    occurrence: Option<When>,
+) {
     model.mode = Mode::ConfirmDelete(Box::new(Removal {
-        item,
+        item: detail.item_id,
         uid: occ.uid.to_string(),
         occurrence,
         summary: occ.summary.to_string(),
+        seen_etag: seen_etag(detail),
     }));
 }
 
@@ -192,7 +200,7 @@ pub fn on_scope_key(model: &mut Model, pick: &Pick, key: KeyEvent) -> Vec<Comman
     };
     match pick.intent {
         Intent::Edit => open_edit_form(model, &occ, &detail, occurrence),
-        _ => confirm_delete(model, pick.item, &occ, occurrence),
+        _ => confirm_delete(model, &detail, &occ, occurrence),
     }
     Vec::new()
 }
@@ -206,6 +214,7 @@ pub fn on_confirm_key(model: &mut Model, removal: &Removal, key: KeyEvent) -> Ve
                 item: removal.item,
                 uid: removal.uid.clone(),
                 occurrence: removal.occurrence,
+                seen_etag: removal.seen_etag.clone(),
             })]
         }
         KeyCode::Char('n') | KeyCode::Esc | KeyCode::Char('q') => {

@@ -289,6 +289,7 @@ pub fn delete(
         item,
         uid: args.uid.clone(),
         occurrence: occurrence(args.occurrence.as_deref(), zone)?,
+        seen_etag: None,
     };
     Ok(stage(store, request, now)?)
 }

@@ -30,8 +30,11 @@ pub enum LocalEdit {
         raw: String,
         seen_etag: Option<String>,
     },
-    /// The item goes.
-    Delete { item: i64 },
+    /// The item goes. `seen_etag` as for an update.
+    Delete {
+        item: i64,
+        seen_etag: Option<String>,
+    },
 }
 
 impl LocalEdit {
@@ -329,7 +332,7 @@ impl Store {
                     pending: row.remote,
                 }
             }
-            LocalEdit::Delete { item } => {
+            LocalEdit::Delete { item, seen_etag } => {
                 let row = item_row(&tx, item)?;
                 let op: Option<String> = tx
                     .query_row(
@@ -370,7 +373,7 @@ impl Store {
                                 item,
                                 row.href,
                                 row.uid.unwrap_or_default(),
-                                row.etag,
+                                seen_etag.or(row.etag),
                                 row.raw,
                                 now
                             ],

@@ -390,7 +390,7 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
                 })?;
             println!(
                 "conflict {id} resolved: kept {}",
-                almanac::store::Keep::from(*keep).as_str()
+                almanac::store::Keep::from(*keep).words()
             );
             if resolved.push {
                 let staged = almanac::store::Staged {

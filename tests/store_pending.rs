@@ -80,6 +80,15 @@ fn conflicted(store: &mut Store, cal: i64) -> i64 {
         .unwrap()
 }
 
+/// A pull that brings the server's "Theirs" of e1 at etag "2".
+fn pull_theirs(store: &mut Store, cal: i64, at: i64) {
+    let page = ChangeSet {
+        upserts: vec![fetched("/cal/work/e1.ics", "\"2\"", event("e1", "Theirs"))],
+        ..ChangeSet::default()
+    };
+    store.apply(cal, &page, at).unwrap();
+}
+
 fn e1(store: &Store) -> i64 {
     store.items_with_uid("e1").unwrap()[0].0
 }
@@ -105,11 +114,7 @@ fn a_pull_never_overwrites_or_removes_an_event_with_a_local_edit() {
     let item = e1(&store);
     retitle(&mut store, item, "e1", "Mine", 1);
     // The server changed it meanwhile: the cache learns the server copy, the view keeps mine.
-    let page = ChangeSet {
-        upserts: vec![fetched("/cal/work/e1.ics", "\"2\"", event("e1", "Theirs"))],
-        ..ChangeSet::default()
-    };
-    store.apply(cal, &page, 2).unwrap();
+    pull_theirs(&mut store, cal, 2);
     assert_eq!(shown(&store), [("Mine".to_string(), true)]);
     let pending = store.pending_changes(cal).unwrap();
     assert_eq!(
@@ -267,11 +272,7 @@ fn keep_both_makes_the_local_version_a_new_event_and_keeps_the_servers() {
 fn an_edit_begun_on_an_older_version_is_based_on_what_the_person_saw() {
     let (_dir, mut store, cal) = setup();
     // A pull brings a new server copy while the person's form shows the one with etag "1".
-    let page = ChangeSet {
-        upserts: vec![fetched("/cal/work/e1.ics", "\"2\"", event("e1", "Theirs"))],
-        ..ChangeSet::default()
-    };
-    store.apply(cal, &page, 1).unwrap();
+    pull_theirs(&mut store, cal, 1);
     let item = e1(&store);
     store
         .stage(
@@ -373,11 +374,7 @@ fn the_bundled_sample_is_read_only_and_new_events_go_to_a_personal_calendar() {
 #[test]
 fn a_delete_chosen_on_an_older_version_is_based_on_what_the_person_saw() {
     let (_dir, mut store, cal) = setup();
-    let page = ChangeSet {
-        upserts: vec![fetched("/cal/work/e1.ics", "\"2\"", event("e1", "Theirs"))],
-        ..ChangeSet::default()
-    };
-    store.apply(cal, &page, 1).unwrap();
+    pull_theirs(&mut store, cal, 1);
     let item = e1(&store);
     let seen_etag = Some("\"1\"".to_string());
     store

@@ -73,7 +73,7 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
     );
 
     model.sync.accounts = !accounts.is_empty();
-    let edits = Edits {
+    let mut edits = Edits {
         data_dir: data_dir.clone(),
         writer: None,
     };
@@ -93,7 +93,6 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
     let gate = InputGate::default();
     spawn_terminal_reader(tx.clone(), gate.clone());
     drop(tx);
-    let mut edits = edits;
     let result = loop {
         // Wait for one message, then take every other one already waiting, then draw once.
         let Some(first) = rx.recv().await else {
@@ -221,20 +220,12 @@ impl Edits {
         match store.resolve(conflict, keep, &fresh, Utc::now().timestamp()) {
             Ok(resolved) if resolved.push => Msg::Resolved(Ok(format!(
                 "kept {}; {}",
-                kept(keep),
+                keep.words(),
                 push_now(engine, resolved.calendar)
             ))),
-            Ok(_) => Msg::Resolved(Ok(format!("kept {}", kept(keep)))),
+            Ok(_) => Msg::Resolved(Ok(format!("kept {}", keep.words()))),
             Err(e) => Msg::Resolved(Err(e.to_string())),
         }
-    }
-}
-
-fn kept(keep: Keep) -> &'static str {
-    match keep {
-        Keep::Local => "mine",
-        Keep::Remote => "theirs",
-        Keep::Both => "both",
     }
 }
 
@@ -256,7 +247,7 @@ fn spawn_terminal_reader(tx: mpsc::UnboundedSender<Msg>, gate: InputGate) {
                 std::thread::sleep(std::time::Duration::from_millis(20));
                 continue;
             }
-            let msg = match crossterm::event::poll(std::time::Duration::from_millis(50)) {
+            let msg = match crossterm::event::poll(std::time::Duration::from_millis(100)) {
                 Ok(false) => continue,
                 Ok(true) => match crossterm::event::read() {
                     Ok(ev) => terminal_msg(ev),

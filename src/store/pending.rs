@@ -101,7 +101,6 @@ pub struct PendingChange {
     pub cached_etag: Option<String>,
     /// The server copy the cache holds now.
     pub cached_raw: Option<String>,
-    pub attempts: i64,
 }
 
 /// Which side of a conflict to keep.
@@ -121,6 +120,15 @@ impl Keep {
         match self {
             Keep::Local => "local",
             Keep::Remote => "remote",
+            Keep::Both => "both",
+        }
+    }
+
+    /// The side kept, in a person's words: "mine", "theirs", "both".
+    pub fn words(self) -> &'static str {
+        match self {
+            Keep::Local => "mine",
+            Keep::Remote => "theirs",
             Keep::Both => "both",
         }
     }
@@ -432,7 +440,7 @@ impl Store {
     /// A calendar's pending changes that may be pushed now (not held by a conflict), oldest first.
     pub fn pending_changes(&self, calendar: i64) -> Result<Vec<PendingChange>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT p.id, p.calendar_id, p.item_id, p.href, p.uid, p.op, p.base_etag, p.raw, i.etag, p.attempts, i.raw
+            "SELECT p.id, p.calendar_id, p.item_id, p.href, p.uid, p.op, p.base_etag, p.raw, i.etag, i.raw
                FROM pending p LEFT JOIN items i ON i.id = p.item_id
               WHERE p.calendar_id = ?1 AND p.conflict_id IS NULL ORDER BY p.id",
         )?;
@@ -447,8 +455,7 @@ impl Store {
                 base_etag: r.get(6)?,
                 raw: r.get(7)?,
                 cached_etag: r.get(8)?,
-                attempts: r.get(9)?,
-                cached_raw: r.get(10)?,
+                cached_raw: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -225,6 +225,11 @@ impl Case {
     }
 
     fn edit(&mut self, uid: &str, changes: Changes) {
+        self.edit_at(uid, changes, Utc::now());
+    }
+
+    /// An edit made at `at` (its DTSTAMP): two clients given the same `at` write the same stamps.
+    fn edit_at(&mut self, uid: &str, changes: Changes, at: chrono::DateTime<Utc>) {
         let item = self.item(uid);
         let req = EditRequest::Change {
             item,
@@ -233,7 +238,18 @@ impl Case {
             changes,
             seen_etag: None,
         };
-        stage(&mut self.store, req, Utc::now()).unwrap();
+        stage(&mut self.store, req, at).unwrap();
+    }
+
+    fn describe_at(&mut self, uid: &str, text: &str, at: chrono::DateTime<Utc>) {
+        self.edit_at(
+            uid,
+            Changes {
+                description: Some(text.into()),
+                ..Changes::default()
+            },
+            at,
+        );
     }
 
     fn retitle(&mut self, uid: &str, title: &str) {
@@ -514,7 +530,54 @@ async fn crash_after_put(mut c: Case) {
     c.assert_in_step().await;
 }
 
+/// Two almanac clients (two caches) edit one event in the same second: the same UID, SEQUENCE and
+/// DTSTAMP, different descriptions. The second to push meets a 412, and the server's copy must not
+/// be taken for its own lost write: a conflict every time, both texts kept.
+async fn same_second_edits(mut c: Case, mut other: Case) {
+    c.far.put("e1.ics", &rich("e1", "Planning")).await;
+    c.sync().await;
+    other.sync().await;
+    for round in 0..20 {
+        let at = Utc::now();
+        other.describe_at("e1", &format!("theirs {round}"), at);
+        c.describe_at("e1", &format!("mine {round}"), at);
+        let theirs = other.sync().await;
+        assert_eq!(theirs.pushed, 1, "round {round}: {theirs:#?}");
+        let mine = c.sync().await;
+        assert_eq!(
+            (mine.pushed, mine.conflicts),
+            (0, 1),
+            "round {round}: the same-second edit was taken for our own write: {mine:#?}"
+        );
+        let conflicts = c.store.conflicts().unwrap();
+        assert_eq!(conflicts.len(), 1);
+        let local = unfold(conflicts[0].local_raw.as_deref().unwrap());
+        let remote = unfold(conflicts[0].remote_raw.as_deref().unwrap());
+        assert!(local.contains(&format!("mine {round}")), "{local}");
+        assert!(remote.contains(&format!("theirs {round}")), "{remote}");
+        // Keep theirs, so the next round starts from one version on both sides.
+        c.store
+            .resolve(
+                conflicts[0].id,
+                Keep::Remote,
+                "unused",
+                Utc::now().timestamp(),
+            )
+            .unwrap();
+        c.sync().await;
+        other.sync().await;
+        assert!(c.store.conflicts().unwrap().is_empty());
+    }
+    c.assert_in_step().await;
+}
+
 async fn all_scenarios(base: &str, user: &str, password: &str, make: impl AsyncFn(&str) -> String) {
+    let url = make("ss").await;
+    same_second_edits(
+        Case::new(base, user, password, url.clone(), "ss").await,
+        Case::new(base, user, password, url, "ss").await,
+    )
+    .await;
     round_trip(Case::new(base, user, password, make("rt").await, "rt").await).await;
     for keep in [Keep::Local, Keep::Remote, Keep::Both] {
         let id = format!("c-{}", keep.as_str());
@@ -646,6 +709,39 @@ async fn edits_made_offline_are_pushed_in_order_when_the_server_returns() {
 }
 
 #[tokio::test]
+async fn an_etag_that_cannot_be_sent_holds_back_only_its_own_change() {
+    let emu = emulator().await;
+    let mut c = emulator_case(&emu).await;
+    c.far.put("e1.ics", &rich("e1", "One")).await;
+    c.far.put("e2.ics", &rich("e2", "Two")).await;
+    emu.set_faults(Faults {
+        unsendable_etag: Some("e1.ics".into()),
+        ..Faults::default()
+    });
+    c.sync().await;
+    c.retitle("e1", "Mine 1");
+    c.retitle("e2", "Mine 2");
+    // e1 cannot be written safely: a conflict with the reason; e2 still goes.
+    let run = c.sync().await;
+    assert_eq!((run.pushed, run.conflicts), (1, 1), "{run:#?}");
+    let conflicts = c.store.conflicts().unwrap();
+    assert_eq!(conflicts.len(), 1);
+    assert!(
+        conflicts[0]
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("etag")),
+        "{:?}",
+        conflicts[0].reason
+    );
+    assert_eq!(summary(&c.far.with_uid("e1").await[0]), "One");
+    assert_eq!(summary(&c.far.with_uid("e2").await[0]), "Mine 2");
+    // The next run does not try e1 again behind the person's back.
+    let run = c.sync().await;
+    assert_eq!((run.pushed, run.conflicts), (0, 0), "{run:#?}");
+}
+
+#[tokio::test]
 async fn a_lost_put_reply_does_not_make_a_duplicate() {
     let emu = emulator().await;
     let mut c = emulator_case(&emu).await;
@@ -760,6 +856,7 @@ async fn a_refused_write_fetches_the_server_copy_conditionally() {
             href: href.clone(),
             etag: Some(etag.clone()),
             raw: body,
+            problem: None,
         }],
         ..Default::default()
     };

@@ -268,11 +268,13 @@ fn the_sync_pane_shows_strategy_tokens_last_run_progress_and_errors() {
                         href: "/cal/work/a.ics".into(),
                         etag: Some("\"1\"".into()),
                         raw: ics.into(),
+                        problem: None,
                     },
                     FetchedItem {
                         href: "/cal/work/bad.ics".into(),
                         etag: Some("\"2\"".into()),
                         raw: "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:b\r\nDTSTART:garbage\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n".into(),
+                        problem: None,
                     },
                 ],
                 removals: vec![],
@@ -388,6 +390,7 @@ fn remote_calendar(s: &mut Store, events: &[(&str, &str, u32)]) -> i64 {
                 href: format!("/cal/work/{uid}.ics"),
                 etag: Some(format!("\"{uid}-1\"")),
                 raw: ics(uid, summary, *hour, "Room 1"),
+                problem: None,
             })
             .collect(),
         removals: vec![],

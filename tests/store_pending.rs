@@ -15,6 +15,7 @@ fn fetched(href: &str, etag: &str, raw: String) -> FetchedItem {
         href: href.into(),
         etag: Some(etag.into()),
         raw,
+        problem: None,
     }
 }
 

@@ -14,6 +14,7 @@ fn item(href: &str, etag: &str, raw: String) -> FetchedItem {
         href: href.into(),
         etag: Some(etag.into()),
         raw,
+        problem: None,
     }
 }
 

@@ -320,6 +320,28 @@ async fn an_unreadable_item_is_kept_raw_reported_and_the_rest_synced() {
 }
 
 #[tokio::test]
+async fn an_item_that_is_not_utf8_is_kept_raw_and_the_rest_of_the_reply_synced() {
+    // Both ways a first sync reads data: a sync-collection with data, and multigets (ctag path).
+    for no_sync_collection in [false, true] {
+        let (emu, _dir, mut store, dav) = setup(250).await;
+        emu.set_faults(Faults {
+            non_utf8_item: Some("e7.ics".into()),
+            no_sync_collection,
+            ..Faults::default()
+        });
+        let r = ok(&mut store, &dav).await;
+        let c = &r.calendars[0];
+        assert_eq!(c.added, 250, "{r:#?}");
+        assert_eq!(c.unreadable.len(), 1, "{r:#?}");
+        assert!(c.unreadable[0].contains("e7.ics"), "{r:#?}");
+        assert!(c.unreadable[0].contains("UTF-8"), "{r:#?}");
+        let status = store.reader().unwrap().sync_status().unwrap();
+        let work = status.iter().find(|s| s.calendar == "Work").unwrap();
+        assert_eq!((work.items, work.events), (250, 249));
+    }
+}
+
+#[tokio::test]
 async fn hrefs_on_another_origin_are_refused() {
     let (emu, _dir, mut store, dav) = setup(3).await;
     emu.set_faults(Faults {
@@ -329,6 +351,62 @@ async fn hrefs_on_another_origin_are_refused() {
     ok(&mut store, &dav).await;
     assert_eq!(cached(&store), truth(&emu));
     assert!(cached(&store).iter().all(|(h, _)| !h.contains("evil")));
+}
+
+#[tokio::test]
+async fn members_outside_the_collection_are_refused_and_reported() {
+    for no_sync_collection in [false, true] {
+        let (emu, _dir, mut store, dav) = setup(3).await;
+        emu.set_faults(Faults {
+            outside_href: true,
+            no_sync_collection,
+            ..Faults::default()
+        });
+        let r = ok(&mut store, &dav).await;
+        assert_eq!(cached(&store), truth(&emu), "{r:#?}");
+        assert!(
+            cached(&store).iter().all(|(h, _)| !h.contains("outside")),
+            "{:?}",
+            cached(&store)
+        );
+        let refused: Vec<&String> = r.calendars[0]
+            .unreadable
+            .iter()
+            .filter(|u| u.contains("outside the calendar"))
+            .collect();
+        assert!(refused.len() >= 2, "{r:#?}");
+        // A later run (a delta, or the ctag path again) keeps them out too.
+        emu.put("work", "e9.ics", &event("e9", "Later", 9));
+        ok(&mut store, &dav).await;
+        assert_eq!(cached(&store), truth(&emu));
+    }
+}
+
+/// A calendar deleted and recreated at the same URL, on a server that answers the old token with
+/// a 207 listing every current member and no removals [obs]: the next sync must drop what the old
+/// collection held, because the collection's identity changed.
+#[tokio::test]
+async fn a_calendar_recreated_at_the_same_url_converges_on_the_next_sync() {
+    for no_sync_collection in [false, true] {
+        let (emu, _dir, mut store, dav) = setup(6).await;
+        emu.set_faults(Faults {
+            stale_token_full_listing: true,
+            no_sync_collection,
+            ..Faults::default()
+        });
+        ok(&mut store, &dav).await;
+        ok(&mut store, &dav).await;
+        emu.remove_calendar("work");
+        emu.add_calendar("work", "Work", Some("#4f9dde"));
+        emu.put("work", "n1.ics", &event("n1", "New 1", 3));
+        emu.put("work", "e2.ics", &event("e2", "Reborn 2", 4));
+        let r = ok(&mut store, &dav).await;
+        assert_eq!(cached(&store), truth(&emu), "{r:#?}");
+        // And it stays so.
+        emu.put("work", "n2.ics", &event("n2", "New 2", 5));
+        ok(&mut store, &dav).await;
+        assert_eq!(cached(&store), truth(&emu));
+    }
 }
 
 #[tokio::test]

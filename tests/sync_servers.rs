@@ -204,6 +204,46 @@ async fn round_trip(kind: Kind) {
     assert_converged(&server, &store, &cal).await;
 }
 
+/// A calendar deleted and recreated at the same URL (other items, one href reused): after the
+/// next sync the cache equals the new collection.
+async fn recreated_calendar(kind: Kind) {
+    let Some(server) = start(kind) else { return };
+    let cal = server.make_calendar("again", "Again").await;
+    for i in 1..=4 {
+        let name = format!("e{i}.ics");
+        server
+            .put(&cal, &name, &event(&format!("e{i}"), "Old", i))
+            .await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let dav = client(&server);
+    sync(&mut store, &dav, false).await;
+    sync(&mut store, &dav, false).await;
+    assert_converged(&server, &store, &cal).await;
+    let (status, text) = server.dav("DELETE", &cal, None, "").await;
+    assert!(
+        (200..300).contains(&status),
+        "{kind} DELETE {cal}: {status} {text}"
+    );
+    let again = server.make_calendar("again", "Again").await;
+    assert_eq!(again, cal);
+    server.put(&cal, "n1.ics", &event("n1", "New", 5)).await;
+    server.put(&cal, "e2.ics", &event("e2b", "Reborn", 6)).await;
+    sync(&mut store, &dav, false).await;
+    assert_converged(&server, &store, &cal).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calendar_recreated_at_the_same_url_converges_on_radicale() {
+    recreated_calendar(Kind::Radicale).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calendar_recreated_at_the_same_url_converges_on_xandikos() {
+    recreated_calendar(Kind::Xandikos).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn radicale_first_incremental_unchanged_and_expired_token_syncs() {
     round_trip(Kind::Radicale).await;

@@ -48,9 +48,18 @@ pub struct Faults {
     /// Href name (e.g. `e1.ics`) whose calendar-data (REPORT and GET) is served as broken
     /// iCalendar; the stored body and its etag are unchanged.
     pub corrupt_item: Option<String>,
+    /// Href name whose calendar-data in REPORT replies carries a byte that is not UTF-8 (inside
+    /// its SUMMARY), in an otherwise well-formed reply.
+    pub non_utf8_item: Option<String>,
+    /// Href name whose etag in listings ends in CR LF (XML character references): a value the
+    /// client cannot send back in `If-Match`.
+    pub unsendable_etag: Option<String>,
     /// Listings (PROPFIND Depth 1, every REPORT) carry one extra response whose href is on
     /// another origin (`http://evil.example/...`).
     pub foreign_href: bool,
+    /// Listings (calendar PROPFIND Depth 1, every REPORT) carry responses on this origin but
+    /// outside the calendar (`../other/outside.ics`, `/elsewhere/outside.ics`).
+    pub outside_href: bool,
     /// [obs] calendar-multiget silently omits this href name.
     pub drop_from_multiget: Option<String>,
     /// [obs] A calendar-multiget naming more than this many hrefs answers 400.
@@ -86,6 +95,9 @@ pub(crate) struct Calendar {
     pub generation: u64,
     /// Bumped by every change; the `n` of the sync token.
     pub counter: u64,
+    /// Serial of this collection's creation: its `DAV:resource-id` and `DAV:creationdate` (RFC
+    /// 5842, RFC 4918 15.1), new when a calendar is removed and added again at the same URL.
+    pub created: u64,
     pub items: BTreeMap<String, Item>,
     /// Href name -> counter value of its latest change (put or delete). Deleted names stay as
     /// tombstones so a token from before the delete learns about it.
@@ -215,6 +227,7 @@ impl State {
                 name: name.to_string(),
                 color: color.map(str::to_string),
                 generation,
+                created: generation,
                 counter: 0,
                 items: BTreeMap::new(),
                 changes: BTreeMap::new(),

@@ -28,10 +28,24 @@ impl Reply {
     }
 
     fn xml(status: u16, xml: String) -> Reply {
+        // `non_utf8_item` marks where bytes that are not UTF-8 go: a String cannot hold them.
+        let body = if xml.contains(NOT_UTF8) {
+            let bytes: Vec<u8> = xml
+                .split(NOT_UTF8)
+                .enumerate()
+                .flat_map(|(i, part)| {
+                    let lead: &[u8] = if i == 0 { b"" } else { b"\xff" };
+                    lead.iter().chain(part.as_bytes()).copied()
+                })
+                .collect();
+            Bytes::from(bytes)
+        } else {
+            Bytes::from(xml)
+        };
         Reply {
             status,
             headers: vec![("content-type", "application/xml; charset=utf-8".to_string())],
-            body: Bytes::from(xml),
+            body,
         }
     }
 
@@ -59,6 +73,9 @@ enum Target {
 }
 
 const FOREIGN_ORIGIN: &str = "http://evil.example";
+
+/// Stands, in a reply being built, for a byte that is not UTF-8 (`non_utf8_item`).
+const NOT_UTF8: &str = "\u{E000}not-utf-8\u{E000}";
 
 /// Served (with the right href) when `corrupt_item` names an item: no END lines, a bad date.
 const CORRUPT_ICS: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:corrupt\r\n\
@@ -321,6 +338,16 @@ fn calendar_prop(st: &State, cal: &Calendar, p: &PropName) -> Option<String> {
         (DAV, "displayname") => esc(&cal.name),
         (ICAL, "calendar-color") => esc(cal.color.as_deref()?),
         (CS, "getctag") => esc(&cal.ctag()),
+        (DAV, "resource-id") => format!(
+            "<d:href>urn:uuid:00000000-0000-4000-8000-{:012x}</d:href>",
+            cal.created
+        ),
+        // A fixed epoch plus the creation serial in seconds: distinct per creation.
+        (DAV, "creationdate") => {
+            let at = chrono::DateTime::from_timestamp(1_767_225_600 + cal.created as i64, 0)
+                .unwrap_or_default();
+            at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+        }
         (DAV, "sync-token") if sync => esc(&cal.token(cal.counter)),
         (DAV, "supported-report-set") => {
             let mut reports = vec!["<c:calendar-multiget/>", "<c:calendar-query/>"];
@@ -343,12 +370,21 @@ fn calendar_prop(st: &State, cal: &Calendar, p: &PropName) -> Option<String> {
 /// Renders one property of an item, or `None` if it has no such property.
 fn item_prop(st: &State, name: &str, item: &Item, p: &PropName) -> Option<String> {
     let value = match (p.ns.as_str(), p.local.as_str()) {
+        // [obs] An etag with characters no header can hold (here CR LF, as XML references).
+        (DAV, "getetag") if st.faults.unsendable_etag.as_deref() == Some(name) => {
+            let etag = esc(&item.etag);
+            let open = etag.strip_suffix("&quot;").unwrap_or(&etag);
+            format!("{open}&#13;&#10;x&quot;")
+        }
         (DAV, "getetag") => esc(&item.etag),
         (DAV, "resourcetype") => String::new(),
         (DAV, "getcontenttype") => "text/calendar; charset=utf-8; component=VEVENT".to_string(),
         (DAV, "getcontentlength") => item.body.len().to_string(),
         (CALDAV, "calendar-data") if st.faults.corrupt_item.as_deref() == Some(name) => {
             esc(CORRUPT_ICS)
+        }
+        (CALDAV, "calendar-data") if st.faults.non_utf8_item.as_deref() == Some(name) => {
+            esc(&item.body).replacen("SUMMARY:", &format!("SUMMARY:{NOT_UTF8}"), 1)
         }
         (CALDAV, "calendar-data") => esc(&item.body),
         _ => return None,
@@ -377,12 +413,36 @@ fn item_response(st: &State, href: &str, name: &str, item: &Item, props: &[PropN
     response_props(href, &found, &missing)
 }
 
-fn foreign_item_response(st: &State, id: &str, props: &[PropName]) -> String {
-    let href = format!(
-        "{FOREIGN_ORIGIN}/dav/calendars/{}/{}/foreign.ics",
-        st.user, id
-    );
-    item_response(st, &href, "foreign.ics", &foreign_item(), props)
+/// Responses a hostile listing plants beside the calendar's own members: one on another origin
+/// (`foreign_href`), and, with `outside_href`, two on this origin but outside the calendar (a
+/// relative `../other/outside.ics` and an absolute `/elsewhere/outside.ics`).
+fn planted_responses(st: &State, id: &str, props: &[PropName]) -> Vec<String> {
+    let mut out = Vec::new();
+    if st.faults.foreign_href {
+        let href = format!(
+            "{FOREIGN_ORIGIN}/dav/calendars/{}/{}/foreign.ics",
+            st.user, id
+        );
+        out.push(item_response(
+            st,
+            &href,
+            "foreign.ics",
+            &foreign_item(),
+            props,
+        ));
+    }
+    if st.faults.outside_href {
+        for href in ["../other/outside.ics", "/elsewhere/outside.ics"] {
+            out.push(item_response(
+                st,
+                href,
+                "outside.ics",
+                &foreign_item(),
+                props,
+            ));
+        }
+    }
+    out
 }
 
 fn propfind(st: &State, target: &Target, deep: bool, request: &DavRequest) -> Reply {
@@ -452,9 +512,7 @@ fn propfind(st: &State, target: &Target, deep: bool, request: &DavRequest) -> Re
                         ));
                     }
                 }
-                if st.faults.foreign_href {
-                    responses.push(foreign_item_response(st, id, &props));
-                }
+                responses.extend(planted_responses(st, id, &props));
             }
             _ => {}
         }
@@ -537,9 +595,7 @@ fn report(st: &State, id: &str, depth: &str, request: &DavRequest) -> Reply {
                 "507 Insufficient Storage",
             ));
         }
-        if st.faults.foreign_href {
-            responses.push(foreign_item_response(st, id, &props));
-        }
+        responses.extend(planted_responses(st, id, &props));
         token = Some(cal.token(covered));
     } else if root.is(CALDAV, "calendar-multiget") {
         if st
@@ -560,9 +616,7 @@ fn report(st: &State, id: &str, depth: &str, request: &DavRequest) -> Reply {
                 None => responses.push(response_status(href, "404 Not Found")),
             }
         }
-        if st.faults.foreign_href {
-            responses.push(foreign_item_response(st, id, &props));
-        }
+        responses.extend(planted_responses(st, id, &props));
     } else if root.is(CALDAV, "calendar-query") {
         // Filters are ignored: the emulator holds VEVENTs only and clients filter again anyway.
         let props = props_or(&["getetag"]);
@@ -575,9 +629,7 @@ fn report(st: &State, id: &str, depth: &str, request: &DavRequest) -> Reply {
                 &props,
             ));
         }
-        if st.faults.foreign_href {
-            responses.push(foreign_item_response(st, id, &props));
-        }
+        responses.extend(planted_responses(st, id, &props));
     } else {
         return Reply::xml(403, error_body("supported-report"));
     }

@@ -101,6 +101,8 @@ pub struct PendingChange {
     pub cached_etag: Option<String>,
     /// The server copy the cache holds now.
     pub cached_raw: Option<String>,
+    /// The server copy the change was based on (`None` for a create).
+    pub base_raw: Option<String>,
 }
 
 /// Which side of a conflict to keep.
@@ -440,7 +442,8 @@ impl Store {
     /// A calendar's pending changes that may be pushed now (not held by a conflict), oldest first.
     pub fn pending_changes(&self, calendar: i64) -> Result<Vec<PendingChange>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT p.id, p.calendar_id, p.item_id, p.href, p.uid, p.op, p.base_etag, p.raw, i.etag, i.raw
+            "SELECT p.id, p.calendar_id, p.item_id, p.href, p.uid, p.op, p.base_etag, p.raw, i.etag, i.raw,
+                    p.base_raw
                FROM pending p LEFT JOIN items i ON i.id = p.item_id
               WHERE p.calendar_id = ?1 AND p.conflict_id IS NULL ORDER BY p.id",
         )?;
@@ -456,6 +459,7 @@ impl Store {
                 raw: r.get(7)?,
                 cached_etag: r.get(8)?,
                 cached_raw: r.get(9)?,
+                base_raw: r.get(10)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

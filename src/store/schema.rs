@@ -140,6 +140,12 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE conflicts ADD COLUMN reason TEXT;
     "#,
+    // 5: a collection's identity (`DAV:resource-id`, else its creation date) as last listed: a
+    //    calendar deleted and recreated at the same URL gets a new one, and its old token and
+    //    items must not be trusted.
+    r#"
+    ALTER TABLE calendars ADD COLUMN identity TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -60,6 +60,9 @@ pub struct FetchedItem {
     pub etag: Option<String>,
     /// The body as received.
     pub raw: String,
+    /// Why the body cannot be read although it arrived (invalid UTF-8: `raw` then holds it with
+    /// replacement characters). Such an item is kept and listed as unreadable, never shown.
+    pub problem: Option<String>,
 }
 
 /// What a run learned about a calendar's state, stored with the changes it covers.
@@ -260,6 +263,39 @@ impl Store {
         Ok(change)
     }
 
+    /// Records a calendar's identity as listed now. When a different one was recorded before (the
+    /// collection was deleted and recreated at the same URL), its token, ctag and last full
+    /// listing are forgotten, and `true` says so.
+    pub fn note_identity(&mut self, calendar: i64, identity: &str) -> Result<bool, StoreError> {
+        let tx = self.write()?;
+        let known: Option<Option<String>> = tx
+            .query_row(
+                "SELECT identity FROM calendars WHERE id = ?1",
+                [calendar],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let recreated = matches!(&known, Some(Some(old)) if old != identity);
+        if recreated {
+            tx.execute(
+                "UPDATE calendars SET sync_token = NULL, ctag = NULL, seen_token = NULL,
+                        full_sync_at = NULL WHERE id = ?1",
+                [calendar],
+            )?;
+        }
+        if known
+            .as_ref()
+            .is_some_and(|k| k.as_deref() != Some(identity))
+        {
+            tx.execute(
+                "UPDATE calendars SET identity = ?2 WHERE id = ?1",
+                params![calendar, identity],
+            )?;
+        }
+        tx.commit()?;
+        Ok(recreated)
+    }
+
     /// The sync state of every calendar of an account, in id order.
     pub fn calendar_syncs(&self, account: i64) -> Result<Vec<CalendarSync>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
@@ -403,7 +439,9 @@ fn upsert_fetched(
     let parsed = read_calendar(&item.raw);
     let events: Vec<_> = parsed.items.iter().flat_map(|i| i.events.clone()).collect();
     let uid = parsed.items.first().map(|i| i.uid.clone());
-    let error = if events.is_empty() {
+    let error = if let Some(problem) = &item.problem {
+        Some(problem.clone())
+    } else if events.is_empty() {
         Some(
             parsed
                 .errors

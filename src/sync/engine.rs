@@ -192,10 +192,39 @@ async fn run_account(
             }
             continue;
         };
+        let state = forget_if_recreated(store, state, cal)?;
         let r = sync_calendar(store, dav, &state, cal, opts.full, events).await;
         report.calendars.push(r);
     }
     Ok(())
+}
+
+/// A calendar deleted and recreated at the same URL is another collection: its old token may be
+/// answered with a listing that names no removals [obs], so what the cache knew of it is dropped
+/// (token, ctag, the last full listing) and the run reconciles the full etag listing. The items
+/// stay until that listing removes them, so nothing flashes empty.
+fn forget_if_recreated(
+    store: &mut Store,
+    state: CalendarSync,
+    cal: &ListedCalendar,
+) -> Result<CalendarSync, crate::store::StoreError> {
+    let Some(identity) = cal.identity.as_deref() else {
+        return Ok(state);
+    };
+    if !store.note_identity(state.id, identity)? {
+        return Ok(state);
+    }
+    tracing::info!(
+        calendar = state.id,
+        "the collection was recreated: full listing"
+    );
+    Ok(CalendarSync {
+        sync_token: None,
+        ctag: None,
+        seen_token: None,
+        full_sync_at: None,
+        ..state
+    })
 }
 
 /// Whether the home listing shows the calendar exactly as the last completed run left it. Only
@@ -423,6 +452,7 @@ impl Run<'_> {
             };
             for s in &page.skipped {
                 tracing::warn!(calendar = self.calendar, skipped = %s, "response skipped");
+                self.report.unreadable.push(s.clone());
             }
             if let Some(l) = listing.as_mut() {
                 l.extend(page.changed.iter().map(|(h, _)| h.clone()));
@@ -535,6 +565,9 @@ impl Run<'_> {
     ) -> Result<(), SyncError> {
         let cache = self.store.item_etags(self.calendar)?;
         let listing = self.dav.etag_listing(&self.url).await?;
+        self.report
+            .unreadable
+            .extend(listing.skipped.iter().cloned());
         let wanted = changed_hrefs(&listing.items, &cache);
         let missing = self.fetch_and_apply(&wanted).await?;
         let live: HashSet<&String> = listing.items.iter().map(|(h, _)| h).collect();
@@ -577,6 +610,7 @@ impl Run<'_> {
                         href: h.clone(),
                         etag: etags.get(h).cloned().cloned().flatten(),
                         raw: page.data.get(h)?.clone(),
+                        problem: page.problems.get(h).cloned(),
                     })
                 })
                 .collect();
@@ -649,6 +683,7 @@ impl Run<'_> {
                     continue;
                 }
             };
+            self.report.unreadable.extend(fetched.skipped);
             done += fetched.items.len() + fetched.missing.len();
             missing.extend(fetched.missing);
             let items: Vec<FetchedItem> = fetched.items;
@@ -682,7 +717,12 @@ impl Run<'_> {
             let mut url = self.url.clone();
             url.set_path(&href);
             match self.dav.get(&url).await {
-                Ok(Got::Item { etag, raw }) => found.push(FetchedItem { href, etag, raw }),
+                Ok(Got::Item { etag, raw }) => found.push(FetchedItem {
+                    href,
+                    etag,
+                    raw,
+                    problem: None,
+                }),
                 Ok(Got::Gone) => gone.push(href),
                 // One item the server will not give must not hold up the rest; the daily full
                 // listing tries it again.
@@ -752,6 +792,7 @@ mod tests {
             sync_token: token.map(Into::into),
             supports_sync: true,
             components: vec![],
+            identity: None,
         }
     }
 

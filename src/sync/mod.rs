@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod caldav;
 pub mod engine;
 pub mod http;
+pub mod own_write;
 pub mod push;
 pub mod runner;
 

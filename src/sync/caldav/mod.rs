@@ -36,6 +36,9 @@ pub struct ListedCalendar {
     pub sync_token: Option<String>,
     pub supports_sync: bool,
     pub components: Vec<String>,
+    /// The collection's identity (`DAV:resource-id`, else its creation date), when the server
+    /// tells: it changes when the calendar is deleted and recreated at the same URL.
+    pub identity: Option<String>,
 }
 
 /// One reply of a sync-collection REPORT.
@@ -45,6 +48,8 @@ pub struct SyncPage {
     pub changed: Vec<(String, Option<String>)>,
     /// The data of changed items, by href, when it was asked for and the server sent it.
     pub data: std::collections::HashMap<String, String>,
+    /// Why an item's data cannot be read (invalid UTF-8), by href: kept, listed as unreadable.
+    pub problems: std::collections::HashMap<String, String>,
     pub removed: Vec<String>,
     pub token: Option<String>,
     /// RFC 6578 3.6: more changes wait; ask again with `token`.
@@ -115,6 +120,8 @@ fn written(resp: super::http::Response) -> Written {
 pub struct EtagListing {
     pub items: Vec<(String, Option<String>)>,
     pub ctag: Option<String>,
+    /// Responses refused (outside the calendar …), in plain words.
+    pub skipped: Vec<String>,
 }
 
 /// What a multiget returned.
@@ -278,6 +285,12 @@ impl CalDav {
                     .iter()
                     .any(|s| s == "sync-collection"),
                 components: r.props.components.clone(),
+                identity: r
+                    .props
+                    .resource_id
+                    .clone()
+                    .map(|id| format!("resource-id {id}"))
+                    .or_else(|| r.props.creationdate.clone().map(|d| format!("created {d}"))),
                 url,
             });
         }
@@ -337,12 +350,19 @@ impl CalDav {
                 }
                 continue;
             }
+            if !inside(cal, &url) {
+                page.skipped.push(outside_message(&r.href));
+                continue;
+            }
             let href = url.path().to_string();
             match r.status {
                 Some(404) | Some(410) => page.removed.push(href),
                 _ if r.props.etag.is_some() => {
                     if let Some(data) = r.props.calendar_data {
                         page.data.insert(href.clone(), data);
+                    }
+                    if let Some(problem) = r.props.data_problem {
+                        page.problems.insert(href.clone(), problem);
                     }
                     page.changed.push((href, r.props.etag))
                 }
@@ -371,6 +391,10 @@ impl CalDav {
             if same_path(&url, cal) {
                 // The collection itself, read in the same request as the etags.
                 out.ctag = r.props.ctag;
+                continue;
+            }
+            if !inside(cal, &url) {
+                out.skipped.push(outside_message(&r.href));
                 continue;
             }
             if !r.props.is_collection {
@@ -444,6 +468,10 @@ impl CalDav {
                     .push(format!("{}: on another server, refused", r.href));
                 continue;
             };
+            if !inside(cal, &url) {
+                out.skipped.push(outside_message(&r.href));
+                continue;
+            }
             let href = url.path().to_string();
             match r.props.calendar_data {
                 Some(raw) if r.status.is_none_or(|s| (200..300).contains(&s)) => {
@@ -451,6 +479,7 @@ impl CalDav {
                         href,
                         etag: r.props.etag,
                         raw,
+                        problem: r.props.data_problem,
                     })
                 }
                 _ => out.missing.push(href),
@@ -467,6 +496,22 @@ impl CalDav {
 
 fn same_path(a: &Url, b: &Url) -> bool {
     a.path().trim_end_matches('/') == b.path().trim_end_matches('/')
+}
+
+/// Whether `member` lies inside the collection `cal` (both normalised, same origin). A listing
+/// that names `../other/x.ics` or `/elsewhere/x.ics` must not make that resource ours: an edit or
+/// a delete would then write outside the calendar.
+fn inside(cal: &Url, member: &Url) -> bool {
+    let prefix = format!("{}/", cal.path().trim_end_matches('/'));
+    member.path().len() > prefix.len() && member.path().starts_with(&prefix)
+}
+
+fn outside_message(href: &str) -> String {
+    let shown: String = crate::domain::text::sanitize(href)
+        .chars()
+        .take(200)
+        .collect();
+    format!("{shown}: outside the calendar, refused")
 }
 
 fn last_segment(url: &Url) -> String {
@@ -492,6 +537,22 @@ fn normalise_color(c: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_members_inside_the_collection_are_its_items() {
+        let cal = Url::parse("https://h/dav/alice/work/").unwrap();
+        let at = |h: &str| normalise_href(&cal, h).unwrap();
+        assert!(inside(&cal, &at("x.ics")));
+        assert!(inside(&cal, &at("/dav/alice/work/x.ics")));
+        assert!(inside(&cal, &at("/dav/alice/work/sub/x.ics")));
+        assert!(!inside(&cal, &at("../other/x.ics")));
+        assert!(!inside(&cal, &at("/elsewhere/x.ics")));
+        assert!(!inside(&cal, &at("/dav/alice/work-other/x.ics")));
+        assert!(!inside(&cal, &at("/dav/alice/work/%2e%2e/other/x.ics")));
+        assert!(!inside(&cal, &at("/dav/alice/work/")));
+        let bare = Url::parse("https://h/dav/alice/work").unwrap();
+        assert!(inside(&bare, &at("/dav/alice/work/x.ics")));
+    }
 
     #[test]
     fn colours_are_read_without_panicking_on_any_text() {

@@ -48,6 +48,8 @@ pub fn propfind_calendars() -> String {
         "    <d:sync-token/>\n",
         "    <d:supported-report-set/>\n",
         "    <c:supported-calendar-component-set/>\n",
+        "    <d:resource-id/>\n",
+        "    <d:creationdate/>\n",
     ))
 }
 
@@ -60,6 +62,8 @@ pub fn propfind_calendars_brief() -> String {
         "    <ic:calendar-color/>\n",
         "    <d:supported-report-set/>\n",
         "    <c:supported-calendar-component-set/>\n",
+        "    <d:resource-id/>\n",
+        "    <d:creationdate/>\n",
     ))
 }
 
@@ -149,6 +153,14 @@ pub struct Props {
     /// `CALDAV:calendar-data`: text or CDATA, unescaped, line endings untouched; `None` when empty or
     /// only whitespace.
     pub calendar_data: Option<String>,
+    /// Why `calendar_data` cannot be trusted although it arrived: it is not valid UTF-8 (then it
+    /// holds the text with replacement characters). One bad item must not cost the whole reply.
+    pub data_problem: Option<String>,
+    /// The href inside `DAV:resource-id` (RFC 5842): a collection's identity, new when a
+    /// collection is deleted and recreated at the same URL.
+    pub resource_id: Option<String>,
+    /// `DAV:creationdate`, trimmed: the identity's stand-in where `resource-id` is missing.
+    pub creationdate: Option<String>,
     /// `DAV:displayname`, trimmed.
     pub displayname: Option<String>,
     /// Apple's `calendar-color`, trimmed (usually `#RRGGBB` or `#RRGGBBAA`).
@@ -223,6 +235,9 @@ enum Step {
     Close,
     /// Character data, already unescaped.
     Text(String),
+    /// Character data that is not valid UTF-8, decoded with replacement characters: it spoils only
+    /// the value it is in.
+    BadText(String),
     Eof,
 }
 
@@ -291,11 +306,11 @@ impl<'i> Walker<'i> {
                 Event::Text(t) => match t.decode() {
                     // `decode`, not `xml_content`: calendar data keeps its CRLF line endings.
                     Ok(s) => return Ok(Step::Text(s.into_owned())),
-                    Err(e) => return Err(self.fail(e)),
+                    Err(_) => return Ok(Step::BadText(String::from_utf8_lossy(&t).into_owned())),
                 },
                 Event::CData(t) => match t.decode() {
                     Ok(s) => return Ok(Step::Text(s.into_owned())),
-                    Err(e) => return Err(self.fail(e)),
+                    Err(_) => return Ok(Step::BadText(String::from_utf8_lossy(&t).into_owned())),
                 },
                 Event::GeneralRef(r) => {
                     let name = match r.decode() {
@@ -345,6 +360,9 @@ impl<'i> Walker<'i> {
 /// The response being read, before it is known whether it is status-form or propstat-form.
 #[derive(Default)]
 struct ResponseDraft {
+    /// Set when text outside `calendar-data` (an href, a status, an etag …) is not UTF-8: the
+    /// response is skipped, with this reason.
+    broken: Option<String>,
     hrefs: Vec<String>,
     status: Option<u16>,
     bad_status: Option<String>,
@@ -377,7 +395,12 @@ fn trimmed(text: &str) -> Option<String> {
 /// server that repeats a property in two propstats has no better claim for the second.
 fn merge(into: &mut Props, from: Props) {
     into.etag = into.etag.take().or(from.etag);
+    if into.calendar_data.is_none() {
+        into.data_problem = from.data_problem;
+    }
     into.calendar_data = into.calendar_data.take().or(from.calendar_data);
+    into.resource_id = into.resource_id.take().or(from.resource_id);
+    into.creationdate = into.creationdate.take().or(from.creationdate);
     into.displayname = into.displayname.take().or(from.displayname);
     into.color = into.color.take().or(from.color);
     into.ctag = into.ctag.take().or(from.ctag);
@@ -407,6 +430,8 @@ struct Reader {
     stack: Vec<Name>,
     /// Character data of the innermost open element since it (or its last child) started.
     text: String,
+    /// Whether some of `text` was not valid UTF-8.
+    text_bad: bool,
     out: Multistatus,
     response: Option<ResponseDraft>,
     propstat: Option<PropstatDraft>,
@@ -433,6 +458,7 @@ impl Reader {
 
     fn open(&mut self, name: Name, name_attr: Option<String>) {
         self.text.clear();
+        self.text_bad = false;
         self.stack.push(name);
         let depth = self.stack.len();
         if depth == 2 && self.in_response() {
@@ -460,7 +486,22 @@ impl Reader {
 
     fn close(&mut self) {
         let text = std::mem::take(&mut self.text);
+        let bad = std::mem::take(&mut self.text_bad);
         let depth = self.stack.len();
+        if bad && self.in_response() {
+            let in_data = depth == 5 && self.in_prop() && self.at(4, Ns::CalDav, "calendar-data");
+            if in_data {
+                if let Some(p) = self.props() {
+                    p.data_problem = Some(
+                        "its calendar data is not valid UTF-8: kept as received, not shown".into(),
+                    );
+                }
+            } else if let Some(r) = self.response.as_mut() {
+                let element = self.stack.last().map_or("?", |n| &*n.local);
+                r.broken
+                    .get_or_insert_with(|| format!("<{element}> is not valid UTF-8"));
+            }
+        }
         if depth == 2 && self.at(1, Ns::Dav, "sync-token") {
             self.out.sync_token = trimmed(&text);
         } else if self.in_response() {
@@ -512,6 +553,10 @@ impl Reader {
                 p.calendar_data = (!text.trim().is_empty()).then(|| text.to_owned());
             }
             (5, Some((Ns::Dav, "displayname")), _) => p.displayname = trimmed(text),
+            (5, Some((Ns::Dav, "creationdate")), _) => p.creationdate = trimmed(text),
+            (6, Some((Ns::Dav, "resource-id")), Some((Ns::Dav, "href"))) => {
+                p.resource_id = p.resource_id.take().or_else(|| trimmed(text));
+            }
             (5, Some((Ns::AppleIcal, "calendar-color")), _) => p.color = trimmed(text),
             (5, Some((Ns::CalServer, "getctag")), _) => p.ctag = trimmed(text),
             (5, Some((Ns::Dav, "sync-token")), _) => p.sync_token = trimmed(text),
@@ -552,6 +597,13 @@ impl Reader {
                 .push("a response without an href was skipped".to_owned());
             return;
         };
+        if let Some(why) = draft.broken {
+            self.out.errors.push(format!(
+                "{}: skipped, {why}",
+                crate::domain::text::sanitize(&first)
+            ));
+            return;
+        }
         if let Some(bad) = draft.bad_status {
             self.out.errors.push(format!(
                 "the response for {first} has a status that is not an HTTP status line: {bad:?}"
@@ -607,6 +659,10 @@ pub fn parse_multistatus(body: &[u8]) -> Result<Multistatus, XmlError> {
                 reader.open(name, attr);
             }
             Step::Text(t) => reader.text.push_str(&t),
+            Step::BadText(t) => {
+                reader.text.push_str(&t);
+                reader.text_bad = true;
+            }
             Step::Close => {
                 reader.close();
                 if reader.stack.is_empty() {
@@ -653,7 +709,7 @@ pub fn is_valid_sync_token_error(body: &[u8]) -> bool {
                     return false;
                 }
             }
-            Ok(Step::Text(_)) => {}
+            Ok(Step::Text(_) | Step::BadText(_)) => {}
             Ok(Step::Eof) | Err(_) => return false,
         }
     }
@@ -1250,10 +1306,12 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_is_an_error_not_a_panic() {
+    fn invalid_utf8_in_an_href_skips_that_response_not_the_reply() {
         let body = b"<d:multistatus xmlns:d=\"DAV:\"><d:response><d:href>/\xff\xfe</d:href>\
             </d:response></d:multistatus>";
-        assert!(parse_multistatus(body).is_err());
+        let ms = parse_multistatus(body).expect("no panic, no failed reply");
+        assert!(ms.responses.is_empty());
+        assert_eq!(ms.errors.len(), 1, "{:?}", ms.errors);
     }
 
     #[test]
@@ -1451,5 +1509,45 @@ mod tests {
         let base = url("https://dav.example.com/");
         let got = normalise_href(&base, "/cal/100%+1.ics").unwrap();
         assert!(got.path().starts_with("/cal/100%"), "{}", got.path());
+    }
+
+    #[test]
+    fn invalid_utf8_spoils_only_the_item_it_is_in() {
+        let item = |href: &[u8], data: &[u8]| {
+            let mut r = b"<d:response><d:href>".to_vec();
+            r.extend_from_slice(href);
+            r.extend_from_slice(
+                b"</d:href><d:propstat><d:prop><d:getetag>\"1\"</d:getetag><c:calendar-data>",
+            );
+            r.extend_from_slice(data);
+            r.extend_from_slice(
+                b"</c:calendar-data></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>",
+            );
+            r
+        };
+        let mut body = br#"<?xml version="1.0" encoding="utf-8"?><d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">"#.to_vec();
+        body.extend(item(b"/cal/a.ics", b"BEGIN:VCALENDAR\r\nSUMMARY:ok\r\n"));
+        body.extend(item(
+            b"/cal/b.ics",
+            b"BEGIN:VCALENDAR\r\nSUMMARY:caf\xe9 \xff\r\n",
+        ));
+        body.extend(item(b"/cal/\xff.ics", b"BEGIN:VCALENDAR\r\n"));
+        body.extend(item(b"/cal/c.ics", b"BEGIN:VCALENDAR\r\nSUMMARY:fine\r\n"));
+        body.extend(b"</d:multistatus>");
+        let ms = parse_multistatus(&body).expect("one bad item does not fail the reply");
+        let hrefs: Vec<&str> = ms.responses.iter().map(|r| r.href.as_str()).collect();
+        assert_eq!(hrefs, ["/cal/a.ics", "/cal/b.ics", "/cal/c.ics"]);
+        assert_eq!(ms.responses[0].props.data_problem, None);
+        assert!(
+            ms.responses[1]
+                .props
+                .data_problem
+                .as_deref()
+                .is_some_and(|p| p.contains("UTF-8"))
+        );
+        assert!(ms.responses[1].props.calendar_data.is_some());
+        assert_eq!(ms.responses[2].props.data_problem, None);
+        assert_eq!(ms.errors.len(), 1, "{:?}", ms.errors);
+        assert!(ms.errors[0].contains("not valid UTF-8"), "{:?}", ms.errors);
     }
 }

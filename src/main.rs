@@ -82,23 +82,48 @@ fn install_logging(
     Some((dir.join("almanac.log"), guard))
 }
 
-/// A panic restores the terminal (ratatui's hook), is logged in full, and shows the person one line.
+/// A panic anywhere ends the program: the terminal is given back (raw mode, the alternate screen,
+/// mouse capture), the log gets the message and the backtrace, and the person sees one line with the
+/// log's path. A panic on a background thread (the loader, the input reader, a tokio task) exits too:
+/// otherwise the TUI would go on without that thread, drawing over a restored terminal or waiting for
+/// input that never comes.
 fn install_panic_report(log: Option<PathBuf>) {
-    let restore = std::panic::take_hook();
+    let trace = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = ratatui::try_restore();
-        tracing::error!(%info, backtrace = %std::backtrace::Backtrace::force_capture(), "panic");
-        let place = log
-            .as_ref()
-            .map_or(String::new(), |l| format!("; details in {}", l.display()));
+        almanac::app::run::restore_terminal();
+        // Written here, not through the non-blocking log writer: its thread would not get to it
+        // before the exit below.
+        let logged = log.as_ref().is_some_and(|l| log_panic(l, info).is_ok());
+        let place = match (&log, logged) {
+            (Some(l), true) => format!("; details in {}", l.display()),
+            _ => String::new(),
+        };
         eprintln!(
             "almanac hit a bug and stopped: {}{place}",
             panic_message(info)
         );
         if std::env::var_os("ALMANAC_PANIC_TRACE").is_some() {
-            restore(info);
+            trace(info);
         }
+        std::process::exit(101);
     }));
+}
+
+/// Appends the panic, its thread and its backtrace to the log file.
+fn log_panic(log: &Path, info: &std::panic::PanicHookInfo<'_>) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    let thread = std::thread::current();
+    writeln!(
+        file,
+        "{} ERROR panic in thread '{}': {info}\nbacktrace:\n{}",
+        Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        thread.name().unwrap_or("unnamed"),
+        std::backtrace::Backtrace::force_capture()
+    )
 }
 
 fn panic_message(info: &std::panic::PanicHookInfo<'_>) -> String {
@@ -319,11 +344,7 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
             let reports =
                 runtime.block_on(sync_accounts(&mut store, &config.accounts, &opts, None));
             if *json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&reports)
-                        .map_err(|e| CliError::Runtime(e.to_string()))?
-                );
+                println!("{}", cli::json_text(&reports)?);
             } else {
                 print!("{}", cli::sync_text(&reports));
             }
@@ -342,11 +363,7 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
             let store = Store::open(data_dir)?;
             let status = store.reader()?.sync_status()?;
             if *json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&status)
-                        .map_err(|e| CliError::Runtime(e.to_string()))?
-                );
+                println!("{}", cli::json_text(&status)?);
             } else {
                 print!("{}", cli::status_text(&status, now));
             }
@@ -370,11 +387,7 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
             let list = store.conflicts()?;
             if *json {
                 let entries: Vec<_> = list.iter().map(cli::edit::ConflictEntry::of).collect();
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&entries)
-                        .map_err(|e| CliError::Runtime(e.to_string()))?
-                );
+                println!("{}", cli::json_text(&entries)?);
             } else {
                 print!("{}", cli::edit::conflicts_text(&list, now));
             }
@@ -428,9 +441,7 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
                     .iter()
                     .map(|o| cli::agenda_entry(o, &names, &zone))
                     .collect();
-                serde_json::to_string_pretty(&entries)
-                    .map_err(|e| CliError::Runtime(e.to_string()))?
-                    + "\n"
+                cli::json_text(&entries)? + "\n"
             } else {
                 cli::agenda_text(&list, &names, from, to, &zone)
             };

@@ -3,11 +3,15 @@
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::sync::{Mutex, TryLockError};
+use std::time::{Duration, Instant};
 
 use chrono::{Local, NaiveDate, Utc};
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event};
 use crossterm::execute;
+use crossterm::terminal::EnterAlternateScreen;
+use ratatui::backend::CrosstermBackend;
+use ratatui::{DefaultTerminal, Terminal};
 use tokio::sync::mpsc;
 
 use super::editor::{self, InputGate};
@@ -29,6 +33,71 @@ pub struct Launch {
     pub accounts: Vec<AccountConfig>,
     /// When the process started, to log how long the first frame took.
     pub started: Instant,
+}
+
+/// True while the TUI holds the terminal (raw mode, the alternate screen, mouse capture). A frame is
+/// drawn under this lock, so the panic report gives the terminal back between frames, never under
+/// one, and no frame is drawn after it.
+static TERMINAL_TAKEN: Mutex<bool> = Mutex::new(false);
+
+/// Gives the terminal back if the TUI holds it: for the panic report, from any thread. Does nothing
+/// otherwise, so a headless command's output stays clean.
+pub fn restore_terminal() {
+    // A panic inside a frame on this very thread holds the lock: then the terminal is restored
+    // without it, after a short wait.
+    let deadline = Instant::now() + Duration::from_millis(300);
+    let mut held = loop {
+        match TERMINAL_TAKEN.try_lock() {
+            Ok(guard) => break Some(guard),
+            Err(TryLockError::Poisoned(p)) => break Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(TryLockError::WouldBlock) => break None,
+        }
+    };
+    let taken = held
+        .as_deref_mut()
+        .is_none_or(|taken| std::mem::replace(taken, false));
+    if taken {
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
+        let _ = ratatui::try_restore();
+    }
+}
+
+/// Takes the terminal: raw mode, the alternate screen, mouse capture. Unlike `ratatui::init` it
+/// installs no panic hook: the program's own report restores the terminal.
+fn take_terminal() -> std::io::Result<DefaultTerminal> {
+    let mut taken = TERMINAL_TAKEN.lock().unwrap_or_else(|p| p.into_inner());
+    *taken = true;
+    crossterm::terminal::enable_raw_mode()?;
+    execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+    Terminal::new(CrosstermBackend::new(std::io::stdout()))
+}
+
+/// Draws a frame while the TUI holds the terminal; after a panic elsewhere gave it back, nothing.
+fn draw(terminal: &mut DefaultTerminal, model: &Model) -> std::io::Result<()> {
+    let taken = TERMINAL_TAKEN.lock().unwrap_or_else(|p| p.into_inner());
+    if *taken {
+        terminal.draw(|f| ui::view(model, f))?;
+    }
+    Ok(())
+}
+
+/// Gives the terminal back when the TUI ends.
+fn release_terminal() {
+    let mut taken = TERMINAL_TAKEN.lock().unwrap_or_else(|p| p.into_inner());
+    *taken = false;
+    let _ = execute!(std::io::stdout(), DisableMouseCapture);
+    ratatui::restore();
+}
+
+/// For the tests that pin the panic report: `ALMANAC_TEST_PANIC=main|input|loader|task` makes that
+/// part of the TUI panic at its first piece of work (a key, a key, a load, a sync event).
+fn panic_drill(site: &str) {
+    if std::env::var("ALMANAC_TEST_PANIC").is_ok_and(|s| s == site) {
+        panic!("test panic in the {site}");
+    }
 }
 
 /// Runs the TUI until the person quits.
@@ -62,11 +131,10 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
     let loads = spawn_loader(reader, model.zone, tx.clone());
     spawn_midnight_ticker(tx.clone());
 
-    let mut terminal = ratatui::init();
-    execute!(std::io::stdout(), EnableMouseCapture)?;
+    let mut terminal = take_terminal()?;
     let size = terminal.size()?;
     model.size = (size.width, size.height);
-    terminal.draw(|f| ui::view(&model, f))?;
+    draw(&mut terminal, &model)?;
     tracing::info!(
         ms = started.elapsed().as_secs_f64() * 1000.0,
         "first frame drawn"
@@ -82,6 +150,7 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
         let to_ui = tx.clone();
         tokio::spawn(async move {
             while let Some(e) = events_rx.recv().await {
+                panic_drill("task");
                 if to_ui.send(Msg::Sync(e)).is_err() {
                     break;
                 }
@@ -105,6 +174,9 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
         let mut terminal_gone = None;
         // Edits answer at once; their answers join the batch.
         while let Some(msg) = batch.pop_front() {
+            if let Msg::Key(_) = msg {
+                panic_drill("main");
+            }
             if let Msg::TerminalError(e) = msg {
                 terminal_gone = Some(e);
                 continue;
@@ -162,10 +234,9 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
             break Ok(());
         }
         update(&mut model, Msg::Now(Utc::now()));
-        terminal.draw(|f| ui::view(&model, f))?;
+        draw(&mut terminal, &model)?;
     };
-    let _ = execute!(std::io::stdout(), DisableMouseCapture);
-    ratatui::restore();
+    release_terminal();
     result
 }
 
@@ -250,7 +321,10 @@ fn spawn_terminal_reader(tx: mpsc::UnboundedSender<Msg>, gate: InputGate) {
             let msg = match crossterm::event::poll(std::time::Duration::from_millis(100)) {
                 Ok(false) => continue,
                 Ok(true) => match crossterm::event::read() {
-                    Ok(ev) => terminal_msg(ev),
+                    Ok(ev) => {
+                        panic_drill("input");
+                        terminal_msg(ev)
+                    }
                     Err(e) => Some(Msg::TerminalError(e.to_string())),
                 },
                 Err(e) => Some(Msg::TerminalError(e.to_string())),
@@ -299,6 +373,7 @@ fn spawn_loader(
     let (req_tx, req_rx) = std::sync::mpsc::channel::<Command>();
     std::thread::spawn(move || {
         while let Ok(first) = req_rx.recv() {
+            panic_drill("loader");
             let mut window = None;
             let mut detail = None;
             let mut status = false;

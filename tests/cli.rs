@@ -409,3 +409,45 @@ fn status_lists_local_calendars_with_their_counts() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn json_escapes_c1_controls_and_bidi_overrides_and_text_strips_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let ics = dir.path().join("tricky.ics");
+    std::fs::write(
+        &ics,
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:t\r\nDTSTART:20261123T090000Z\r\n\
+         DTEND:20261123T100000Z\r\nSUMMARY:pay\u{9b}31m\u{202e}gpj.exe\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    )
+    .unwrap();
+    let ics = ics.to_str().unwrap();
+    let window = ["--from", "2026-11-23", "--to", "2026-11-23", "--tz", "UTC"];
+    let json = almanac(
+        dir.path(),
+        &[&["agenda", "--json", "--ics", ics][..], &window].concat(),
+    );
+    let raw = text(&json.stdout);
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    assert!(
+        !raw.contains('\u{9b}') && !raw.contains('\u{202e}'),
+        "{raw}"
+    );
+    assert!(raw.contains(r#""pay\u009b31m\u202egpj.exe""#), "{raw}");
+    let back: serde_json::Value = serde_json::from_str(&raw).expect("valid JSON");
+    assert_eq!(back[0]["summary"], "pay\u{9b}31m\u{202e}gpj.exe");
+
+    let plain = almanac(
+        dir.path(),
+        &[&["agenda", "--ics", ics][..], &window].concat(),
+    );
+    assert!(text(&plain.stdout).contains("09:00–10:00  pay31mgpj.exe"));
+
+    // Every --json command goes through the same writer: a calendar name in `status --json`.
+    let imported = almanac(dir.path(), &["import", ics, "--calendar", "Work\u{202e}"]);
+    assert!(imported.status.success(), "{}", text(&imported.stderr));
+    let status = text(&almanac(dir.path(), &["status", "--json"]).stdout);
+    assert!(
+        status.contains(r"Work\u202e") && !status.contains('\u{202e}'),
+        "{status}"
+    );
+}

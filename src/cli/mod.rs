@@ -2,8 +2,8 @@
 
 pub mod edit;
 
-use std::collections::HashMap;
-use std::io::Write;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{Duration, NaiveDate, SecondsFormat};
@@ -11,6 +11,8 @@ use chrono_tz::Tz;
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 
+use crate::domain::event::days_of;
+use crate::domain::ical_stream;
 use crate::domain::text::sanitize;
 use crate::domain::{Occurrence, When, read_calendar, tz};
 use crate::store::{Store, StoreReader};
@@ -166,27 +168,47 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// `almanac import FILE --calendar NAME`. Reports each bad item on stderr; fails only when nothing
-/// could be read.
+/// How much of a file `import` reads at a time. The reader's tree takes about 15 times the text, so a
+/// run stays far below the memory a whole large file would take.
+const IMPORT_RUN_BYTES: u64 = 1 << 20;
+
+/// `almanac import FILE --calendar NAME`. Reads the file a run at a time (memory follows the run, not
+/// the file) into one transaction. Reports each bad item on stderr; fails only when nothing could be
+/// read.
 pub fn import(
     store: &mut Store,
     file: &Path,
     calendar: &str,
     now: i64,
 ) -> Result<String, CliError> {
-    let text = read_file(file)?;
-    let parsed = read_calendar(&text);
-    let mut err = std::io::stderr().lock();
-    for e in &parsed.errors {
-        let _ = writeln!(
-            err,
-            "{}:{}: skipped: {}",
-            file.display(),
-            e.line,
-            sanitize(&e.message)
-        );
+    let open = || {
+        std::fs::File::open(file).map_err(|e| {
+            CliError::Usage(format!("cannot read {}: {}", file.display(), io_reason(&e)))
+        })
+    };
+    let broken = |e: std::io::Error| {
+        CliError::Runtime(format!("cannot read {}: {}", file.display(), io_reason(&e)))
+    };
+    let runs = ical_stream::split_runs(std::io::BufReader::new(open()?), IMPORT_RUN_BYTES)
+        .map_err(broken)?;
+    let mut file_runs = FileRuns {
+        file,
+        source: open()?,
+        items: 0,
+        events: 0,
+        skipped: 0,
+        color: None,
+    };
+    let mut runs = runs.iter();
+    // Until something can be read, there is nothing to make a calendar for.
+    let mut first = Vec::new();
+    for run in runs.by_ref() {
+        first = file_runs.read(run)?;
+        if !first.is_empty() {
+            break;
+        }
     }
-    if parsed.items.is_empty() && !parsed.errors.is_empty() {
+    if first.is_empty() && file_runs.skipped > 0 {
         return Err(CliError::Runtime(format!(
             "nothing could be read from {}",
             file.display()
@@ -194,26 +216,79 @@ pub fn import(
     }
     let existed = store.find_local_calendar(calendar)?.is_some();
     let id = store.local_calendar(calendar)?;
-    if let (false, Some(color)) = (existed, parsed.color.as_deref()) {
+    if let (false, Some(color)) = (existed, file_runs.color.as_deref()) {
         if crate::ui::theme::parse_hex(color).is_some() {
             store.set_calendar_color(id, color)?;
         }
     }
-    let report = store.import_items(id, &parsed.items, now)?;
-    let events: usize = parsed.items.iter().map(|i| i.events.len()).sum();
+    let mut import = store.begin_import(id, now)?;
+    import.add(&first)?;
+    drop(first);
+    for run in runs {
+        import.add(&file_runs.read(run)?)?;
+    }
+    let report = import.commit()?;
+    let FileRuns {
+        items,
+        events,
+        skipped,
+        ..
+    } = file_runs;
     let mut msg = format!(
-        "imported {} item{} ({events} event{}) into '{calendar}': {} new, {} updated, {} unchanged",
-        parsed.items.len(),
-        plural(parsed.items.len()),
+        "imported {items} item{} ({events} event{}) into '{calendar}': {} new, {} updated, {} unchanged",
+        plural(items),
         plural(events),
         report.added,
         report.updated,
         report.unchanged
     );
-    if !parsed.errors.is_empty() {
-        msg.push_str(&format!("; {} skipped (listed above)", parsed.errors.len()));
+    if skipped > 0 {
+        msg.push_str(&format!("; {skipped} skipped (listed above)"));
     }
     Ok(msg)
+}
+
+/// The runs of a file being imported, read one at a time, with what they held so far.
+struct FileRuns<'a> {
+    file: &'a Path,
+    source: std::fs::File,
+    items: usize,
+    events: usize,
+    skipped: usize,
+    color: Option<String>,
+}
+
+impl FileRuns<'_> {
+    /// Reads a run, reports its bad items on stderr, and returns the good ones.
+    fn read(&mut self, run: &ical_stream::Run) -> Result<Vec<crate::domain::Item>, CliError> {
+        let mut bytes = vec![0; (run.end - run.start) as usize];
+        self.source
+            .seek(std::io::SeekFrom::Start(run.start))
+            .and_then(|_| self.source.read_exact(&mut bytes))
+            .map_err(|e| {
+                CliError::Runtime(format!(
+                    "cannot read {}: {}",
+                    self.file.display(),
+                    io_reason(&e)
+                ))
+            })?;
+        let parsed = ical_stream::read_run(run, &String::from_utf8_lossy(&bytes));
+        let mut err = std::io::stderr().lock();
+        for e in &parsed.errors {
+            let _ = writeln!(
+                err,
+                "{}:{}: skipped: {}",
+                self.file.display(),
+                e.line,
+                sanitize(&e.message)
+            );
+        }
+        self.skipped += parsed.errors.len();
+        self.items += parsed.items.len();
+        self.events += parsed.items.iter().map(|i| i.events.len()).sum::<usize>();
+        self.color = self.color.take().or(parsed.color);
+        Ok(parsed.items)
+    }
 }
 
 fn plural(n: usize) -> &'static str {
@@ -232,6 +307,33 @@ pub struct AgendaEntry {
     pub end: String,
     pub all_day: bool,
     pub status: Option<String>,
+}
+
+/// A value as every `--json` command prints it: pretty JSON in which each character that could drive
+/// a terminal (DEL, C1 controls, bidirectional overrides and isolates; serde already escapes C0) is a
+/// `\uXXXX` escape, so a script may pipe the output to a terminal. Read back, the value is unchanged.
+pub fn json_text<T: Serialize>(value: &T) -> Result<String, CliError> {
+    let json = serde_json::to_string_pretty(value).map_err(|e| CliError::Runtime(e.to_string()))?;
+    // Outside strings JSON is ASCII, so every such character is inside a string, where its escape
+    // means the same character.
+    if !json.chars().any(drives_terminal) {
+        return Ok(json);
+    }
+    let mut out = String::with_capacity(json.len() + 64);
+    for c in json.chars() {
+        if drives_terminal(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+/// True for a character serde_json leaves raw that `sanitize` (the one definition of what a terminal
+/// must not see) would remove.
+fn drives_terminal(c: char) -> bool {
+    c == '\u{7f}' || (!c.is_ascii() && sanitize(c.encode_utf8(&mut [0; 4])).is_empty())
 }
 
 /// The zone `agenda` shows times in.
@@ -365,6 +467,8 @@ pub fn agenda_entry(o: &Occurrence, names: &HashMap<i64, String>, zone: &Tz) -> 
 }
 
 /// The human-readable agenda: a heading per day, one line per occurrence on each day it touches.
+/// One pass over the occurrences (each converted to the display zone once), grouped by day: the cost
+/// follows the occurrences, not the length of the window.
 pub fn agenda_text(
     list: &[&Occurrence],
     names: &HashMap<i64, String>,
@@ -372,16 +476,20 @@ pub fn agenda_text(
     to: NaiveDate,
     zone: &Tz,
 ) -> String {
-    let mut out = String::new();
-    let mut day = from;
-    while day <= to {
-        let mut heading = false;
-        for o in list.iter().filter(|o| o.overlaps_days(day, day, zone)) {
-            if !heading {
-                out.push_str(&day.format("%a %Y-%m-%d\n").to_string());
-                heading = true;
-            }
-            let (s, e) = o.local_span(zone);
+    let mut days: BTreeMap<NaiveDate, String> = BTreeMap::new();
+    for o in list {
+        let (s, e) = o.local_span(zone);
+        let (first, last) = days_of(s, e);
+        let cal = names
+            .get(&o.calendar_id)
+            .map_or(String::new(), |n| sanitize(n));
+        let mut what = sanitize(&o.summary);
+        if !o.location.is_empty() {
+            what.push_str(" @ ");
+            what.push_str(&sanitize(&o.location));
+        }
+        let mut day = first.max(from);
+        while day <= last.min(to) {
             let time = if o.all_day() {
                 "all day".to_string()
             } else {
@@ -397,16 +505,18 @@ pub fn agenda_text(
                 };
                 format!("{a}–{b}")
             };
-            out.push_str(&format!("  {time:<11}  {}", sanitize(&o.summary)));
-            if !o.location.is_empty() {
-                out.push_str(&format!(" @ {}", sanitize(&o.location)));
+            let lines = days.entry(day).or_default();
+            lines.push_str(&format!("  {time:<11}  {what}  [{cal}]\n"));
+            match day.succ_opt() {
+                Some(next) => day = next,
+                None => break,
             }
-            let cal = names
-                .get(&o.calendar_id)
-                .map_or(String::new(), |n| sanitize(n));
-            out.push_str(&format!("  [{cal}]\n"));
         }
-        day += Duration::days(1);
+    }
+    let mut out = String::new();
+    for (day, lines) in &days {
+        out.push_str(&day.format("%a %Y-%m-%d\n").to_string());
+        out.push_str(lines);
     }
     if out.is_empty() {
         out.push_str(&format!("no events from {from} to {to}\n"));
@@ -553,5 +663,82 @@ pub fn ago(secs: i64) -> String {
         s if s < 3600 => format!("{} min", s / 60),
         s if s < 86_400 => format!("{} h", s / 3600),
         s => format!("{} d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn occurrences(ics: &str, from: NaiveDate, to: NaiveDate) -> Vec<Occurrence> {
+        let parsed = read_calendar(ics);
+        parsed
+            .items
+            .iter()
+            .flat_map(|i| crate::domain::series::item_occurrences(&i.events, 1, from, to).0)
+            .collect()
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().expect("a test date")
+    }
+
+    const TWO_EVENTS: &str = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:late\r\n\
+        DTSTART:20261123T220000Z\r\nDTEND:20261124T020000Z\r\nSUMMARY:Night shift\r\nEND:VEVENT\r\n\
+        BEGIN:VEVENT\r\nUID:off\r\nDTSTART;VALUE=DATE:20261124\r\nDTEND;VALUE=DATE:20261126\r\n\
+        SUMMARY:Two days off\r\nLOCATION:Home\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+    #[test]
+    fn text_agenda_walks_the_occurrences_not_the_days_of_the_window() {
+        let list = occurrences(TWO_EVENTS, day("2026-11-01"), day("2026-11-30"));
+        let refs: Vec<&Occurrence> = list.iter().collect();
+        let names = HashMap::from([(1, "Work".to_string())]);
+        // Every representable day: walking them one by one would take minutes and overflow at the end.
+        let text = agenda_text(&refs, &names, NaiveDate::MIN, NaiveDate::MAX, &Tz::UTC);
+        assert_eq!(
+            text,
+            "Mon 2026-11-23\n  22:00–…      Night shift  [Work]\n\
+             Tue 2026-11-24\n  …–02:00      Night shift  [Work]\n  all day      Two days off @ Home  [Work]\n\
+             Wed 2026-11-25\n  all day      Two days off @ Home  [Work]\n"
+        );
+    }
+
+    #[test]
+    fn text_agenda_lists_only_the_days_of_the_window() {
+        let list = occurrences(TWO_EVENTS, day("2026-11-01"), day("2026-11-30"));
+        let refs: Vec<&Occurrence> = list.iter().collect();
+        let names = HashMap::new();
+        let text = agenda_text(
+            &refs,
+            &names,
+            day("2026-11-24"),
+            day("2026-11-24"),
+            &Tz::UTC,
+        );
+        assert_eq!(
+            text,
+            "Tue 2026-11-24\n  …–02:00      Night shift  []\n  all day      Two days off @ Home  []\n"
+        );
+        let none = agenda_text(
+            &refs,
+            &names,
+            day("2026-11-27"),
+            day("2026-11-28"),
+            &Tz::UTC,
+        );
+        assert_eq!(none, "no events from 2026-11-27 to 2026-11-28\n");
+    }
+
+    #[test]
+    fn json_escapes_what_could_drive_a_terminal_and_reads_back_unchanged() {
+        let tricky = "pay\u{9b}31m\u{202e}gpj.exe\u{7f} 会議\u{2066}";
+        let json = json_text(&serde_json::json!({ "summary": tricky })).expect("serialises");
+        assert!(!json.chars().any(drives_terminal), "{json}");
+        assert!(
+            json.contains(r"pay\u009b31m\u202egpj.exe\u007f 会議\u2066"),
+            "{json}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+        assert_eq!(back["summary"], tricky);
     }
 }

@@ -6,6 +6,7 @@ pub mod diff;
 pub mod edit;
 pub mod event;
 pub mod ical;
+pub mod ical_stream;
 pub mod recur;
 pub mod series;
 pub mod text;

@@ -19,6 +19,32 @@ pub struct ImportReport {
     pub unchanged: usize,
 }
 
+/// An import under way: one transaction fed a batch of items at a time, so a large file is never
+/// held whole. Nothing of it is visible, or kept, until [`Import::commit`].
+pub struct Import<'a> {
+    tx: Transaction<'a>,
+    calendar: i64,
+    now: i64,
+    report: ImportReport,
+}
+
+impl Import<'_> {
+    /// Adds items; an item whose UID is already in the calendar is replaced.
+    pub fn add(&mut self, items: &[Item]) -> Result<(), StoreError> {
+        let r = upsert_items(&self.tx, self.calendar, items, self.now)?;
+        self.report.added += r.added;
+        self.report.updated += r.updated;
+        self.report.unchanged += r.unchanged;
+        Ok(())
+    }
+
+    /// Commits everything added.
+    pub fn commit(self) -> Result<ImportReport, StoreError> {
+        self.tx.commit()?;
+        Ok(self.report)
+    }
+}
+
 impl Store {
     /// Imports items into a local calendar in one transaction. An item whose UID is already there is
     /// replaced, so importing the same file twice changes nothing.
@@ -28,10 +54,19 @@ impl Store {
         items: &[Item],
         now: i64,
     ) -> Result<ImportReport, StoreError> {
-        let tx = self.write()?;
-        let report = upsert_items(&tx, calendar, items, now)?;
-        tx.commit()?;
-        Ok(report)
+        let mut import = self.begin_import(calendar, now)?;
+        import.add(items)?;
+        import.commit()
+    }
+
+    /// Starts an import into a local calendar, as one transaction.
+    pub fn begin_import(&mut self, calendar: i64, now: i64) -> Result<Import<'_>, StoreError> {
+        Ok(Import {
+            tx: self.write()?,
+            calendar,
+            now,
+            report: ImportReport::default(),
+        })
     }
 
     /// Makes `calendar` hold exactly `items` (used for the bundled sample), in one transaction.

@@ -17,7 +17,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::domain::Calendar;
 
-pub use items::ImportReport;
+pub use items::{Import, ImportReport};
 pub use pending::{Conflict, Keep, LocalEdit, PendingChange, PendingOp, Resolved, Staged};
 pub use reader::{StoreReader, sort_occurrences};
 pub use schema::VERSION as SCHEMA_VERSION;

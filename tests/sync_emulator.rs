@@ -410,6 +410,149 @@ async fn a_calendar_recreated_at_the_same_url_converges_on_the_next_sync() {
 }
 
 #[tokio::test]
+async fn a_long_retry_after_ends_the_run_at_once_and_says_until_when() {
+    let (emu, _dir, mut store, dav) = setup(2).await;
+    ok(&mut store, &dav).await;
+    emu.set_faults(Faults {
+        next_status: vec![(429, Some(3600))],
+        ..Faults::default()
+    });
+    emu.reset_counts();
+    let r = run(&mut store, &dav, false).await;
+    let e = r.error.clone().expect("an error");
+    assert!(e.starts_with("rate-limited by the server until "), "{e}");
+    assert_eq!(emu.requests(), 1, "no retry, no rediscovery: {r:#?}");
+    let at = r.retry_at.expect("when to try again");
+    let now = chrono::Utc::now().timestamp();
+    assert!((now + 3500..=now + 3700).contains(&at), "{at} vs {now}");
+    // 429s without Retry-After that outlast the retries end the run the same way.
+    emu.set_faults(Faults {
+        next_status: vec![(429, None); 10],
+        ..Faults::default()
+    });
+    emu.reset_counts();
+    let r = run(&mut store, &dav, false).await;
+    assert!(r.retry_at.is_some(), "{r:#?}");
+    assert_eq!(
+        emu.requests(),
+        4,
+        "the retries, then no rediscovery: {r:#?}"
+    );
+}
+
+/// A server that accepts and never answers, or trickles a byte at a time, ends the run within the
+/// client's stall bound (60 s in the program; 1.5 s here), for a fresh account (discovery) and a
+/// known one, and the UI hears "waiting" meanwhile and that the wait is over at the end.
+#[tokio::test]
+async fn a_silent_or_trickling_server_ends_the_run_within_the_stall_bound() {
+    use almanac::sync::SyncEvent;
+    for fresh in [true, false] {
+        for faults in [
+            Faults {
+                delay_ms: 600_000,
+                ..Faults::default()
+            },
+            Faults {
+                trickle_ms: 300,
+                ..Faults::default()
+            },
+        ] {
+            let (emu, _dir, mut store, mut dav) = setup(2).await;
+            dav.http.stall = Duration::from_millis(1500);
+            if !fresh {
+                ok(&mut store, &dav).await;
+            }
+            emu.set_faults(faults.clone());
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let started = std::time::Instant::now();
+            let opts = SyncOptions::default();
+            let r = tokio::time::timeout(
+                Duration::from_secs(30),
+                sync_caldav(&mut store, "emu", &dav, &opts, Some(&tx)),
+            )
+            .await
+            .expect("the run ends on its own");
+            let took = started.elapsed();
+            assert!(took < Duration::from_secs(5), "{took:?} with {faults:?}");
+            let e = r.error.clone().expect("an error");
+            assert!(e.contains("stopped answering"), "{e}");
+            let mut waits = Vec::new();
+            while let Ok(ev) = rx.try_recv() {
+                if let SyncEvent::Waiting { secs, .. } = ev {
+                    waits.push(secs);
+                }
+            }
+            assert!(waits.iter().any(|s| *s >= 1), "{waits:?}");
+            assert_eq!(waits.last(), Some(&0), "{waits:?}");
+        }
+    }
+}
+
+/// The password command runs once for the engine's life, and again only after a 401.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_password_command_runs_once_per_engine_and_again_after_a_401() {
+    use almanac::sync::SyncEvent;
+    use almanac::sync::runner::{SyncCommand, spawn};
+    let emu = CalDavEmulator::start(USER, PASSWORD).await.unwrap();
+    emu.add_calendar("work", "Work", None);
+    let dir = tempfile::tempdir().unwrap();
+    let count = dir.path().join("asked");
+    let script = format!("echo asked >> '{}'; echo {PASSWORD}", count.display());
+    let mut acc = account(&emu, PASSWORD);
+    acc.password = Some(Secret::Command(vec!["sh".into(), "-c".into(), script]));
+    acc.sync_every = Some(Duration::from_secs(3600));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let commands = spawn(dir.path().join("data"), vec![acc], tx);
+    let asked = || {
+        std::fs::read_to_string(&count)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    // Waits for the end of a run that changes something (each run here finds a new item).
+    async fn finished(rx: &mut tokio::sync::mpsc::UnboundedReceiver<SyncEvent>, failed: bool) {
+        tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                match rx.recv().await.expect("the engine runs") {
+                    SyncEvent::Finished { .. } if !failed => return,
+                    SyncEvent::Failed { .. } if failed => return,
+                    _ => {}
+                }
+            }
+        })
+        .await
+        .expect("the run ends");
+    }
+    emu.put("work", "e0.ics", &event("e0", "Zero", 1));
+    finished(&mut rx, false).await;
+    for i in 1..=3 {
+        emu.put(
+            "work",
+            &format!("e{i}.ics"),
+            &event(&format!("e{i}"), "x", 2),
+        );
+        commands.send(SyncCommand::All).unwrap();
+        finished(&mut rx, false).await;
+    }
+    assert_eq!(asked(), 1, "one engine, one password command");
+    emu.set_faults(Faults {
+        next_status: vec![(401, None)],
+        ..Faults::default()
+    });
+    commands.send(SyncCommand::All).unwrap();
+    finished(&mut rx, true).await;
+    // The engine runs one thing at a time: once the next run is over, the 401's is too.
+    emu.put("work", "e9.ics", &event("e9", "Nine", 9));
+    commands.send(SyncCommand::All).unwrap();
+    finished(&mut rx, false).await;
+    assert_eq!(asked(), 2, "a 401 asks for the password again, once");
+    emu.put("work", "e10.ics", &event("e10", "Ten", 10));
+    commands.send(SyncCommand::All).unwrap();
+    finished(&mut rx, false).await;
+    assert_eq!(asked(), 2);
+}
+
+#[tokio::test]
 async fn a_wrong_password_is_one_request_and_a_plain_message() {
     let (emu, _dir, mut store, _) = setup(1).await;
     let dav = caldav_for(&account(&emu, "wrong")).unwrap();

@@ -41,6 +41,8 @@ pub struct SyncView {
     pub rows: Vec<crate::store::CalendarStatus>,
     /// Calendars being synced now, with (done, total) once a fetch is under way.
     pub running: Vec<(i64, Option<(usize, usize)>)>,
+    /// Accounts whose server has not answered for a while, with the seconds waited so far.
+    pub waiting: Vec<(String, u64)>,
     /// The highlighted row of the pane.
     pub cursor: usize,
 }

@@ -21,6 +21,15 @@ pub fn on_event(model: &mut Model, event: SyncEvent) -> Vec<Command> {
             done,
             total,
         } => set_running(model, calendar, Some((done, total))),
+        SyncEvent::Waiting { account, secs } => {
+            let account = sanitize(&account);
+            model.sync.waiting.retain(|(a, _)| *a != account);
+            if secs > 0 {
+                model.sync.waiting.push((account, secs));
+            }
+            // The pane's rows did not change: no reload.
+            return out;
+        }
         SyncEvent::Applied { .. } | SyncEvent::CalendarsChanged => {
             out.extend(reload_window(model));
         }

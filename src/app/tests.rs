@@ -331,3 +331,36 @@ fn sync_progress_reads_the_pane_rows_only_while_the_pane_is_open() {
     m.mode = Mode::Sync;
     assert!(update(&mut m, progress()).contains(&Command::LoadStatus));
 }
+
+#[test]
+fn a_silent_server_is_shown_as_waiting_until_it_answers() {
+    use crate::sync::SyncEvent;
+    let day = d(2026, 11, 23);
+    let mut m = loaded(vec![occ("x", at(day, 9), at(day, 10))]);
+    let waiting = |secs| {
+        Msg::Sync(SyncEvent::Waiting {
+            account: "home".into(),
+            secs,
+        })
+    };
+    let shown = |m: &Model| {
+        let area = Rect::new(0, 0, 100, 30);
+        let mut buf = ratatui::buffer::Buffer::empty(area);
+        crate::ui::draw(m, area, &mut buf);
+        (0..area.height)
+            .map(|y| {
+                (0..area.width)
+                    .map(|x| buf[(x, y)].symbol().to_string())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    update(&mut m, waiting(3));
+    update(&mut m, waiting(4));
+    assert_eq!(m.sync.waiting, vec![("home".to_string(), 4)]);
+    assert!(shown(&m).contains("waiting for the server: home (4 s)"));
+    update(&mut m, waiting(0));
+    assert!(m.sync.waiting.is_empty());
+    assert!(!shown(&m).contains("waiting for the server"));
+}

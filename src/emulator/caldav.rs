@@ -41,8 +41,10 @@ pub struct Faults {
     /// The next N responses that have a body send their headers (with the full Content-Length)
     /// and half the body, then close the connection.
     pub cut_next: usize,
-    /// Every reply waits this long.
+    /// Every reply waits this long (a long one: a server that accepts and never answers).
     pub delay_ms: u64,
+    /// Every reply body comes one byte per this many milliseconds (a server that trickles).
+    pub trickle_ms: u64,
     /// The next N 207 replies have a broken XML body.
     pub malformed_next: usize,
     /// Href name (e.g. `e1.ics`) whose calendar-data (REPORT and GET) is served as broken
@@ -566,6 +568,9 @@ fn finish(st: &mut State, reply: Reply, head: bool) -> Response<ReplyBody> {
     }
     let reply_body = if head || body.is_empty() {
         ReplyBody::Full(None)
+    } else if st.faults.trickle_ms > 0 {
+        let every = Duration::from_millis(st.faults.trickle_ms);
+        ReplyBody::Trickle(body, every, Box::pin(tokio::time::sleep(every)))
     } else if st.faults.cut_next > 0 {
         st.faults.cut_next -= 1;
         // The full length is promised, half is sent: the client sees a truncated body.
@@ -578,6 +583,7 @@ fn finish(st: &mut State, reply: Reply, head: bool) -> Response<ReplyBody> {
     if !head {
         st.bytes_sent += match &reply_body {
             ReplyBody::Full(b) | ReplyBody::Cut(b, _) => b.as_ref().map_or(0, |b| b.len() as u64),
+            ReplyBody::Trickle(b, ..) => b.len() as u64,
         };
     }
     builder.body(reply_body).unwrap_or_else(|_| {
@@ -596,6 +602,8 @@ pub(crate) enum ReplyBody {
     /// The half to send, then a pause before the error: without it hyper would drop its
     /// still-buffered headers and half body along with the connection.
     Cut(Option<Bytes>, Pin<Box<tokio::time::Sleep>>),
+    /// What is left to send, one byte each time the pause ends (`trickle_ms`).
+    Trickle(Bytes, Duration, Pin<Box<tokio::time::Sleep>>),
 }
 
 impl hyper::body::Body for ReplyBody {
@@ -608,6 +616,15 @@ impl hyper::body::Body for ReplyBody {
     ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         Poll::Ready(match self.get_mut() {
             ReplyBody::Full(b) => b.take().map(|b| Ok(Frame::data(b))),
+            ReplyBody::Trickle(rest, every, pause) => {
+                if rest.is_empty() {
+                    None
+                } else {
+                    std::task::ready!(pause.as_mut().poll(cx));
+                    pause.as_mut().reset(tokio::time::Instant::now() + *every);
+                    Some(Ok(Frame::data(rest.split_to(1))))
+                }
+            }
             ReplyBody::Cut(b, pause) => match b.take() {
                 Some(b) => Some(Ok(Frame::data(b))),
                 None => {
@@ -629,6 +646,7 @@ impl hyper::body::Body for ReplyBody {
         match self {
             ReplyBody::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
             ReplyBody::Cut(..) => SizeHint::default(),
+            ReplyBody::Trickle(rest, ..) => SizeHint::with_exact(rest.len() as u64),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! From configured accounts to running remotes.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use reqwest::Url;
@@ -72,28 +73,80 @@ fn percent_decode(s: &str) -> String {
         .into_owned()
 }
 
-/// One round over every account (or the one holding `opts.calendar`).
+/// One round over every account (or the one holding `opts.calendar`), with clients made for it.
 pub async fn sync_accounts(
     store: &mut Store,
     accounts: &[AccountConfig],
     opts: &SyncOptions,
     events: Option<&UnboundedSender<SyncEvent>>,
 ) -> Vec<AccountReport> {
+    let mut remotes = Remotes::default();
     let mut out = Vec::new();
     for acc in accounts {
-        let report = match acc.kind {
-            AccountKind::Caldav => match caldav_for(acc) {
-                Ok(dav) => sync_caldav(store, &acc.name, &dav, opts, events).await,
-                Err(e) => failed(acc, e.to_string()),
-            },
-            other => failed(
-                acc,
-                format!("{other:?} accounts are not supported by this build yet").to_lowercase(),
-            ),
-        };
-        out.push(report);
+        out.push(remotes.sync(store, acc, opts, events).await);
     }
     out
+}
+
+/// One long-lived client per account, built on first use: the password command runs then, and
+/// again only after the server refused the credentials (the password may have changed). The
+/// client keeps its connection pool between runs.
+#[derive(Default)]
+pub struct Remotes {
+    clients: HashMap<String, CalDav>,
+}
+
+impl Remotes {
+    /// One run for `acc`. A 401 drops the client; one built anew (the password asked again)
+    /// tries once more at once when the credentials changed.
+    pub async fn sync(
+        &mut self,
+        store: &mut Store,
+        acc: &AccountConfig,
+        opts: &SyncOptions,
+        events: Option<&UnboundedSender<SyncEvent>>,
+    ) -> AccountReport {
+        if acc.kind != AccountKind::Caldav {
+            return failed(
+                acc,
+                format!(
+                    "{:?} accounts are not supported by this build yet",
+                    acc.kind
+                )
+                .to_lowercase(),
+            );
+        }
+        let dav = match self.client(acc) {
+            Ok(dav) => dav,
+            Err(e) => return failed(acc, e.to_string()),
+        };
+        let report = sync_caldav(store, &acc.name, &dav, opts, events).await;
+        if !report.unauthorized {
+            return report;
+        }
+        self.clients.remove(&acc.name);
+        let fresh = match self.client(acc) {
+            Ok(fresh) => fresh,
+            Err(e) => return failed(acc, e.to_string()),
+        };
+        if fresh.http.credentials() == dav.http.credentials() {
+            return report;
+        }
+        tracing::info!(
+            account = acc.name,
+            "credentials changed after a 401: trying again"
+        );
+        sync_caldav(store, &acc.name, &fresh, opts, events).await
+    }
+
+    fn client(&mut self, acc: &AccountConfig) -> Result<CalDav, SyncError> {
+        if let Some(dav) = self.clients.get(&acc.name) {
+            return Ok(dav.clone());
+        }
+        let dav = caldav_for(acc)?;
+        self.clients.insert(acc.name.clone(), dav.clone());
+        Ok(dav)
+    }
 }
 
 fn failed(acc: &AccountConfig, message: String) -> AccountReport {

@@ -7,7 +7,7 @@
 //! the collection, or a day without a full listing, leads to one.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use reqwest::Url;
 use serde::Serialize;
@@ -28,6 +28,8 @@ pub const BATCH: usize = 200;
 const IN_FLIGHT: usize = 3;
 /// Truncated (507) sync replies followed in one run before giving up.
 const MAX_TRUNCATED_ROUNDS: usize = 1_000;
+/// Silence from the server longer than this is shown as "waiting for the server".
+const WAITING_SHOWN_AFTER: Duration = Duration::from_secs(2);
 /// A full etag listing at least this often, whatever the tokens say.
 const RECONCILE_EVERY_SECS: i64 = 24 * 3600;
 
@@ -66,6 +68,8 @@ pub struct CalendarReport {
     /// Local changes the server refused for another reason (they stay queued), in plain words.
     pub push_refused: Vec<String>,
     pub error: Option<String>,
+    /// The server asked to be left alone until then (unix seconds): the next run waits.
+    pub retry_at: Option<i64>,
 }
 
 /// One account's run.
@@ -78,6 +82,11 @@ pub struct AccountReport {
     pub duration_ms: u64,
     pub calendars: Vec<CalendarReport>,
     pub error: Option<String>,
+    /// The server asked to be left alone until then (unix seconds): the next run waits.
+    pub retry_at: Option<i64>,
+    /// The server refused the credentials: a client built anew asks for the password again.
+    #[serde(skip)]
+    pub unauthorized: bool,
 }
 
 fn now() -> i64 {
@@ -105,7 +114,13 @@ pub async fn sync_caldav(
         account: account.to_string(),
         ..AccountReport::default()
     };
-    if let Err(e) = run_account(store, account, dav, opts, events, &mut report).await {
+    let outcome = {
+        let run = run_account(store, account, dav, opts, events, &mut report);
+        watched(run, &dav.http, account, events).await
+    };
+    if let Err(e) = outcome {
+        report.retry_at = report.retry_at.or(e.retry_at());
+        report.unauthorized = matches!(e, SyncError::Dav(DavError::Http(HttpError::Unauthorized)));
         let message = e.to_string();
         emit(
             events,
@@ -122,6 +137,50 @@ pub async fn sync_caldav(
     report.bytes = bytes1 - bytes0;
     report.duration_ms = started.elapsed().as_millis() as u64;
     report
+}
+
+/// Runs `run` while watching the server's silence: after a few seconds without a reply the UI
+/// hears "waiting" (every tick, with the seconds), and past the client's stall bound the run ends.
+/// Ending it at any await point is safe: every store write is one transaction with the state
+/// that covers it.
+async fn watched(
+    run: impl std::future::Future<Output = Result<(), SyncError>>,
+    http: &super::http::Http,
+    account: &str,
+    events: Option<&UnboundedSender<SyncEvent>>,
+) -> Result<(), SyncError> {
+    tokio::pin!(run);
+    let tick = (http.stall / 8).clamp(Duration::from_millis(20), Duration::from_secs(1));
+    let mut ticks = tokio::time::interval(tick);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut announced = false;
+    let waiting = |secs: u64| SyncEvent::Waiting {
+        account: account.to_string(),
+        secs,
+    };
+    let result = loop {
+        tokio::select! {
+            r = &mut run => break r,
+            _ = ticks.tick() => {
+                let waited = http.counters.waited();
+                if waited >= http.stall {
+                    tracing::warn!(account, secs = waited.as_secs(), "the server stopped answering");
+                    break Err(SyncError::Stalled(waited.as_secs()));
+                }
+                if waited >= WAITING_SHOWN_AFTER.min(http.stall / 2) {
+                    emit(events, waiting(waited.as_secs().max(1)));
+                    announced = true;
+                } else if announced {
+                    emit(events, waiting(0));
+                    announced = false;
+                }
+            }
+        }
+    };
+    if announced {
+        emit(events, waiting(0));
+    }
+    result
 }
 
 async fn run_account(
@@ -194,7 +253,13 @@ async fn run_account(
         };
         let state = forget_if_recreated(store, state, cal)?;
         let r = sync_calendar(store, dav, &state, cal, opts.full, events).await;
+        let retry_at = r.retry_at;
         report.calendars.push(r);
+        if retry_at.is_some() {
+            // The server asked to be left alone: the other calendars wait too.
+            report.retry_at = retry_at;
+            break;
+        }
     }
     Ok(())
 }
@@ -292,7 +357,13 @@ async fn sync_calendar(
             }
             report.push_refused = pushed.refused;
         }
-        Err(e) => report.error = Some(format!("pushing local changes: {e}")),
+        Err(e) => {
+            report.retry_at = e.retry_at();
+            report.error = Some(format!("pushing local changes: {e}"));
+            if report.retry_at.is_some() {
+                return report;
+            }
+        }
     }
     if !full && !stale && report.pushed == 0 && unchanged(state, cal, strategy) {
         report.unchanged = true;
@@ -332,6 +403,7 @@ async fn sync_calendar(
     report.bytes = bytes1 - bytes0;
     report.duration_ms = started.elapsed().as_millis() as u64;
     if let Err(e) = outcome {
+        report.retry_at = e.retry_at();
         report.error = Some(e.to_string());
         emit(
             events,

@@ -3,7 +3,7 @@
 //! Nothing here logs a header or a body, so secrets never reach the log.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -33,6 +33,25 @@ pub enum HttpError {
     /// without it, since a write without its precondition could overwrite a change.
     #[error("cannot send the {0} header: the server's value has characters a header cannot hold")]
     BadHeader(&'static str),
+    /// The server asked to be left alone for longer than a run waits (`Retry-After`, or 429s that
+    /// outlast the retries): the next try is scheduled then, and nothing is asked meanwhile.
+    #[error("{}", rate_limited_message(*status, *until))]
+    RateLimited {
+        status: u16,
+        /// Unix seconds.
+        until: i64,
+    },
+}
+
+fn rate_limited_message(status: u16, until: i64) -> String {
+    let at = chrono::DateTime::from_timestamp(until, 0)
+        .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
+        .unwrap_or_else(|| "later".into());
+    if status == 429 {
+        format!("rate-limited by the server until {at}")
+    } else {
+        format!("the server is unavailable ({status}) until {at}; it asked to wait")
+    }
 }
 
 impl HttpError {
@@ -41,6 +60,8 @@ impl HttpError {
         match self {
             HttpError::Network(_) => true,
             HttpError::Status { status, .. } => *status == 429 || *status >= 500,
+            // Not now: the run ends and the next one waits as the server asked.
+            HttpError::RateLimited { .. } => false,
             _ => false,
         }
     }
@@ -100,11 +121,18 @@ impl Response {
     }
 }
 
-/// Requests and response bytes, shared by every clone of a client.
+/// Requests and response bytes, shared by every clone of a client, and how long the client has
+/// been waiting for the server.
 #[derive(Debug, Default)]
 pub struct Counters {
     pub requests: AtomicU64,
     pub bytes: AtomicU64,
+    /// Requests under way now.
+    in_flight: AtomicU64,
+    /// When the client last started waiting with nothing to wait for before (ms since the epoch).
+    busy_since: AtomicI64,
+    /// When the last reply (any status) was read to its end (ms since the epoch).
+    last_reply: AtomicI64,
 }
 
 impl Counters {
@@ -114,6 +142,48 @@ impl Counters {
             self.bytes.load(Ordering::Relaxed),
         )
     }
+
+    /// How long requests have been under way without a reply coming back to its end: zero when
+    /// nothing is under way. Failed attempts and their retries do not reset it; a reply does.
+    pub fn waited(&self) -> Duration {
+        if self.in_flight.load(Ordering::Relaxed) == 0 {
+            return Duration::ZERO;
+        }
+        let since = self
+            .busy_since
+            .load(Ordering::Relaxed)
+            .max(self.last_reply.load(Ordering::Relaxed));
+        Duration::from_millis((now_ms() - since).max(0) as u64)
+    }
+
+    fn begin(&self) {
+        if self.in_flight.fetch_add(1, Ordering::Relaxed) == 0 {
+            self.busy_since.store(now_ms(), Ordering::Relaxed);
+        }
+    }
+
+    fn end(&self, replied: bool) {
+        if replied {
+            self.last_reply.store(now_ms(), Ordering::Relaxed);
+        }
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Ends a request's count however its future ends (a reply, an error, or a run cancelled).
+struct InFlight<'a> {
+    counters: &'a Counters,
+    replied: bool,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.counters.end(self.replied);
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
 /// How often and how long to retry.
@@ -122,7 +192,8 @@ pub struct RetryPolicy {
     pub attempts: u32,
     pub base: Duration,
     pub cap: Duration,
-    /// The longest Retry-After honoured; longer ones fail the run (it is retried on the next one).
+    /// The longest Retry-After waited out within a run; a longer one ends the run with
+    /// [`HttpError::RateLimited`], and the next run is scheduled for when it ends.
     pub max_retry_after: Duration,
 }
 
@@ -137,6 +208,13 @@ impl Default for RetryPolicy {
     }
 }
 
+/// No byte from the server for this long fails the attempt (a server that accepted the
+/// connection and went silent).
+pub const IDLE_READ: Duration = Duration::from_secs(20);
+/// A run ends when requests have been under way this long without one reply coming back
+/// (silent servers, servers that trickle a byte a second, and every retry of those).
+pub const STALL: Duration = Duration::from_secs(60);
+
 /// An HTTP client bound to one account's origin.
 #[derive(Clone)]
 pub struct Http {
@@ -145,6 +223,8 @@ pub struct Http {
     credentials: Option<(String, String)>,
     pub counters: Arc<Counters>,
     pub retry: RetryPolicy,
+    /// How long a run may wait on this server with no reply before it ends (see [`STALL`]).
+    pub stall: Duration,
 }
 
 impl std::fmt::Debug for Http {
@@ -174,6 +254,7 @@ impl Http {
         let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(10))
+            .read_timeout(IDLE_READ)
             .timeout(timeout)
             .user_agent(concat!("almanac/", env!("CARGO_PKG_VERSION")));
         if let Some(pem) = ca_pem {
@@ -188,12 +269,18 @@ impl Http {
             credentials,
             counters: Arc::new(Counters::default()),
             retry: RetryPolicy::default(),
+            stall: STALL,
         })
     }
 
     /// The account's base URL.
     pub fn origin(&self) -> &Url {
         &self.origin
+    }
+
+    /// The Basic credentials this client sends (to compare clients; never to log).
+    pub fn credentials(&self) -> Option<&(String, String)> {
+        self.credentials.as_ref()
     }
 
     /// Sends `req`, retrying transient failures per the policy and following same-origin
@@ -204,21 +291,41 @@ impl Http {
         loop {
             attempt += 1;
             let outcome = self.send_once(req.clone()).await;
+            let asked = match &outcome {
+                Ok(r)
+                    if r.status == StatusCode::TOO_MANY_REQUESTS || r.status.is_server_error() =>
+                {
+                    retry_after(r)
+                }
+                _ => None,
+            };
             let wait = match &outcome {
                 Ok(r)
                     if r.status == StatusCode::TOO_MANY_REQUESTS || r.status.is_server_error() =>
                 {
-                    Some(retry_after(r).unwrap_or_else(|| self.backoff(attempt)))
+                    Some(asked.unwrap_or_else(|| self.backoff(attempt)))
                 }
                 Err(e) if e.is_transient() => Some(self.backoff(attempt)),
                 _ => None,
             };
-            match wait {
-                Some(wait)
+            match (wait, &outcome) {
+                (Some(wait), _)
                     if attempt < self.retry.attempts && wait <= self.retry.max_retry_after =>
                 {
                     tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "retrying");
                     tokio::time::sleep(wait).await;
+                }
+                // The server said how long to leave it alone, longer than a run waits; or it
+                // kept answering 429: the run ends and the next one is due when the wait is over.
+                (Some(wait), Ok(r))
+                    if asked.is_some() || r.status == StatusCode::TOO_MANY_REQUESTS =>
+                {
+                    let wait = asked.unwrap_or(wait).max(self.retry.cap);
+                    let until = chrono::Utc::now().timestamp() + wait.as_secs().max(1) as i64;
+                    return Err(HttpError::RateLimited {
+                        status: r.status.as_u16(),
+                        until,
+                    });
                 }
                 _ => {
                     return match outcome {
@@ -262,6 +369,11 @@ impl Http {
                 builder = builder.body(body.clone());
             }
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
+            self.counters.begin();
+            let mut flight = InFlight {
+                counters: &self.counters,
+                replied: false,
+            };
             let mut resp = builder.send().await.map_err(network)?;
             let status = resp.status();
             if status.is_redirection()
@@ -271,6 +383,7 @@ impl Http {
                     .and_then(|l| l.to_str().ok())
                     .and_then(|l| url.join(l).ok())
             {
+                flight.replied = true;
                 url = next;
                 continue;
             }
@@ -288,6 +401,8 @@ impl Http {
                 }
                 body.extend_from_slice(&chunk);
             }
+            flight.replied = true;
+            drop(flight);
             if headers
                 .get("content-encoding")
                 .is_some_and(|e| e.as_bytes().eq_ignore_ascii_case(b"gzip"))

@@ -40,6 +40,12 @@ pub enum SyncEvent {
     },
     /// Calendars appeared, were renamed or vanished.
     CalendarsChanged,
+    /// Requests to an account's server have been under way `secs` seconds with no reply; `0`
+    /// when a reply came (or the run ended) after a wait was announced.
+    Waiting {
+        account: String,
+        secs: u64,
+    },
     /// Local changes went to the server (`pushed`) or were refused as conflicts.
     Pushed {
         calendar: i64,
@@ -59,6 +65,23 @@ pub enum SyncError {
     Protocol(String),
     #[error("{0}")]
     Config(String),
+    /// Requests were under way this many seconds without a reply: the run ended.
+    #[error(
+        "the server stopped answering (no reply for {0} s): the run ended, and the next one tries again"
+    )]
+    Stalled(u64),
+}
+
+impl SyncError {
+    /// When the server asked to be left alone until (unix seconds), if it did.
+    pub fn retry_at(&self) -> Option<i64> {
+        match self {
+            SyncError::Dav(caldav::DavError::Http(http::HttpError::RateLimited {
+                until, ..
+            })) => Some(*until),
+            _ => None,
+        }
+    }
 }
 
 impl From<http::HttpError> for SyncError {

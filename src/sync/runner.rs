@@ -9,7 +9,7 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::time::Instant;
 
 use super::SyncEvent;
-use super::accounts::sync_accounts;
+use super::accounts::Remotes;
 use super::engine::SyncOptions;
 use crate::config::AccountConfig;
 use crate::store::Store;
@@ -66,6 +66,10 @@ async fn engine_loop(
         .collect();
     // Every account is due at once: the first frame is already on screen from the cache.
     let mut due: Vec<Instant> = vec![Instant::now(); accounts.len()];
+    // Per account: until when its server asked to be left alone, and the words it is told in.
+    let mut quiet: Vec<Option<(Instant, String)>> = vec![None; accounts.len()];
+    // One client per account for the engine's life (the password command runs once).
+    let mut remotes = Remotes::default();
     loop {
         let next = due.iter().min().copied();
         let command = tokio::select! {
@@ -130,14 +134,21 @@ async fn engine_loop(
             }
         }
         for (i, opts) in runs {
-            let reports = sync_accounts(
-                &mut store,
-                std::slice::from_ref(&accounts[i]),
-                &opts,
-                Some(&events),
-            )
-            .await;
-            for r in reports.iter().filter(|r| r.error.is_some()) {
+            // A server that asked to be left alone is left alone, whoever asks.
+            if let Some((until, message)) = &quiet[i]
+                && *until > Instant::now()
+            {
+                let _ = events.send(SyncEvent::Failed {
+                    account: accounts[i].name.clone(),
+                    calendar: None,
+                    message: message.clone(),
+                });
+                continue;
+            }
+            let r = remotes
+                .sync(&mut store, &accounts[i], &opts, Some(&events))
+                .await;
+            if r.error.is_some() {
                 tracing::warn!(account = %r.account, error = ?r.error, "sync failed");
             }
             if opts.calendar.is_none() {
@@ -147,6 +158,23 @@ async fn engine_loop(
             // next periodic run.
             if store.pushable(&accounts[i].name).unwrap_or(0) > 0 {
                 due[i] = due[i].min(Instant::now() + RETRY_PUSH);
+            }
+            quiet[i] = None;
+            if let Some(at) = r.retry_at {
+                let wait = (at - chrono::Utc::now().timestamp()).max(1) as u64;
+                let until = Instant::now() + Duration::from_secs(wait);
+                let message = r
+                    .error
+                    .clone()
+                    .or_else(|| r.calendars.iter().find_map(|c| c.error.clone()))
+                    .unwrap_or_else(|| "the server asked to wait".into());
+                let _ = events.send(SyncEvent::Failed {
+                    account: accounts[i].name.clone(),
+                    calendar: None,
+                    message: message.clone(),
+                });
+                due[i] = until;
+                quiet[i] = Some((until, message));
             }
         }
     }

@@ -84,6 +84,7 @@ fn draw_status(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
             format!(" Go to date: {typed}█   (YYYY-MM-DD, Enter to go, Esc to cancel)"),
             theme.title(),
         ),
+        _ if !model.sync.waiting.is_empty() => (format!(" {}", waiting(model)), theme.title()),
         (_, Some(status)) => (
             format!(" {}", status.text),
             if status.error {
@@ -97,6 +98,20 @@ fn draw_status(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
         _ => (" ? help · q quit".to_string(), theme.dim()),
     };
     buf.set_stringn(area.x, area.y, fit(&text, w), w, style);
+}
+
+/// Which servers have not answered for a while, for the status line.
+fn waiting(model: &Model) -> String {
+    let parts: Vec<String> = model
+        .sync
+        .waiting
+        .iter()
+        .map(|(account, secs)| format!("{account} ({secs} s)"))
+        .collect();
+    format!(
+        "⏳ waiting for the server: {} · s sync pane",
+        parts.join(", ")
+    )
 }
 
 /// What the engine is doing, for the status line.

@@ -119,7 +119,12 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
         if owner != Some(row.account.as_deref()) {
             owner = Some(row.account.as_deref());
             let title = match &row.account {
-                Some(a) => format!("{a} ({})", row.kind),
+                Some(a) => match model.sync.waiting.iter().find(|(w, _)| w == a) {
+                    Some((_, secs)) => {
+                        format!("{a} ({}) · waiting for the server ({secs} s)", row.kind)
+                    }
+                    None => format!("{a} ({})", row.kind),
+                },
                 None => "local calendars".into(),
             };
             lines.push(Line::styled(fit(&title, inner_w), theme.title()));

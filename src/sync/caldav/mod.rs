@@ -197,9 +197,12 @@ impl CalDav {
                         break;
                     }
                 }
-                // A wrong password is wrong everywhere: no second try.
-                Err(DavError::Http(HttpError::Unauthorized)) => {
-                    return Err(DavError::Http(HttpError::Unauthorized));
+                // A wrong password is wrong everywhere, and a server that asked to be left
+                // alone means it for every URL: no second try.
+                Err(DavError::Http(
+                    e @ (HttpError::Unauthorized | HttpError::RateLimited { .. }),
+                )) => {
+                    return Err(DavError::Http(e));
                 }
                 // A failure at the well-known URL (a redirect elsewhere, an error) only means
                 // trying the configured URL; a server that is down or refuses us there is

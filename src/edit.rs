@@ -69,6 +69,55 @@ pub struct Outcome {
     pub uid: String,
 }
 
+/// Points a request for an existing event at the item that holds it now. A front end that showed
+/// a version (`seen_etag`: the form, `$EDITOR`, a confirmed delete) may come back after a pull
+/// removed it (deleted on the server meanwhile): the version it showed is put back, and the
+/// change is staged on it, so its push meets the deletion as a conflict and nothing typed is lost.
+/// An item id that now holds another event (ids are reused) is never edited in its place.
+fn on_current_item(
+    store: &mut Store,
+    mut request: EditRequest,
+    now: i64,
+) -> Result<EditRequest, EditFailure> {
+    let (item, uid, seen) = match &mut request {
+        EditRequest::Change {
+            item,
+            uid,
+            seen_etag,
+            ..
+        }
+        | EditRequest::Delete {
+            item,
+            uid,
+            seen_etag,
+            ..
+        } => (item, Some(uid.clone()), seen_etag.is_some()),
+        EditRequest::Replace {
+            item: Some(item),
+            seen_etag,
+            ..
+        } => (item, None, seen_etag.is_some()),
+        _ => return Ok(request),
+    };
+    let held = store.item_uid(*item)?;
+    let here = match (&held, &uid) {
+        (Some(held), Some(uid)) => held == uid,
+        (held, None) => held.is_some(),
+        (None, Some(_)) => false,
+    };
+    if here && store.item_text(*item)?.is_some() {
+        return Ok(request);
+    }
+    if !here
+        && seen
+        && let Some(restored) = store.restore_removed(*item, uid.as_deref(), now)?
+    {
+        *item = restored;
+        return Ok(request);
+    }
+    Err(EditFailure::Gone)
+}
+
 /// Turns a request into a staged change (one transaction).
 pub fn stage(
     store: &mut Store,
@@ -76,6 +125,7 @@ pub fn stage(
     now: DateTime<Utc>,
 ) -> Result<Outcome, EditFailure> {
     let ts = now.timestamp();
+    let request = on_current_item(store, request, ts)?;
     let sample = store.sample_calendar()?.map(|(id, _)| id);
     let item = match &request {
         EditRequest::Change { item, .. }

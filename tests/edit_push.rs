@@ -708,6 +708,85 @@ async fn edits_made_offline_are_pushed_in_order_when_the_server_returns() {
     c.assert_in_step().await;
 }
 
+/// The form (or `$EDITOR`, or a delete prompt) is open on e1 when the server deletes it and a
+/// sync removes it from the cache. Saving stages the change on the version shown: an edit becomes
+/// a "deleted on the server" conflict (keep mine puts it back); a delete is simply done.
+#[tokio::test]
+async fn an_edit_saved_after_the_server_deleted_the_event_is_a_conflict_not_lost() {
+    for way in ["form", "editor", "delete"] {
+        let emu = emulator().await;
+        let mut c = synced_with_e1(&emu).await;
+        // What the open form shows: the item and the etag of the version on screen.
+        let item = c.item("e1");
+        let seen = c
+            .cached()
+            .into_iter()
+            .find(|(h, _)| h.ends_with("/e1.ics"))
+            .map(|(_, e)| e)
+            .unwrap();
+        c.far.delete("e1.ics").await;
+        c.sync().await;
+        assert!(c.shown().is_empty(), "{way}: the pull removed it");
+        let request = match way {
+            "form" => EditRequest::Change {
+                item,
+                uid: "e1".into(),
+                occurrence: None,
+                changes: Changes {
+                    summary: Some("Typed".into()),
+                    ..Changes::default()
+                },
+                seen_etag: Some(seen.clone()),
+            },
+            "editor" => EditRequest::Replace {
+                item: Some(item),
+                calendar: c.calendar(),
+                raw: rich("e1", "Typed"),
+                seen_etag: Some(seen.clone()),
+            },
+            _ => EditRequest::Delete {
+                item,
+                uid: "e1".into(),
+                occurrence: None,
+                seen_etag: Some(seen.clone()),
+            },
+        };
+        stage(&mut c.store, request, Utc::now()).expect("staged, not lost");
+        let run = c.sync().await;
+        if way == "delete" {
+            assert_eq!((run.pushed, run.conflicts), (1, 0), "{way}: {run:#?}");
+            assert!(c.shown().is_empty());
+            c.assert_in_step().await;
+            continue;
+        }
+        assert_eq!(
+            c.shown(),
+            ["Typed"],
+            "{way}: what was typed stays on screen"
+        );
+        assert_eq!((run.pushed, run.conflicts), (0, 1), "{way}: {run:#?}");
+        let conflicts = c.store.conflicts().unwrap();
+        assert_eq!(conflicts.len(), 1);
+        assert_eq!(
+            conflicts[0].remote_raw, None,
+            "{way}: deleted on the server"
+        );
+        assert_eq!(summary(conflicts[0].local_raw.as_deref().unwrap()), "Typed");
+        c.store
+            .resolve(
+                conflicts[0].id,
+                Keep::Local,
+                "unused",
+                Utc::now().timestamp(),
+            )
+            .unwrap();
+        let run = c.sync().await;
+        assert_eq!(run.pushed, 1, "{way}: {run:#?}");
+        assert_eq!(summary(&c.far.with_uid("e1").await[0]), "Typed");
+        c.assert_in_step().await;
+    }
+}
+
 #[tokio::test]
 async fn an_etag_that_cannot_be_sent_holds_back_only_its_own_change() {
     let emu = emulator().await;

@@ -311,7 +311,9 @@ fn an_edit_reaches_the_server_and_a_conflict_is_resolved_in_the_pane() {
     tmux.keys(&[" (mine)", "Enter"]);
     tmux.wait_text("press c to resolve");
     tmux.keys(&["c"]);
-    let pane = tmux.wait_text("Conflicts (1)");
+    // The field diff fills in once the conflict's versions are read: wait for it, not the title.
+    let pane = tmux.wait_text("Kickoff (theirs)");
+    assert!(pane.contains("Conflicts (1)"), "{pane}");
     assert!(pane.contains("Kickoff (mine)"), "{pane}");
     assert!(pane.contains("Kickoff (theirs)"), "{pane}");
     tmux.keys(&["b"]);

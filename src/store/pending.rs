@@ -418,6 +418,68 @@ impl Store {
             .map(|(c, raw, _)| (c, raw)))
     }
 
+    /// The UID of an item, if the item is there.
+    pub fn item_uid(&self, item: i64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT uid FROM items WHERE id = ?1", [item], |r| {
+                r.get::<_, Option<String>>(0)
+            })
+            .optional()?
+            .flatten())
+    }
+
+    /// Puts back a server item a pull removed (it is kept a day after its removal), so an edit
+    /// begun on it before the removal is staged on the version the person saw: its push then
+    /// meets the deletion as a conflict ("deleted on the server" / mine). `uid`, when given, must
+    /// match. Returns the item's id now (a new one), or `None` when nothing was kept. If the href
+    /// holds an item again (the server made a new one there), that item is the answer: the edit's
+    /// etag no longer matches it, so its push is a conflict too.
+    pub fn restore_removed(
+        &mut self,
+        item: i64,
+        uid: Option<&str>,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let tx = self.write()?;
+        let kept: Option<(i64, String, Option<String>, String, String)> = tx
+            .query_row(
+                "SELECT r.calendar_id, r.href, r.uid, r.etag, r.raw FROM removed_items r
+                   JOIN calendars c ON c.id = r.calendar_id
+                  WHERE r.item_id = ?1 AND (?2 IS NULL OR r.uid = ?2)
+                  ORDER BY r.removed_at DESC LIMIT 1",
+                params![item, uid],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()?;
+        let Some((calendar, href, uid, etag, raw)) = kept else {
+            return Ok(None);
+        };
+        let existing: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM items WHERE calendar_id = ?1 AND href = ?2",
+                params![calendar, href],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let id = match existing {
+            Some(id) => id,
+            None => {
+                tx.execute(
+                    "INSERT INTO items (calendar_id, href, uid, etag, raw, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![calendar, href, uid, etag, raw, now],
+                )?;
+                let id = tx.last_insert_rowid();
+                derive_events(&tx, id, calendar, Some(&raw))?;
+                id
+            }
+        };
+        tx.execute("DELETE FROM removed_items WHERE item_id = ?1", [item])?;
+        tx.commit()?;
+        Ok(Some(id))
+    }
+
     /// The items holding events with this UID (not deleted locally): (item, calendar id, calendar
     /// name).
     pub fn items_with_uid(&self, uid: &str) -> Result<Vec<(i64, i64, String)>, StoreError> {

@@ -146,6 +146,30 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE calendars ADD COLUMN identity TEXT;
     "#,
+    // 6: server items as they were when removed, kept a day: an edit begun on a version that a
+    //    pull then removed (deleted on the server while the form was open) is staged on it, and
+    //    its push meets the deletion as a conflict, instead of losing what was typed.
+    r#"
+    CREATE TABLE removed_items (
+        item_id     INTEGER NOT NULL,
+        calendar_id INTEGER NOT NULL,
+        href        TEXT NOT NULL,
+        uid         TEXT,
+        etag        TEXT NOT NULL,
+        raw         TEXT NOT NULL,
+        removed_at  INTEGER NOT NULL
+    );
+    CREATE INDEX removed_items_by_item ON removed_items(item_id);
+    CREATE INDEX removed_items_by_age ON removed_items(removed_at);
+    CREATE TRIGGER items_removed AFTER DELETE ON items WHEN OLD.etag IS NOT NULL
+    BEGIN
+        DELETE FROM removed_items
+         WHERE removed_at < CAST(strftime('%s', 'now') AS INTEGER) - 86400;
+        INSERT INTO removed_items (item_id, calendar_id, href, uid, etag, raw, removed_at)
+        VALUES (OLD.id, OLD.calendar_id, OLD.href, OLD.uid, OLD.etag, OLD.raw,
+                CAST(strftime('%s', 'now') AS INTEGER));
+    END;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -503,3 +503,97 @@ fn the_detail_shows_a_pending_change_and_the_month_marks_it() {
     }
     insta::assert_snapshot!("detail_pending", draw(&mut m, 120, 40).backend());
 }
+
+/// A cache for the mode tests: a server calendar with Kickoff (09:00) and a conflict on Review
+/// (14:00), and a local calendar with a weekly Standup on Tuesdays (10:00).
+fn every_mode_model() -> (Model, tempfile::TempDir) {
+    model_with(
+        |s| {
+            remote_calendar(s, &[("kickoff", "Kickoff", 9), ("review", "Review", 14)]);
+            let p = stage_update(s, "review", "Review (mine)", 14);
+            let theirs = ics("review", "Review (theirs)", 14, "Room 7");
+            s.record_conflict(p, Some("\"review-2\""), Some(&theirs), None, noon())
+                .unwrap();
+            let home = s.local_calendar("Home").unwrap();
+            let standup = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:standup\r\nDTSTART:20261117T100000Z\r\nDTEND:20261117T101500Z\r\nRRULE:FREQ=WEEKLY\r\nSUMMARY:Standup\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+            s.import_items(home, &read_calendar(standup).items, 0)
+                .unwrap();
+        },
+        false,
+    )
+}
+
+/// Every mode that takes keys is on screen at every size from 40x12 up: a mode drawn nowhere
+/// would swallow what is typed (`a`, typing, Enter once saved an event never shown).
+#[test]
+fn every_mode_is_drawn_at_every_size() {
+    use KeyCode::{BackTab, Char, Enter, PageDown, Tab};
+    // (name, keys from the month, text that must be on screen)
+    let modes: &[(&str, &[KeyCode], &str)] = &[
+        ("month", &[], "November 2026"),
+        ("help", &[Char('?')], "Keys"),
+        ("detail", &[Tab, Enter], "When"),
+        ("sync", &[Char('s')], "Sync"),
+        ("conflicts", &[Char('c')], "Conflicts (1)"),
+        ("add", &[Char('a')], "New event"),
+        ("edit", &[Tab, Char('e')], "Edit event"),
+        ("scope", &[Char('l'), Tab, Char('e')], "occurrence"),
+        ("delete", &[Tab, Char('d')], "Delete"),
+        ("goto", &[Char('g'), Char('1'), Char('2')], "Go to date: 12"),
+        ("zone", &[Char('z'), Char('A'), Char('s')], "Zone: As"),
+        // What is taller than the terminal scrolls: the help, a conflict's field diff, the form
+        // (to the field in focus).
+        (
+            "help_end",
+            &[Char('?'), PageDown, PageDown, PageDown],
+            "Mouse: click a day",
+        ),
+        (
+            "conflict_diff",
+            &[Char('c'), PageDown, PageDown],
+            "Review (theirs)",
+        ),
+        ("form_last_field", &[Char('a'), BackTab], "Repeat"),
+    ];
+    for (w, h) in [(40, 12), (79, 23), (80, 24), (200, 60)] {
+        for (name, keys, want) in modes {
+            let (mut m, dir) = every_mode_model();
+            for k in *keys {
+                press(&mut m, &dir, *k);
+            }
+            let text = draw(&mut m, w, h).backend().to_string();
+            assert!(
+                text.contains(want),
+                "{name} at {w}x{h}: {want:?} is not on screen:\n{text}"
+            );
+            insta::assert_snapshot!(format!("mode_{name}_{w}x{h}"), text);
+        }
+    }
+}
+
+/// The weekday header follows one rule for every column at every width.
+#[test]
+fn the_weekday_header_never_mixes_short_and_full_names() {
+    let (mut m, _dir) = sample_model(false);
+    for w in 80..=200 {
+        let text = draw(&mut m, w, 30).backend().to_string();
+        let header = text
+            .lines()
+            .find(|l| l.contains("Mon") && l.contains("Tue"))
+            .unwrap_or_else(|| panic!("no weekday header at width {w}:\n{text}"));
+        // The grid's part only: the side pane's title names the selected day in full.
+        let header = header.split('│').next().unwrap_or_default();
+        let full = [
+            "Monday",
+            "Tuesday",
+            "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
+        ]
+        .iter()
+        .filter(|n| header.contains(*n))
+        .count();
+        assert!(full == 0 || full == 6, "width {w}: {header}");
+    }
+}

@@ -94,6 +94,7 @@ pub fn on_loaded(model: &mut Model, conflicts: Vec<Conflict>) {
 /// `c` in the month view.
 pub fn open(model: &mut Model) -> Vec<Command> {
     model.mode = Mode::Conflicts;
+    model.scroll = 0;
     model.conflicts.loaded = false;
     vec![Command::LoadConflicts]
 }
@@ -122,10 +123,17 @@ pub fn on_pane_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         KeyCode::Down | KeyCode::Char('j') => {
             let last = model.conflicts.rows.len().saturating_sub(1);
             model.conflicts.cursor = (model.conflicts.cursor + 1).min(last);
+            model.scroll = 0;
             return Vec::new();
         }
         KeyCode::Up | KeyCode::Char('k') => {
             model.conflicts.cursor = model.conflicts.cursor.saturating_sub(1);
+            model.scroll = 0;
+            return Vec::new();
+        }
+        // A detail taller than the terminal scrolls.
+        code @ (KeyCode::PageDown | KeyCode::PageUp | KeyCode::Char(' ')) => {
+            super::update::scroll(model, code);
             return Vec::new();
         }
         KeyCode::Char('m') => Keep::Local,

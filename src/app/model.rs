@@ -152,6 +152,9 @@ pub struct Model {
     /// The current instant, for "3 min ago" (set by the run loop, fixed in tests).
     pub now: DateTime<Utc>,
     pub quit: bool,
+    /// Lines scrolled in the overlay on screen (the help, a conflict's detail) when it is taller
+    /// than the terminal; the drawing clamps it. Back to 0 whenever such an overlay opens.
+    pub scroll: u16,
 }
 
 impl Model {
@@ -186,6 +189,7 @@ impl Model {
             awaiting: None,
             now: today.and_hms_opt(12, 0, 0).expect("noon exists").and_utc(),
             quit: false,
+            scroll: 0,
         };
         model.relayout();
         model

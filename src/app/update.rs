@@ -201,11 +201,11 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
     }
     match model.mode.clone() {
         Mode::Help => {
-            if matches!(
-                key.code,
-                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter
-            ) {
-                model.mode = Mode::Month;
+            match key.code {
+                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => {
+                    model.mode = Mode::Month;
+                }
+                code => scroll(model, code),
             }
             Vec::new()
         }
@@ -364,10 +364,24 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Command> {
         Action::Conflicts => conflicts::open(model),
         Action::Help => {
             model.mode = Mode::Help;
+            model.scroll = 0;
             Vec::new()
         }
         Action::Quit => quit(model),
     }
+}
+
+/// Scrolls the overlay on screen by a line (↑↓ jk) or a page (PgUp PgDn); the drawing clamps it.
+pub fn scroll(model: &mut Model, code: KeyCode) {
+    let page = model.size.1.saturating_sub(6).max(1);
+    model.scroll = match code {
+        KeyCode::Down | KeyCode::Char('j') => model.scroll.saturating_add(1),
+        KeyCode::Up | KeyCode::Char('k') => model.scroll.saturating_sub(1),
+        KeyCode::PageDown | KeyCode::Char(' ') => model.scroll.saturating_add(page),
+        KeyCode::PageUp => model.scroll.saturating_sub(page),
+        KeyCode::Home => 0,
+        _ => model.scroll,
+    };
 }
 
 fn quit(model: &mut Model) -> Vec<Command> {

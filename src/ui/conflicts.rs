@@ -29,7 +29,10 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
     let rect = centered(area, 110, area.height.saturating_sub(2));
     let w = rect.width.saturating_sub(4) as usize;
     let view = &model.conflicts;
+    let height = rect.height.saturating_sub(2) as usize;
     let mut lines: Vec<Line> = Vec::new();
+    // Lines of the selected conflict's detail hidden above and below (it scrolls with PgUp/PgDn).
+    let (mut above, mut below) = (0, 0);
     if !view.loaded {
         lines.push(Line::styled("reading…", theme.dim()));
     } else if view.rows.is_empty() {
@@ -40,20 +43,33 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
         lines.extend(list_lines(model, w, theme));
         if let Some(row) = view.rows.get(view.cursor) {
             lines.push(Line::styled("─".repeat(w), theme.border()));
-            lines.extend(detail_lines(row, w, theme));
+            let detail = detail_lines(row, w, theme);
+            let room = height.saturating_sub(lines.len() + 1);
+            let max = detail.len().saturating_sub(room);
+            above = (model.scroll as usize).min(max);
+            below = max - above;
+            lines.extend(detail.into_iter().skip(above).take(room));
         }
     }
-    let hint = if view.rows.is_empty() {
-        "Esc close"
-    } else {
-        "j/k move · m keep mine · t keep theirs · b keep both · Esc close"
+    let hint = match (view.rows.is_empty(), above > 0 || below > 0) {
+        (true, _) => "Esc close".to_string(),
+        (false, false) => {
+            "j/k move · m keep mine · t keep theirs · b keep both · Esc close".to_string()
+        }
+        (false, true) => format!(
+            "{} · j/k move · m mine · t theirs · b both · Esc",
+            match (above > 0, below > 0) {
+                (true, true) => "PgUp/PgDn more",
+                (false, _) => "PgDn more",
+                (true, false) => "PgUp more",
+            }
+        ),
     };
-    let height = rect.height.saturating_sub(2) as usize;
-    lines.truncate(height.saturating_sub(2));
+    lines.truncate(height.saturating_sub(1));
     while lines.len() < height.saturating_sub(1) {
         lines.push(Line::raw(""));
     }
-    lines.push(Line::styled(fit(hint, w), theme.dim()));
+    lines.push(Line::styled(fit(&hint, w), theme.dim()));
     Clear.render(rect, buf);
     let title = format!("Conflicts ({})", view.rows.len());
     Paragraph::new(lines)
@@ -96,6 +112,9 @@ fn list_lines(model: &Model, w: usize, theme: Theme) -> Vec<Line<'static>> {
     lines
 }
 
+/// Below this width the field diff is a list (field, mine, theirs) rather than a table.
+const NARROW: usize = 60;
+
 fn detail_lines(row: &ConflictRow, w: usize, theme: Theme) -> Vec<Line<'static>> {
     let label = |s: &'static str| Span::styled(format!("{s:<10}"), theme.dim());
     let etag = |e: &Option<String>, gone: &str| e.clone().unwrap_or_else(|| gone.to_string());
@@ -128,6 +147,30 @@ fn detail_lines(row: &ConflictRow, w: usize, theme: Theme) -> Vec<Line<'static>>
         ]));
     }
     lines.push(Line::raw(""));
+    let side = |deleted: bool, v: &Option<String>| {
+        if deleted {
+            "deleted".to_string()
+        } else {
+            v.clone().unwrap_or_else(|| "—".into())
+        }
+    };
+    if w < NARROW {
+        // Too narrow for three columns: each field on its own, mine above theirs.
+        if row.diff.is_empty() {
+            lines.push(Line::styled(
+                fit("no field differs (only DTSTAMP and such)", w),
+                theme.dim(),
+            ));
+        }
+        for d in &row.diff {
+            lines.push(Line::styled(fit(&d.field, w), theme.title()));
+            let mine = side(row.local_deleted, &d.local);
+            let theirs = side(row.remote_deleted, &d.remote);
+            lines.push(Line::raw(fit(&format!("  mine   {mine}"), w)));
+            lines.push(Line::raw(fit(&format!("  theirs {theirs}"), w)));
+        }
+        return lines;
+    }
     let field_w = 13;
     let side_w = w.saturating_sub(field_w + 3) / 2;
     lines.push(Line::styled(
@@ -145,13 +188,6 @@ fn detail_lines(row: &ConflictRow, w: usize, theme: Theme) -> Vec<Line<'static>>
             theme.dim(),
         ));
     }
-    let side = |deleted: bool, v: &Option<String>| {
-        if deleted {
-            "deleted".to_string()
-        } else {
-            v.clone().unwrap_or_else(|| "—".into())
-        }
-    };
     for d in &row.diff {
         lines.push(Line::raw(format!(
             "{}│ {}│ {}",

@@ -30,19 +30,36 @@ pub fn draw(form: &Form, area: Rect, buf: &mut Buffer, theme: Theme) {
     };
     let rect = centered(area, 66, FIELDS.len() as u16 + 5);
     let value_w = (rect.width as usize).saturating_sub(4 + LABEL_W + 1);
-    let mut lines: Vec<Line> = FIELDS
-        .iter()
-        .map(|&field| field_line(form, field, value_w, theme))
-        .collect();
-    lines.push(Line::raw(""));
-    lines.push(match &form.error {
-        Some(e) => Line::styled(sanitize(e), theme.error()),
-        None => Line::raw(""),
-    });
-    lines.push(Line::styled(
-        "Tab ↑↓ move · Space ←→ choose · Enter save · Esc cancel",
+    let inner_w = (rect.width as usize).saturating_sub(4);
+    // The error and the keys always show; on a short terminal the fields scroll so that the
+    // focused one is in view.
+    let mut footer = Vec::new();
+    if let Some(e) = &form.error {
+        footer.push(Line::styled(fit(&sanitize(e), inner_w), theme.error()));
+    }
+    footer.push(Line::styled(
+        fit(
+            "Tab ↑↓ move · Space ←→ choose · Enter save · Esc cancel",
+            inner_w,
+        ),
         theme.dim(),
     ));
+    let inner_h = rect.height.saturating_sub(2) as usize;
+    let room = inner_h.saturating_sub(footer.len()).max(1);
+    let focus = FIELDS.iter().position(|f| *f == form.focus).unwrap_or(0);
+    let first = focus
+        .saturating_sub(room.saturating_sub(1))
+        .min(FIELDS.len().saturating_sub(room));
+    let mut lines: Vec<Line> = FIELDS
+        .iter()
+        .skip(first)
+        .take(room)
+        .map(|&field| field_line(form, field, value_w, theme))
+        .collect();
+    while lines.len() + footer.len() < inner_h {
+        lines.push(Line::raw(""));
+    }
+    lines.extend(footer);
     Clear.render(rect, buf);
     Paragraph::new(lines)
         .block(frame_block(title, theme))

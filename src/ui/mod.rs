@@ -32,15 +32,16 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer) {
     let theme = Theme { color: model.color };
     if layout::too_small(area.width, area.height) {
         draw_small(model, area, buf, theme);
-        return;
+    } else {
+        let geo = layout::month(area, model.month.rows.len() as u16);
+        draw_title(model, geo.title, buf, theme);
+        month::draw(model, &geo, buf, theme);
+        day::draw_pane(model, geo.side, buf, theme, area.width >= SIDE_PANE_FROM);
+        draw_status(model, geo.status, buf, theme);
     }
-    let geo = layout::month(area, model.month.rows.len() as u16);
-    draw_title(model, geo.title, buf, theme);
-    month::draw(model, &geo, buf, theme);
-    day::draw_pane(model, geo.side, buf, theme, area.width >= SIDE_PANE_FROM);
-    draw_status(model, geo.status, buf, theme);
+    // Every mode is drawn at every size: a mode that takes keys is always on screen.
     match &model.mode {
-        Mode::Help => overlay::draw_help(area, buf, theme),
+        Mode::Help => overlay::draw_help(model.scroll, area, buf, theme),
         Mode::Detail => overlay::draw_detail(model, area, buf, theme),
         Mode::Sync => sync_pane::draw(model, area, buf, theme),
         Mode::Conflicts => conflicts::draw(model, area, buf, theme),
@@ -82,6 +83,10 @@ fn draw_status(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
     let (text, style) = match (&model.mode, &model.status) {
         (Mode::GoTo(typed), _) => (
             format!(" Go to date: {typed}█   (YYYY-MM-DD, Enter to go, Esc to cancel)"),
+            theme.title(),
+        ),
+        (Mode::Zone(typed), _) => (
+            format!(" Zone: {typed}█   (IANA name, Tab completes, Enter sets, Esc cancels)"),
             theme.title(),
         ),
         _ if !model.sync.waiting.is_empty() => (format!(" {}", waiting(model)), theme.title()),

@@ -171,15 +171,16 @@ fn draw_bar(
 }
 
 fn draw_header(model: &Model, geo: &Geometry, buf: &mut Buffer, theme: Theme) {
+    // One rule for every column: full names only when the narrowest column holds the longest
+    // name ("Wednesday"), so the header never mixes "Mon" with "Wednesday".
+    let width = |col: usize| geo.columns[col + 1].saturating_sub(geo.columns[col] + 1) as usize;
+    let narrowest = (0..7).map(width).min().unwrap_or(0);
+    let full = narrowest > "Wednesday".len();
     let mut wd: Weekday = model.week_start;
     for col in 0..7 {
         let x = geo.columns[col] + 1;
-        let w = geo.columns[col + 1].saturating_sub(x) as usize;
-        let name = if w >= 11 {
-            full_name(wd)
-        } else {
-            short_name(wd)
-        };
+        let w = width(col);
+        let name = if full { full_name(wd) } else { short_name(wd) };
         let style = if matches!(wd, Weekday::Sat | Weekday::Sun) {
             theme.dim()
         } else {

@@ -33,8 +33,9 @@ pub(super) fn frame_block(title: &str, theme: Theme) -> Block<'static> {
         .padding(Padding::horizontal(1))
 }
 
-/// The help overlay: every binding of the keymap.
-pub fn draw_help(area: Rect, buf: &mut Buffer, theme: Theme) {
+/// The help overlay: every binding of the keymap, scrolled by `scroll` lines when it is taller
+/// than the terminal.
+pub fn draw_help(scroll: u16, area: Rect, buf: &mut Buffer, theme: Theme) {
     let rows = help_rows();
     let key_w = rows
         .iter()
@@ -60,10 +61,27 @@ pub fn draw_help(area: Rect, buf: &mut Buffer, theme: Theme) {
         theme.dim(),
     ));
     let rect = centered(area, 58, lines.len() as u16 + 2);
+    let (scroll, title) = scrolled(lines.len(), rect, scroll, "Keys");
     Clear.render(rect, buf);
     Paragraph::new(lines)
-        .block(frame_block("Keys", theme))
+        .scroll((scroll, 0))
+        .block(frame_block(&title, theme))
         .render(rect, buf);
+}
+
+/// For `total` lines in the bordered `rect`: the scroll clamped to what can be shown, and the
+/// title with a hint when lines are hidden above or below.
+pub(super) fn scrolled(total: usize, rect: Rect, scroll: u16, title: &str) -> (u16, String) {
+    let shown = rect.height.saturating_sub(2) as usize;
+    let max = total.saturating_sub(shown) as u16;
+    let scroll = scroll.min(max);
+    let title = match (scroll > 0, scroll < max) {
+        (false, false) => title.to_string(),
+        (false, true) => format!("{title} · ↓ more"),
+        (true, true) => format!("{title} · ↑↓ more"),
+        (true, false) => format!("{title} · ↑ more"),
+    };
+    (scroll, title)
 }
 
 /// The detail of the selected event.

@@ -150,6 +150,66 @@ fn browse_the_sample_month_with_keys_in_a_real_terminal() {
     assert!(log.contains("first frame drawn"), "{log}");
 }
 
+/// What another process writes to the cache (`almanac import` from a shell) reaches the open
+/// TUI within a second or two, and the sample badge goes with the sample.
+#[test]
+fn a_shell_import_reaches_the_open_tui() {
+    if !tmux_available() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let tmux = Tmux {
+        socket: format!("almanac-import-{}", std::process::id()),
+    };
+    let env = [
+        ("ALMANAC_DATA_DIR", data.path().display().to_string()),
+        (
+            "XDG_CONFIG_HOME",
+            data.path().join("cfg").display().to_string(),
+        ),
+        ("ALMANAC_TODAY", "2026-11-23".to_string()),
+        ("TZ", "Europe/Berlin".to_string()),
+    ];
+    let vars: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let cmd = format!(
+        "env {} TERM=xterm-256color {}; sleep 30",
+        vars.join(" "),
+        env!("CARGO_BIN_EXE_almanac")
+    );
+    tmux.run(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-s",
+        "e2e",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &cmd,
+    ]);
+    let first = tmux.wait_text("November 2026");
+    assert!(first.contains("SAMPLE DATA"), "{first}");
+    let file = data.path().join("mine.ics");
+    std::fs::write(
+        &file,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:shell-1\r\nDTSTAMP:20261101T000000Z\r\n\
+         DTSTART:20261123T150000Z\r\nDTEND:20261123T160000Z\r\nSUMMARY:From shell\r\n\
+         END:VEVENT\r\nEND:VCALENDAR\r\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_almanac"))
+        .args(["import", &file.display().to_string(), "--calendar", "Mine"])
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let after = tmux.wait_text("From shell");
+    assert!(!after.contains("SAMPLE DATA"), "{after}");
+    tmux.keys(&["q"]);
+}
+
 /// The emulator with a "Work" calendar, and almanac in a tmux session with an account on it
 /// (synced at start, then hourly). Dropped in field order: the session, then the server.
 struct Live {

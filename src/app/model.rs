@@ -155,6 +155,9 @@ pub struct Model {
     /// Lines scrolled in the overlay on screen (the help, a conflict's detail) when it is taller
     /// than the terminal; the drawing clamps it. Back to 0 whenever such an overlay opens.
     pub scroll: u16,
+    /// The status message as last seen, and since when: it fades a few seconds after it last
+    /// changed.
+    pub status_since: Option<(Status, DateTime<Utc>)>,
 }
 
 impl Model {
@@ -190,6 +193,7 @@ impl Model {
             now: today.and_hms_opt(12, 0, 0).expect("noon exists").and_utc(),
             quit: false,
             scroll: 0,
+            status_since: None,
         };
         model.relayout();
         model

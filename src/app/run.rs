@@ -372,7 +372,24 @@ fn spawn_loader(
 ) -> std::sync::mpsc::Sender<Command> {
     let (req_tx, req_rx) = std::sync::mpsc::channel::<Command>();
     std::thread::spawn(move || {
-        while let Ok(first) = req_rx.recv() {
+        // Other processes write the cache too (`almanac import`, `add`, `sync` from a shell):
+        // SQLite's data_version, read about once a second while idle, tells when.
+        let mut version = reader.data_version().ok();
+        loop {
+            let first = match req_rx.recv_timeout(std::time::Duration::from_secs(1)) {
+                Ok(first) => first,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    let now = reader.data_version().ok();
+                    if now != version {
+                        version = now;
+                        if tx.send(Msg::CacheChanged).is_err() {
+                            return;
+                        }
+                    }
+                    continue;
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+            };
             panic_drill("loader");
             let mut window = None;
             let mut detail = None;
@@ -417,12 +434,16 @@ fn spawn_loader(
     req_tx
 }
 
-/// Tells the UI when the local date changes.
+/// The clock: the current instant every second (messages fade, "3 min ago" moves), and the
+/// local date when it changes.
 fn spawn_midnight_ticker(tx: mpsc::UnboundedSender<Msg>) {
     tokio::spawn(async move {
         let mut today = Local::now().date_naive();
         loop {
-            tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            if tx.send(Msg::Now(Utc::now())).is_err() {
+                break;
+            }
             let now = Local::now().date_naive();
             if now != today {
                 today = now;

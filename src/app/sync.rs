@@ -33,7 +33,9 @@ pub fn on_event(model: &mut Model, event: SyncEvent) -> Vec<Command> {
         SyncEvent::Applied { .. } | SyncEvent::CalendarsChanged => {
             out.extend(reload_window(model));
         }
-        SyncEvent::Pushed { conflicts, .. } => {
+        SyncEvent::Pushed {
+            pushed, conflicts, ..
+        } => {
             out.extend(reload_window(model));
             if model.mode == Mode::Conflicts {
                 out.push(Command::LoadConflicts);
@@ -44,6 +46,15 @@ pub fn on_event(model: &mut Model, event: SyncEvent) -> Vec<Command> {
                         "{conflicts} edit(s) changed on the server meanwhile: press c to resolve"
                     ),
                     error: true,
+                });
+            } else if pushed > 0 {
+                // "saved; pushing…" becomes what happened.
+                model.status = Some(Status {
+                    text: match pushed {
+                        1 => "pushed to the server".to_string(),
+                        n => format!("{n} changes pushed to the server"),
+                    },
+                    error: false,
                 });
             }
         }

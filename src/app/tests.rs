@@ -364,3 +364,45 @@ fn a_silent_server_is_shown_as_waiting_until_it_answers() {
     assert!(m.sync.waiting.is_empty());
     assert!(!shown(&m).contains("waiting for the server"));
 }
+
+#[test]
+fn a_message_shows_the_latest_state_and_fades() {
+    use crate::sync::SyncEvent;
+    let day = d(2026, 11, 23);
+    let mut m = loaded(vec![occ("x", at(day, 9), at(day, 10))]);
+    let t0 = m.now;
+    update(&mut m, Msg::Staged(Ok("saved; pushing…".into())));
+    update(
+        &mut m,
+        Msg::Sync(SyncEvent::Pushed {
+            calendar: 1,
+            pushed: 1,
+            conflicts: 0,
+        }),
+    );
+    assert_eq!(m.status.as_ref().unwrap().text, "pushed to the server");
+    update(&mut m, Msg::Now(t0 + chrono::Duration::seconds(3)));
+    assert!(m.status.is_some(), "still fresh");
+    update(&mut m, Msg::Now(t0 + chrono::Duration::seconds(6)));
+    assert_eq!(m.status, None, "faded");
+    // A problem stays longer, then fades too (the panes keep saying it).
+    update(&mut m, Msg::LoadFailed("disk full".into()));
+    let t1 = m.now;
+    update(&mut m, Msg::Now(t1 + chrono::Duration::seconds(6)));
+    assert!(m.status.as_ref().is_some_and(|s| s.error));
+    update(&mut m, Msg::Now(t1 + chrono::Duration::seconds(16)));
+    assert_eq!(m.status, None);
+}
+
+#[test]
+fn a_write_by_another_process_reloads_what_is_on_screen() {
+    let day = d(2026, 11, 23);
+    let mut m = loaded(vec![occ("x", at(day, 9), at(day, 10))]);
+    let cmds = update(&mut m, Msg::CacheChanged);
+    assert!(
+        cmds.iter().any(|c| matches!(c, Command::Load { .. })),
+        "{cmds:?}"
+    );
+    m.mode = Mode::Sync;
+    assert!(update(&mut m, Msg::CacheChanged).contains(&Command::LoadStatus));
+}

@@ -51,8 +51,10 @@ pub enum Msg {
     ConflictsLoaded(Vec<Conflict>),
     /// A conflict was resolved (what to tell the person), or why it was not.
     Resolved(Result<String, String>),
-    /// The current instant, for "3 min ago".
+    /// The current instant, for "3 min ago" and for messages to fade.
     Now(chrono::DateTime<chrono::Utc>),
+    /// Something (another process, or the engine) wrote the cache: what is on screen is read again.
+    CacheChanged,
 }
 
 /// An effect for the run loop to perform.
@@ -99,6 +101,36 @@ pub enum Command {
 
 /// Applies one message to the model and says what to do next.
 pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
+    let out = dispatch(model, msg);
+    fade_status(model);
+    out
+}
+
+/// How long a message stays after it last changed: the news that something worked, and a
+/// problem (which the sync pane, the conflict pane or the detail keeps saying for good).
+const FADE_INFO_SECS: i64 = 5;
+const FADE_ERROR_SECS: i64 = 15;
+
+/// A message shows the latest state and fades a few seconds after it last changed.
+fn fade_status(model: &mut Model) {
+    match (&model.status, &model.status_since) {
+        (None, _) => model.status_since = None,
+        (Some(status), Some((seen, since))) if status == seen => {
+            let limit = if status.error {
+                FADE_ERROR_SECS
+            } else {
+                FADE_INFO_SECS
+            };
+            if (model.now - *since).num_seconds() >= limit {
+                model.status = None;
+                model.status_since = None;
+            }
+        }
+        (Some(status), _) => model.status_since = Some((status.clone(), model.now)),
+    }
+}
+
+fn dispatch(model: &mut Model, msg: Msg) -> Vec<Command> {
     match msg {
         Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(model, key),
         Msg::Key(_) => Vec::new(),
@@ -174,6 +206,19 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
         Msg::Now(now) => {
             model.now = now;
             Vec::new()
+        }
+        Msg::CacheChanged => {
+            let mut out: Vec<Command> = model
+                .requested
+                .map(|(from, to)| Command::Load { from, to })
+                .into_iter()
+                .collect();
+            match model.mode {
+                Mode::Sync => out.push(Command::LoadStatus),
+                Mode::Conflicts => out.push(Command::LoadConflicts),
+                _ => {}
+            }
+            out
         }
         Msg::LoadFailed(err) => {
             model.status = Some(Status {

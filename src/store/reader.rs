@@ -36,6 +36,14 @@ impl StoreReader {
         calendars(&self.conn)
     }
 
+    /// SQLite's `data_version`: it changes when another connection (another process, or this
+    /// one's writer) commits, so a caller that sees it move knows to read again.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))?)
+    }
+
     /// Every occurrence of a visible calendar overlapping the days `from..=to` in `display`, in
     /// start-key order (callers sort by local time). Cancelled occurrences are included (the caller
     /// decides whether to show them).

@@ -186,13 +186,29 @@ fn parse_property(text: &str, line: usize, span: Range<usize>) -> Result<Propert
     })
 }
 
+/// Deepest nesting the reader builds. Real calendars nest three deep (VCALENDAR, VEVENT, VALARM);
+/// a deeper item is skipped and reported, so no data can make the component tree (whose drop and
+/// derived traits recurse) deep enough to overflow the stack.
+pub const MAX_DEPTH: usize = 16;
+
+/// A component being skipped (an unreadable line, or nesting past [`MAX_DEPTH`]) until its END.
+struct Skipping {
+    /// Its depth on the stack (1-based).
+    depth: usize,
+    /// BEGINs met inside it and not yet closed: counted by name, never built, so skipping any depth
+    /// costs one `String` per level.
+    open: Vec<String>,
+    /// For a skip caused by nesting: the error to complete with the deepest level seen, and that level.
+    too_deep: Option<(usize, usize)>,
+}
+
 /// Reads a whole iCalendar stream, leniently.
 pub fn parse(src: &str) -> Document {
     let src = src.strip_prefix('\u{feff}').unwrap_or(src);
     let mut doc = Document::default();
     let mut stack: Vec<Component> = Vec::new();
     // When a component is broken, skip to its END and report once.
-    let mut broken: Option<(String, usize)> = None;
+    let mut broken: Option<Skipping> = None;
 
     for ll in logical_lines(src) {
         let prop = match parse_property(&ll.text, ll.line, ll.span.clone()) {
@@ -205,7 +221,11 @@ pub fn parse(src: &str) -> Document {
                         line,
                         message: format!("{name} (line {}): {message}", ll.line),
                     });
-                    broken = Some((name, stack.len()));
+                    broken = Some(Skipping {
+                        depth: stack.len(),
+                        open: Vec::new(),
+                        too_deep: None,
+                    });
                 } else if stack.is_empty() {
                     doc.errors.push(ItemError {
                         line: ll.line,
@@ -218,6 +238,17 @@ pub fn parse(src: &str) -> Document {
         match prop.name.as_str() {
             "BEGIN" => {
                 let name = prop.value.trim().to_ascii_uppercase();
+                if let Some(skip) = broken.as_mut() {
+                    skip.open.push(name);
+                    if let Some((_, deepest)) = skip.too_deep.as_mut() {
+                        *deepest = (*deepest).max(skip.depth + skip.open.len());
+                    }
+                    continue;
+                }
+                if stack.len() >= MAX_DEPTH {
+                    broken = Some(skip_too_deep(&mut stack, &mut doc, name));
+                    continue;
+                }
                 stack.push(Component {
                     name,
                     properties: Vec::new(),
@@ -228,6 +259,12 @@ pub fn parse(src: &str) -> Document {
             }
             "END" => {
                 let name = prop.value.trim().to_ascii_uppercase();
+                if let Some(skip) = broken.as_mut()
+                    && let Some(pos) = skip.open.iter().rposition(|n| *n == name)
+                {
+                    skip.open.truncate(pos);
+                    continue;
+                }
                 // Close until the matching BEGIN; components left open are closed implicitly.
                 let Some(pos) = stack.iter().rposition(|c| c.name == name) else {
                     doc.errors.push(ItemError {
@@ -240,9 +277,8 @@ pub fn parse(src: &str) -> Document {
                     let mut done = stack.pop().expect("stack holds pos+1 entries");
                     done.span.end = ll.span.end;
                     let depth = stack.len() + 1;
-                    let was_broken = matches!(&broken, Some((_, d)) if *d == depth);
-                    if was_broken {
-                        broken = None;
+                    if broken.as_ref().is_some_and(|s| s.depth == depth) {
+                        finish_skip(&mut doc, broken.take());
                         continue;
                     }
                     attach(&mut stack, &mut doc, done);
@@ -266,13 +302,48 @@ pub fn parse(src: &str) -> Document {
     while let Some(mut open) = stack.pop() {
         open.span.end = src.len();
         let depth = stack.len() + 1;
-        if matches!(&broken, Some((_, d)) if *d == depth) {
-            broken = None;
+        if broken.as_ref().is_some_and(|s| s.depth == depth) {
+            finish_skip(&mut doc, broken.take());
             continue;
         }
         attach(&mut stack, &mut doc, open);
     }
     doc
+}
+
+/// A BEGIN past [`MAX_DEPTH`]: the whole item (the component directly inside VCALENDAR) is skipped
+/// and reported, so it stays unreadable rather than half read.
+fn skip_too_deep(stack: &mut Vec<Component>, doc: &mut Document, begin: String) -> Skipping {
+    let item_depth = if stack.first().is_some_and(|c| c.name == "VCALENDAR") {
+        2
+    } else {
+        1
+    };
+    let item = &stack[item_depth - 1];
+    doc.errors.push(ItemError {
+        line: item.line,
+        message: format!("{} nested more than {MAX_DEPTH} deep", item.name),
+    });
+    // The levels below the item are at most MAX_DEPTH deep, so dropping them is cheap and shallow.
+    let open: Vec<String> = stack
+        .drain(item_depth..)
+        .map(|c| c.name)
+        .chain([begin])
+        .collect();
+    Skipping {
+        depth: item_depth,
+        too_deep: Some((doc.errors.len() - 1, item_depth + open.len())),
+        open,
+    }
+}
+
+/// Completes a too-deep report with the deepest level the skipped item reached.
+fn finish_skip(doc: &mut Document, skip: Option<Skipping>) {
+    if let Some((index, deepest)) = skip.and_then(|s| s.too_deep)
+        && let Some(e) = doc.errors.get_mut(index)
+    {
+        e.message = format!("{} ({deepest} levels; real calendars nest 3)", e.message);
+    }
 }
 
 fn attach(stack: &mut [Component], doc: &mut Document, done: Component) {
@@ -441,6 +512,62 @@ mod tests {
         let doc = parse(src);
         let ev = &doc.components[0].children[0];
         assert_eq!(&src[ev.span.clone()], "BEGIN:VEVENT\nUID:a\nEND:VEVENT\n");
+    }
+
+    /// A VEVENT whose VALARM holds `levels` components, each inside the last.
+    fn nested(levels: usize) -> String {
+        let mut s = String::from("BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:deep\nBEGIN:VALARM\n");
+        s.push_str(&"BEGIN:X\n".repeat(levels));
+        s.push_str(&"END:X\n".repeat(levels));
+        s.push_str("END:VALARM\nEND:VEVENT\nBEGIN:VEVENT\nUID:next\nEND:VEVENT\nEND:VCALENDAR\n");
+        s
+    }
+
+    #[test]
+    fn an_item_nested_100_000_deep_is_reported_and_its_siblings_survive() {
+        let doc = parse(&nested(100_000));
+        assert_eq!(doc.errors.len(), 1, "{:?}", doc.errors);
+        assert_eq!(doc.errors[0].line, 2, "the error names the VEVENT's line");
+        assert!(
+            doc.errors[0]
+                .message
+                .contains("VEVENT nested more than 16 deep (100003 levels"),
+            "{}",
+            doc.errors[0].message
+        );
+        let events = &doc.components[0].children;
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].property("UID").unwrap().value, "next");
+    }
+
+    #[test]
+    fn nesting_up_to_the_cap_is_read_as_written() {
+        // VCALENDAR, VEVENT, VALARM and 13 more: exactly MAX_DEPTH levels.
+        let doc = parse(&nested(MAX_DEPTH - 3));
+        assert!(doc.errors.is_empty(), "{:?}", doc.errors);
+        let mut c = &doc.components[0].children[0];
+        let mut depth = 2;
+        while let Some(child) = c.children.first() {
+            c = child;
+            depth += 1;
+        }
+        assert_eq!(depth, MAX_DEPTH);
+    }
+
+    #[test]
+    fn an_unclosed_deep_item_at_end_of_input_is_reported_once() {
+        let src = format!(
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\n{}",
+            "BEGIN:X\n".repeat(50_000)
+        );
+        let doc = parse(&src);
+        assert_eq!(doc.errors.len(), 1, "{:?}", doc.errors);
+        assert!(
+            doc.errors[0].message.contains("50002 levels"),
+            "{}",
+            doc.errors[0]
+        );
+        assert!(doc.components[0].children.is_empty());
     }
 
     #[test]

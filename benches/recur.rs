@@ -1,9 +1,12 @@
 //! Issue 3's goal: expanding a calendar with 1,000 recurring masters over one month (the visible
 //! weeks, through the real reader) under 10 ms median; and what a far-future window costs.
+//! Issue 10's goal: the costliest rule of the fuzz corpus (`COSTLY_RULES` in tests/fuzz_reader.rs)
+//! expands a one-week window in under 5 ms.
 
 use std::hint::black_box;
 
 use almanac::domain::read_calendar;
+use almanac::domain::series::item_occurrences;
 use almanac::store::Store;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -94,5 +97,34 @@ fn expand(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, expand);
+/// The costliest rules of the fuzz corpus, one week each: COUNT counted from 1900 by a rule that
+/// matches once in four years, and the issue's minutely COUNT from 2019.
+fn costly(c: &mut Criterion) {
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    let mut g = c.benchmark_group("recur_costly_rule_one_week");
+    for (name, rule, start) in [
+        (
+            "daily_feb29_count_from_1900",
+            "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29;COUNT=9999999",
+            "19000101T090000Z",
+        ),
+        (
+            "minutely_count_from_2019",
+            "FREQ=MINUTELY;COUNT=9999999",
+            "20190101T000000Z",
+        ),
+    ] {
+        let parsed = read_calendar(&format!(
+            "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:c\r\nDTSTART:{start}\r\nDURATION:PT15M\r\nRRULE:{rule}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        ));
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        let events = &parsed.items[0].events;
+        g.bench_function(name, |b| {
+            b.iter(|| item_occurrences(black_box(events), 1, d(2026, 11, 23), d(2026, 11, 29)))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, expand, costly);
 criterion_main!(benches);

@@ -1,11 +1,60 @@
 //! No input makes the reader or the recurrence expansion panic: random bytes, and real files
 //! mutated byte by byte, truncated and spliced, plus hostile RRULE values. Deterministic (seeded),
-//! so a failure reproduces.
+//! so a failure reproduces. Deep nesting and costly rules are also held to a time and memory bound.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::time::{Duration, Instant};
 
 use almanac::app::sample::SAMPLE_ICS;
 use almanac::domain::read_calendar;
 use almanac::domain::series::item_occurrences;
 use chrono::NaiveDate;
+
+/// Counts the bytes each thread holds, so a test can bound the memory its own work takes.
+struct Counting;
+
+thread_local! {
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+fn track(delta: isize) {
+    let _ = LIVE.try_with(|live| {
+        let now = live.get() + delta;
+        live.set(now);
+        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
+    });
+}
+
+// SAFETY: every call is passed on to the system allocator unchanged; only sizes are counted.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        track(layout.size() as isize);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        track(-(layout.size() as isize));
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        track(new_size as isize - layout.size() as isize);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static COUNTING: Counting = Counting;
+
+/// Runs `work` and returns how long it took and the most memory it held at once, in bytes.
+fn measured(work: impl FnOnce()) -> (Duration, usize) {
+    let base = LIVE.with(Cell::get);
+    PEAK.with(|p| p.set(base));
+    let started = Instant::now();
+    work();
+    let took = started.elapsed();
+    (took, (PEAK.with(Cell::get) - base).max(0) as usize)
+}
 
 /// xorshift64*: small, deterministic, good enough to drive mutations.
 struct Rng(u64);
@@ -118,4 +167,118 @@ fn mutated_real_files_never_panic() {
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// A VEVENT whose VALARM holds `levels` components, each inside the last, then a good event.
+fn nested(levels: usize) -> String {
+    let mut s = String::from(
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:deep\r\nDTSTART:20261123T090000Z\r\nBEGIN:VALARM\r\n",
+    );
+    s.push_str(&"BEGIN:VALARM\r\n".repeat(levels));
+    s.push_str(&"END:VALARM\r\n".repeat(levels));
+    s.push_str("END:VALARM\r\nEND:VEVENT\r\n");
+    s.push_str(
+        "BEGIN:VEVENT\r\nUID:next\r\nDTSTART:20261123T090000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    );
+    s
+}
+
+#[test]
+fn deep_nesting_is_read_in_bounded_time_and_memory_and_listed() {
+    for levels in [1_000, 100_000, 400_000] {
+        let src = nested(levels);
+        let mut cal = None;
+        let (took, peak) = measured(|| cal = Some(read_calendar(&src)));
+        let cal = cal.expect("read");
+        assert_eq!(cal.items.len(), 1, "{levels}: the next event survives");
+        assert_eq!(cal.items[0].uid, "next");
+        assert_eq!(cal.errors.len(), 1, "{levels}: {:?}", cal.errors);
+        assert!(
+            cal.errors[0].message.contains("nested"),
+            "{}",
+            cal.errors[0]
+        );
+        // Debug build; the reader holds the unfolded lines, a few dozen bytes each.
+        assert!(
+            took < Duration::from_secs(5),
+            "{levels} levels took {took:?}"
+        );
+        assert!(
+            peak < 64 * src.len(),
+            "{levels} levels held {peak} bytes for {} of input",
+            src.len()
+        );
+        // Dropping what was read must not recurse either.
+        drop(cal);
+    }
+}
+
+/// Rules that cost the most to expand: COUNT counted from decades back, rules that rarely or never
+/// match, dense rules. Each with the DTSTART that makes it costly.
+pub const COSTLY_RULES: &[(&str, &str)] = &[
+    ("FREQ=MINUTELY;COUNT=9999999", "20190101T000000Z"),
+    (
+        "FREQ=SECONDLY;INTERVAL=60;COUNT=9999999",
+        "20190101T000000Z",
+    ),
+    ("FREQ=SECONDLY;COUNT=9999999", "20190101T000000Z"),
+    (
+        "FREQ=HOURLY;BYMINUTE=0,30;COUNT=9999999",
+        "20100101T090000Z",
+    ),
+    ("FREQ=MINUTELY;BYHOUR=9;COUNT=9999999", "20100101T090000Z"),
+    (
+        "FREQ=MINUTELY;INTERVAL=7;BYHOUR=9,10;BYDAY=MO;COUNT=9999999",
+        "19700101T090000Z",
+    ),
+    (
+        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29;COUNT=9999999",
+        "19000101T090000Z",
+    ),
+    (
+        "FREQ=DAILY;BYHOUR=1,2,3,4,5,6,7,8,9,10,11,12;COUNT=9999999",
+        "19000101T090000Z",
+    ),
+    (
+        "FREQ=YEARLY;BYWEEKNO=1,20,53;BYDAY=MO,TU,WE,TH,FR,SA,SU;COUNT=9999999",
+        "19000101T090000Z",
+    ),
+    ("FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=31", "20100101T090000Z"),
+    (
+        "FREQ=SECONDLY;INTERVAL=60;BYMONTH=2;BYMONTHDAY=30;COUNT=5",
+        "20100101T090000Z",
+    ),
+    ("FREQ=MINUTELY;BYSECOND=0,15,30,45", "20100101T090000Z"),
+    ("FREQ=YEARLY;BYYEARDAY=366;BYDAY=MO", "19000101T090000Z"),
+    (
+        "FREQ=WEEKLY;BYHOUR=0,6,12,18;BYMINUTE=0,30;COUNT=9999999",
+        "19000101T090000Z",
+    ),
+    (
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;BYHOUR=1,2,3;BYMINUTE=1,2,3;COUNT=9999999",
+        "19000101T090000Z",
+    ),
+    (
+        "FREQ=MINUTELY;INTERVAL=1;UNTIL=20991231T000000Z",
+        "19700101T000000Z",
+    ),
+];
+
+#[test]
+fn costly_rules_expand_a_week_in_bounded_time_and_memory() {
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    for (rule, start) in COSTLY_RULES {
+        let src = format!(
+            "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:c\r\nDTSTART:{start}\r\nDURATION:PT15M\r\nRRULE:{rule}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        );
+        let cal = read_calendar(&src);
+        let (took, peak) = measured(|| {
+            for item in &cal.items {
+                let _ = item_occurrences(&item.events, 1, d(2026, 11, 23), d(2026, 11, 29));
+            }
+        });
+        // Debug build: the release figure (benches/recur.rs) is under 5 ms.
+        assert!(took < Duration::from_millis(500), "{rule} took {took:?}");
+        assert!(peak < 8 << 20, "{rule} held {peak} bytes");
+    }
 }

@@ -343,6 +343,11 @@ fn read_event(
         .map(|p| EventTime::from_property_in(p, zones))
         .transpose()?
         .map(in_default_zone);
+    let rrule = comp.property("RRULE").map(|p| p.value.trim().to_string());
+    if let Some(rule) = &rrule {
+        // A series that cannot be shown right is listed as unreadable, not shown in part.
+        super::recur::check_rule(rule).map_err(|e| e.to_string())?;
+    }
     let text = |name: &str| {
         comp.property(name)
             .map(|p| p.text())
@@ -359,7 +364,7 @@ fn read_event(
             .map(|p| p.value.trim().to_ascii_uppercase()),
         start,
         end,
-        rrule: comp.property("RRULE").map(|p| p.value.trim().to_string()),
+        rrule,
         rdates: date_list(comp, "RDATE", zones)?,
         exdates: date_list(comp, "EXDATE", zones)?
             .into_iter()
@@ -526,6 +531,26 @@ DTSTART;TZID=Europe/Berlin:20261214T100000\nEND:VEVENT\nEND:VCALENDAR\n";
         assert_eq!(master.exdates.len(), 2);
         assert!(!master.this_and_future);
         assert!(cal.items[0].events[1].this_and_future);
+    }
+
+    #[test]
+    fn a_secondly_series_is_listed_as_unreadable_with_the_reason() {
+        let src = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:s\nDTSTART:20261123T090000Z\nRRULE:FREQ=SECONDLY;COUNT=200000\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:h\nDTSTART:20261123T090000Z\nRRULE:FREQ=SECONDLY;INTERVAL=3600;COUNT=5\nEND:VEVENT\nEND:VCALENDAR\n";
+        let cal = read_calendar(src);
+        assert_eq!(
+            cal.items.len(),
+            1,
+            "an hourly rule written as SECONDLY is fine"
+        );
+        assert_eq!(cal.items[0].uid, "h");
+        assert_eq!(cal.errors.len(), 1);
+        assert_eq!(cal.errors[0].line, 2);
+        assert!(
+            cal.errors[0].message.contains("repeats every 1 s"),
+            "{}",
+            cal.errors[0]
+        );
     }
 
     #[test]

@@ -12,8 +12,24 @@
 use chrono::{Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Weekday};
 use rrule::{RRule, Tz as RTz, Unvalidated};
 
-/// At most this many instances per series per window (a minutely rule over a month is 44,640).
+/// At most this many instances per series per window (a minutely rule over a month is 44,640). A
+/// window that holds more is an error that says the series is truncated, never a silent cut.
 pub const MAX_INSTANCES: u16 = 5_000;
+
+/// At most this many instances are counted from DTSTART to reach a window, for a COUNT rule whose end
+/// cannot be found by arithmetic (one with BY parts that the `rrule` crate expands). A window further
+/// out is an error that says the series is truncated, so no rule makes a window cost seconds.
+pub const MAX_COUNTED: u32 = 2_000;
+
+/// At most this many periods (seconds of a SECONDLY rule, days of a DAILY one, …) are walked from
+/// DTSTART for such a COUNT rule: the `rrule` crate walks them one by one, and a rule that rarely
+/// matches would otherwise cost milliseconds per window for each decade. (A single gap between two
+/// instances is bounded by the crate's own limit of 100,000 periods.)
+pub const MAX_COUNTED_PERIODS: i64 = 20_000;
+
+/// The shortest repeat a series may have: one a minute. A series of one event a second (86,400 a
+/// day) cannot be shown in a calendar, so it is refused, with this reason, when it is read.
+pub const MIN_PERIOD_SECS: i64 = 60;
 
 /// Why a rule cannot be expanded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,6 +115,9 @@ impl Parts {
     fn has(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
+    fn remove(&mut self, key: &str) {
+        self.0.retain(|(k, _)| k != key);
+    }
     fn set(&mut self, key: &str, value: String) {
         match self.0.iter_mut().find(|(k, _)| k == key) {
             Some((_, v)) => *v = value,
@@ -145,6 +164,92 @@ fn err(rule: &str, reason: impl Into<String>) -> RecurError {
         rule: rule.to_string(),
         reason: reason.into(),
     }
+}
+
+/// Refuses a rule no calendar can show: one that repeats more often than every
+/// [`MIN_PERIOD_SECS`] (`FREQ=SECONDLY` with an INTERVAL under 60). The reader lists an event with
+/// such a rule as unreadable, with this reason, rather than show a day of it and drop the rest.
+pub fn check_rule(rule: &str) -> Result<(), RecurError> {
+    let parts = Parts::parse(rule);
+    let secondly = parts
+        .get("FREQ")
+        .is_some_and(|f| f.eq_ignore_ascii_case("SECONDLY"));
+    let interval: i64 = parts
+        .get("INTERVAL")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    if secondly && interval < MIN_PERIOD_SECS {
+        return Err(err(
+            rule,
+            format!(
+                "repeats every {interval} s: more instances than a calendar can show (at most one a minute)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Turns the COUNT of an evenly spaced rule (SECONDLY to WEEKLY, no BY parts) into the UNTIL of its
+/// last instance, found by arithmetic, so a window years after DTSTART costs what a near one does:
+/// nothing needs counting from DTSTART. Other rules keep their COUNT.
+fn count_to_until(parts: &mut Parts, start: NaiveDateTime) {
+    if parts.0.iter().any(|(k, _)| k.starts_with("BY")) {
+        return;
+    }
+    let Some(count) = parts
+        .get("COUNT")
+        .and_then(|c| c.parse::<i64>().ok())
+        .filter(|n| *n > 0)
+    else {
+        return;
+    };
+    let unit: i64 = match parts
+        .get("FREQ")
+        .unwrap_or("")
+        .to_ascii_uppercase()
+        .as_str()
+    {
+        "SECONDLY" => 1,
+        "MINUTELY" => 60,
+        "HOURLY" => 3_600,
+        "DAILY" => 86_400,
+        "WEEKLY" => 604_800,
+        _ => return,
+    };
+    let interval: i64 = parts
+        .get("INTERVAL")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let last = unit
+        .checked_mul(interval)
+        .and_then(|p| p.checked_mul(count - 1))
+        .and_then(Duration::try_seconds)
+        .and_then(|d| start.checked_add_signed(d))
+        .filter(|t| t.year() <= 9999);
+    let until = parts
+        .get("UNTIL")
+        .and_then(|u| super::time::parse_datetime(u.trim_end_matches(['Z', 'z'])));
+    parts.remove("COUNT");
+    // Past year 9999 the series outlives any window: no end at all.
+    if let Some(last) = match (last, until) {
+        (Some(l), Some(u)) => Some(l.min(u)),
+        (l, u) => l.or(u),
+    } {
+        parts.set("UNTIL", last.format("%Y%m%dT%H%M%SZ").to_string());
+    }
+}
+
+/// The latest start the rule can yield, when known without expanding it: its UNTIL (wall-clock, as
+/// [`until_to_local`] leaves it), or the last instance of an evenly spaced COUNT rule.
+pub fn rule_bound(rule: &str, start: NaiveDateTime) -> Option<NaiveDateTime> {
+    let mut parts = Parts::parse(rule);
+    count_to_until(&mut parts, start);
+    if parts.has("COUNT") {
+        return None;
+    }
+    parts
+        .get("UNTIL")
+        .and_then(|u| super::time::parse_datetime(u.trim_end_matches(['Z', 'z'])))
 }
 
 fn weekday_code(d: Weekday) -> &'static str {
@@ -235,6 +340,7 @@ fn expand_rule(
     if !rule.is_ascii() {
         return Err(err(rule, "has characters that are not ASCII"));
     }
+    check_rule(rule)?;
     let mut parts = Parts::parse(rule);
     // Bounds no real calendar reaches, so the arithmetic below cannot overflow.
     for (key, max) in [("INTERVAL", 100_000_i64), ("COUNT", 10_000_000)] {
@@ -244,6 +350,9 @@ fn expand_rule(
                 _ => return Err(err(rule, format!("{key}={v} is out of range (1 to {max})"))),
             }
         }
+    }
+    if never_matches(&parts) {
+        return Ok(Vec::new());
     }
     // RFC 5545: DTSTART counts as the first of COUNT instances even when the rule would not produce
     // it; the rrule crate counts only what the rule produces, so it is told one fewer.
@@ -258,9 +367,14 @@ fn expand_rule(
             parts.set("COUNT", (count - 1).to_string());
         }
     }
+    count_to_until(&mut parts, start);
     if let Some(list) = simple_rule(&parts, start, from, to) {
+        if list.len() > usize::from(MAX_INSTANCES) {
+            return Err(too_many(rule));
+        }
         return Ok(list);
     }
+
     if let Some(list) = PeriodRule::parse(&parts).map(|r| r.between(start, from, to)) {
         return Ok(list);
     }
@@ -279,16 +393,120 @@ fn expand_rule(
     let set = parsed
         .build(RTz::UTC.from_utc_datetime(&origin))
         .map_err(|e| err(rule, e.to_string()))?;
-    let after = RTz::UTC.from_utc_datetime(&from);
-    let before = RTz::UTC.from_utc_datetime(&(to - Duration::seconds(1)));
-    let result = set.after(after).before(before).all(MAX_INSTANCES);
-    Ok(result
-        .dates
+    let dates = if parts.has("COUNT") {
+        let period = period_secs(&parts);
+        counted_between(rule, set, from, to, period)?
+    } else {
+        let after = RTz::UTC.from_utc_datetime(&from);
+        let before = RTz::UTC.from_utc_datetime(&(to - Duration::seconds(1)));
+        let result = set.after(after).before(before).all(MAX_INSTANCES + 1);
+        if result.dates.len() > usize::from(MAX_INSTANCES) {
+            return Err(too_many(rule));
+        }
+        result.dates.into_iter().map(|d| d.naive_utc()).collect()
+    };
+    Ok(dates
         .into_iter()
-        .map(|d| d.naive_utc())
         // A moved DTSTART is a stand-in, not an instance, unless the rule itself produces it.
         .filter(|d| *d != origin || origin == start || rule_produces(&text, origin))
         .collect())
+}
+
+/// True when BYMONTHDAY names only days that none of the rule's months has (`BYMONTH=2;BYMONTHDAY=30`).
+/// The `rrule` crate would search 100,000 periods for such a rule before giving up, in every window.
+fn never_matches(parts: &Parts) -> bool {
+    let numbers = |key: &str| -> Option<Vec<i64>> {
+        parts
+            .get(key)?
+            .split(',')
+            .map(|v| v.trim().parse().ok())
+            .collect()
+    };
+    let Some(days) = numbers("BYMONTHDAY") else {
+        return false;
+    };
+    let months = numbers("BYMONTH").unwrap_or_else(|| (1..=12).collect());
+    // The longest each month can be (February in a leap year).
+    let longest = |m: i64| match m {
+        2 => 29,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    !months
+        .iter()
+        .any(|m| days.iter().any(|d| (1..=longest(*m)).contains(&d.abs())))
+}
+
+/// The length of the rule's period (FREQ times INTERVAL) in seconds, months and years averaged.
+fn period_secs(parts: &Parts) -> i64 {
+    let interval: i64 = parts
+        .get("INTERVAL")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let unit: i64 = match parts
+        .get("FREQ")
+        .unwrap_or("")
+        .to_ascii_uppercase()
+        .as_str()
+    {
+        "SECONDLY" => 1,
+        "MINUTELY" => 60,
+        "HOURLY" => 3_600,
+        "DAILY" => 86_400,
+        "WEEKLY" => 604_800,
+        "MONTHLY" => 2_629_746,
+        _ => 31_556_952,
+    };
+    (unit * interval).max(1)
+}
+
+fn too_many(rule: &str) -> RecurError {
+    err(
+        rule,
+        format!("series truncated: more than {MAX_INSTANCES} instances in one window"),
+    )
+}
+
+/// Starts in `[from, to)` of a COUNT rule the crate expands from DTSTART: instances are counted from
+/// there, at most [`MAX_COUNTED`] of them, so the work per window is bounded whatever the COUNT.
+fn counted_between(
+    rule: &str,
+    set: rrule::RRuleSet,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    period: i64,
+) -> Result<Vec<NaiveDateTime>, RecurError> {
+    let start = set.get_dt_start().naive_utc();
+    let mut out = Vec::new();
+    for (n, d) in (&set.limit()).into_iter().enumerate() {
+        let d = d.naive_utc();
+        if d >= to {
+            break;
+        }
+        if (d - start).num_seconds() / period > MAX_COUNTED_PERIODS {
+            return Err(err(
+                rule,
+                format!(
+                    "series truncated: this window is more than {MAX_COUNTED_PERIODS} periods after DTSTART"
+                ),
+            ));
+        }
+        if n >= MAX_COUNTED as usize {
+            return Err(err(
+                rule,
+                format!(
+                    "series truncated: this window is more than {MAX_COUNTED} instances after DTSTART"
+                ),
+            ));
+        }
+        if d >= from {
+            if out.len() >= usize::from(MAX_INSTANCES) {
+                return Err(too_many(rule));
+            }
+            out.push(d);
+        }
+    }
+    Ok(out)
 }
 
 /// Instances of the commonest rules, computed directly: FREQ=DAILY with no BY parts, and FREQ=WEEKLY
@@ -367,11 +585,18 @@ fn simple_rule(
     }
     let mut out = Vec::new();
     match freq.as_str() {
-        "DAILY" if !parts.has("BYDAY") => {
-            let step = Duration::days(interval);
-            let skip = ((from - start).num_seconds() / step.num_seconds()).max(0);
-            let mut t = start + step * skip as i32;
-            while t < to {
+        "SECONDLY" | "MINUTELY" | "HOURLY" | "DAILY" if !parts.has("BYDAY") => {
+            let unit = match freq.as_str() {
+                "SECONDLY" => 1,
+                "MINUTELY" => 60,
+                "HOURLY" => 3_600,
+                _ => 86_400,
+            };
+            let step = Duration::seconds(unit * interval);
+            let skip = (from - start).num_seconds() / step.num_seconds();
+            let mut t = super::time::add_local(start, Duration::seconds(skip * step.num_seconds()));
+            // One past the cap is enough for the caller to say the window is truncated.
+            while t < to && out.len() <= usize::from(MAX_INSTANCES) {
                 if t >= from {
                     out.push(t);
                 }
@@ -872,6 +1097,75 @@ mod tests {
             ("20850601T000000", "20850720T000000"),
         ];
         agrees_with_the_crate(&rules, &starts, &windows);
+    }
+
+    #[test]
+    fn a_minutely_count_rule_years_after_dtstart_is_found_by_arithmetic() {
+        // Counting 9,999,999 minutes from 2019 to reach each window took seconds.
+        let s = series("20190101T000000", "FREQ=MINUTELY;COUNT=9999999");
+        let started = std::time::Instant::now();
+        let got = s
+            .starts_between(t("20261125T090000"), t("20261125T100000"))
+            .unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_millis(100));
+        assert_eq!(got.len(), 60);
+        assert_eq!(got[0], t("20261125T090000"));
+        // The 9,999,999th minute is 2038-01-05 10:38; nothing after it.
+        let last = t("20190101T000000") + Duration::minutes(9_999_998);
+        let end = s
+            .starts_between(last - Duration::minutes(2), last + Duration::hours(1))
+            .unwrap();
+        assert_eq!(end.last(), Some(&last));
+        assert_eq!(end.len(), 3);
+    }
+
+    #[test]
+    fn an_evenly_spaced_count_rule_has_a_known_end() {
+        let s = t("20190101T000000");
+        assert_eq!(
+            rule_bound("FREQ=HOURLY;INTERVAL=2;COUNT=5", s),
+            Some(t("20190101T080000"))
+        );
+        assert_eq!(rule_bound("FREQ=HOURLY;BYMINUTE=0,30;COUNT=5", s), None);
+        assert_eq!(rule_bound("FREQ=DAILY", s), None);
+    }
+
+    #[test]
+    fn a_count_rule_counted_from_far_back_says_it_is_truncated_instead_of_taking_seconds() {
+        let s = series("20100101T090000", "FREQ=HOURLY;BYMINUTE=0,30;COUNT=9999999");
+        let started = std::time::Instant::now();
+        let got = s.starts_between(t("20261125T000000"), t("20261202T000000"));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        let e = got.unwrap_err();
+        assert!(e.reason.contains("series truncated"), "{e}");
+        // Near DTSTART the same rule is expanded.
+        let near = s
+            .starts_between(t("20100101T000000"), t("20100102T000000"))
+            .unwrap();
+        assert_eq!(near.len(), 30);
+    }
+
+    #[test]
+    fn a_window_holding_more_than_the_cap_is_truncated_not_cut_silently() {
+        // Two weeks of minutes are 20,160 instances: past the cap, reported rather than cut after
+        // the first 5,000 (which made a minutely series vanish after its first days).
+        let s = series("20261101T000000", "FREQ=MINUTELY");
+        let e = s
+            .starts_between(t("20261110T000000"), t("20261124T000000"))
+            .unwrap_err();
+        assert!(e.reason.contains("series truncated"), "{e}");
+    }
+
+    #[test]
+    fn a_rule_of_one_event_a_second_is_refused() {
+        assert!(check_rule("FREQ=SECONDLY;COUNT=10").is_err());
+        assert!(check_rule("FREQ=SECONDLY;INTERVAL=60").is_ok());
+        assert!(check_rule("FREQ=MINUTELY").is_ok());
+        let s = series("20261123T090000", "FREQ=SECONDLY;COUNT=200000");
+        assert!(
+            s.starts_between(t("20261124T000000"), t("20261125T000000"))
+                .is_err()
+        );
     }
 
     #[test]

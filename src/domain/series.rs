@@ -256,6 +256,9 @@ impl SeriesSpec {
     pub fn end_key(&self) -> Option<i64> {
         let rule_end = match &self.rrule {
             None => Some(self.start),
+            Some(rule) if super::recur::rule_bound(rule, self.start).is_some() => {
+                super::recur::rule_bound(rule, self.start).map(|b| b.max(self.start))
+            }
             Some(rule)
                 if rule.to_ascii_uppercase().contains("COUNT=")
                     || rule.to_ascii_uppercase().contains("UNTIL=") =>

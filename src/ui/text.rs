@@ -6,7 +6,11 @@ use unicode_width::UnicodeWidthChar;
 use crate::config::Clock;
 
 /// `s` cut to at most `width` columns, ending in `…` when cut. Wide characters never straddle the edge.
+/// The text is sanitized first, so what lands in a cell is never a control sequence or a flood of
+/// combining marks, whatever the caller passed.
 pub fn fit(s: &str, width: usize) -> String {
+    let clean = crate::domain::text::sanitize(s);
+    let s = clean.as_str();
     let total: usize = s.chars().map(|c| c.width().unwrap_or(0)).sum();
     if total <= width {
         return s.to_string();
@@ -71,6 +75,15 @@ pub fn short_token(t: &str) -> String {
 mod tests {
     use super::*;
     use unicode_width::UnicodeWidthStr;
+
+    #[test]
+    fn fit_caps_combining_marks_per_cell() {
+        let flood = format!("x{}", "\u{301}".repeat(5_000));
+        assert_eq!(
+            fit(&flood, 10).chars().count(),
+            1 + crate::domain::text::MAX_MARKS_PER_CELL
+        );
+    }
 
     #[test]
     fn fit_cuts_by_width_and_marks_the_cut() {

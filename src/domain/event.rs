@@ -318,6 +318,21 @@ fn read_event(
         .map_err(String::from)
         .and_then(|p| EventTime::from_property_in(p, zones))
         .map(in_default_zone)?;
+    // Google exports a series with a UTC DTSTART and means it in the calendar's X-WR-TIMEZONE: its
+    // instances keep their wall-clock time there across DST, as Google shows them.
+    let repeats = comp.property("RRULE").is_some() || comp.property("RDATE").is_some();
+    let start = match (start, default_zone) {
+        (EventTime::Utc(utc), Some((tzid, zone)))
+            if repeats && comp.property("RECURRENCE-ID").is_none() =>
+        {
+            EventTime::Zoned {
+                local: zone.utc_to_local(utc),
+                tzid: tzid.clone(),
+                zone: Some(zone.clone()),
+            }
+        }
+        (start, _) => start,
+    };
     let end = match (comp.property("DTEND"), comp.property("DURATION")) {
         (Some(p), _) => EventTime::from_property_in(p, zones).map(in_default_zone)?,
         (None, Some(p)) => {

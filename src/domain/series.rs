@@ -443,6 +443,28 @@ mod tests {
     }
 
     #[test]
+    fn a_google_series_in_utc_keeps_its_wall_clock_time_in_the_x_wr_timezone() {
+        // 09:00 UTC is 10:00 in Berlin in January; Google shows the series at 10:00 all year.
+        let src = "BEGIN:VCALENDAR\nX-WR-TIMEZONE:Europe/Berlin\nBEGIN:VEVENT\nUID:g\nDTSTART:20260105T090000Z\nDTEND:20260105T100000Z\nRRULE:FREQ=WEEKLY;UNTIL=20261231T090000Z\nEXDATE:20260713T080000Z\nEND:VEVENT\nEND:VCALENDAR\n";
+        let winter: Vec<String> = occurrences(src, d(2026, 1, 12), d(2026, 1, 12))
+            .iter()
+            .map(berlin)
+            .collect();
+        let summer: Vec<String> = occurrences(src, d(2026, 7, 6), d(2026, 7, 20))
+            .iter()
+            .map(berlin)
+            .collect();
+        assert_eq!(winter, vec!["2026-01-12 10:00"]);
+        // The EXDATE, written in UTC for the summer instance, still removes it.
+        assert_eq!(summer, vec!["2026-07-06 10:00", "2026-07-20 10:00"]);
+        let ends: Vec<String> = occurrences(src, d(2026, 7, 6), d(2026, 7, 6))
+            .iter()
+            .map(|o| o.end.local(&Tz::Europe__Berlin).format("%H:%M").to_string())
+            .collect();
+        assert_eq!(ends, vec!["11:00"]);
+    }
+
+    #[test]
     fn overrides_move_and_cancel_single_instances() {
         let src = "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:s\nDTSTART;TZID=Europe/Berlin:20261123T090000\nDURATION:PT30M\nRRULE:FREQ=DAILY;COUNT=4\nSUMMARY:Standup\nEND:VEVENT\n\
 BEGIN:VEVENT\nUID:s\nRECURRENCE-ID;TZID=Europe/Berlin:20261124T090000\nDTSTART;TZID=Europe/Berlin:20261124T110000\nDURATION:PT30M\nSUMMARY:Standup (moved)\nEND:VEVENT\n\

@@ -5,7 +5,7 @@ use chrono_tz::Tz;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
 use super::layout;
-use super::update::{Command, Msg, parse_goto, select, update};
+use super::update::{Command, Msg, select, update};
 use super::{Mode, Model};
 use crate::config::Clock;
 use crate::domain::{Calendar, Occurrence, When};
@@ -148,8 +148,26 @@ fn goto_rejects_what_is_not_a_date_and_says_how_to_type_it() {
         status.error && status.text.contains("2026-12-24"),
         "{status:?}"
     );
-    assert_eq!(parse_goto("2026-12", d(2026, 1, 1)), Some(d(2026, 12, 1)));
-    assert_eq!(parse_goto("12-24", d(2026, 1, 1)), Some(d(2026, 12, 24)));
+    // What people type: `g 24/12` once said "'2412' is not a date".
+    for (typed, want) in [
+        ("24/12", d(2026, 12, 24)),
+        ("24.12.", d(2026, 12, 24)),
+        ("dec 24", d(2026, 12, 24)),
+        ("tomorrow", d(2026, 11, 24)),
+        ("fri", d(2026, 11, 27)),
+        ("+3d", d(2026, 11, 26)),
+        ("next week", d(2026, 11, 30)),
+        ("2026-12", d(2026, 12, 1)),
+    ] {
+        m.mode = Mode::Month;
+        select(&mut m, d(2026, 11, 23));
+        update(&mut m, key(KeyCode::Char('g')));
+        for c in typed.chars() {
+            update(&mut m, key(KeyCode::Char(c)));
+        }
+        update(&mut m, key(KeyCode::Enter));
+        assert_eq!(m.selected, want, "g {typed}");
+    }
 }
 
 #[test]

@@ -12,6 +12,7 @@ use super::layout;
 use super::model::{LocalSpan, Mode, Model, Status};
 use super::{conflicts, sync};
 use crate::domain::text::{sanitize, sanitize_in_place};
+use crate::domain::typed_date::parse_day;
 use crate::domain::{Calendar, EventDetail, Occurrence};
 use crate::edit::EditRequest;
 use crate::store::{CalendarStatus, Conflict, Keep};
@@ -259,14 +260,11 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
                 KeyCode::Esc => model.mode = Mode::Month,
                 KeyCode::Enter => {
                     model.mode = Mode::Month;
-                    return match parse_goto(&text, model.today) {
-                        Some(day) => select(model, day),
-                        None => {
+                    return match parse_day(&text, model.today) {
+                        Ok(day) => select(model, day),
+                        Err(e) => {
                             model.status = Some(Status {
-                                text: format!(
-                                    "'{}' is not a date; type it as 2026-12-24 or 2026-12",
-                                    sanitize(&text)
-                                ),
+                                text: sanitize(&e),
                                 error: true,
                             });
                             Vec::new()
@@ -277,7 +275,7 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
                     text.pop();
                     model.mode = Mode::GoTo(text);
                 }
-                KeyCode::Char(c) if (c.is_ascii_digit() || c == '-') && text.len() < 10 => {
+                KeyCode::Char(c) if !c.is_control() && text.chars().count() < 30 => {
                     text.push(c);
                     model.mode = Mode::GoTo(text);
                 }
@@ -528,18 +526,4 @@ fn clamp_cursor(model: &mut Model) {
     if n == 0 && model.mode == Mode::Detail {
         model.mode = Mode::Month;
     }
-}
-
-/// Reads `2026-12-24`, or `2026-12` (its first day).
-pub fn parse_goto(text: &str, today: NaiveDate) -> Option<NaiveDate> {
-    let text = text.trim();
-    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Some(d);
-    }
-    let (y, m) = text.split_once('-')?;
-    if y.len() == 4 {
-        return NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, 1);
-    }
-    // `12-24`: this year.
-    NaiveDate::from_ymd_opt(today.year(), y.parse().ok()?, m.parse().ok()?)
 }

@@ -11,6 +11,7 @@ pub mod recur;
 pub mod series;
 pub mod text;
 pub mod time;
+pub mod typed_date;
 pub mod tz;
 pub mod vtimezone;
 pub mod vtimezone_out;

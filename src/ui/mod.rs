@@ -82,7 +82,9 @@ fn draw_status(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
     let w = area.width as usize;
     let (text, style) = match (&model.mode, &model.status) {
         (Mode::GoTo(typed), _) => (
-            format!(" Go to date: {typed}█   (YYYY-MM-DD, Enter to go, Esc to cancel)"),
+            format!(
+                " Go to date: {typed}█   (24/12, dec 24, tomorrow, mon, +3d, 2026-12-24; Enter goes, Esc cancels)"
+            ),
             theme.title(),
         ),
         (Mode::Zone(typed), _) => (

@@ -474,3 +474,31 @@ fn an_edit_is_based_on_the_server_version_shown_unless_a_local_change_already_wa
         assert_eq!(*seen_etag, expected, "delete, pending: {pending:?}");
     }
 }
+
+/// The bundled sample is read-only: `e`, `d` and `E` say so at once (no form filled in for
+/// nothing), and the add form names the calendar a new event really goes to.
+#[test]
+fn the_read_only_sample_refuses_edits_at_once_and_the_form_names_the_real_target() {
+    let day = d(2026, 11, 23);
+    let mut m = loaded(vec![occ("standup", at(day, 9), at(day, 10))]);
+    m.calendars[0].is_sample = true;
+    m.calendars[0].name = "Sample".into();
+    press(&mut m, KeyCode::Tab);
+    for k in ['e', 'd', 'E'] {
+        m.status = None;
+        let cmds = press(&mut m, KeyCode::Char(k));
+        assert!(cmds.is_empty(), "{k}: {cmds:?}");
+        assert_eq!(m.mode, Mode::Month, "{k}");
+        let status = m.status.clone().expect("a message");
+        assert!(
+            status.error && status.text.contains("read-only"),
+            "{status:?}"
+        );
+    }
+    press(&mut m, KeyCode::Char('a'));
+    let Mode::Form(form) = &m.mode else {
+        panic!("the add form: {:?}", m.mode)
+    };
+    let names: Vec<&str> = form.calendars.iter().map(|(_, n)| n.as_str()).collect();
+    assert_eq!(names, ["Personal (new, on this computer)"]);
+}

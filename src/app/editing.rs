@@ -9,7 +9,7 @@ use super::form::{Form, Outcome, Repeat, Target, Values};
 use super::model::{Mode, Model, Status};
 use super::update::Command;
 use crate::domain::{EventDetail, Occurrence, When, read_calendar};
-use crate::edit::EditRequest;
+use crate::edit::{EditFailure, EditRequest, PERSONAL};
 
 /// What a key asked to do with the selected event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,11 +51,23 @@ fn say(model: &mut Model, text: &str, error: bool) {
 
 /// `a`: the form for a new event on the selected day, in the selected event's calendar if it has one.
 pub fn add(model: &mut Model) -> Vec<Command> {
+    // The read-only sample is never saved into: a new event aimed at it goes to a local
+    // calendar made on demand, and the form says so by its name.
+    let personal_exists = model
+        .calendars
+        .iter()
+        .any(|c| !c.is_sample && c.name == PERSONAL);
     let calendars: Vec<(i64, String)> = model
         .calendars
         .iter()
-        .filter(|c| !c.hidden)
-        .map(|c| (c.id, c.name.clone()))
+        .filter(|c| !c.hidden && !(c.is_sample && personal_exists))
+        .map(|c| {
+            if c.is_sample {
+                (c.id, format!("{PERSONAL} (new, on this computer)"))
+            } else {
+                (c.id, c.name.clone())
+            }
+        })
         .collect();
     let Some(&(first, _)) = calendars.first() else {
         say(model, "no calendar to add to", true);
@@ -89,10 +101,18 @@ pub fn add(model: &mut Model) -> Vec<Command> {
 
 /// `e`, `d`, `E`: acts on the selected event once its detail is read.
 pub fn begin(model: &mut Model, intent: Intent) -> Vec<Command> {
-    let Some(event_id) = model.selected_occurrence().map(|o| o.event_id) else {
+    let Some((event_id, calendar)) = model
+        .selected_occurrence()
+        .map(|o| (o.event_id, o.calendar_id))
+    else {
         say(model, "no event selected", false);
         return Vec::new();
     };
+    // Said at once, not after a form was filled in for nothing.
+    if model.calendar(calendar).is_some_and(|c| c.is_sample) {
+        say(model, &EditFailure::Sample.to_string(), true);
+        return Vec::new();
+    }
     // Always read afresh: the etag the edit is based on must be the one the form shows.
     model.awaiting = Some((event_id, intent));
     model.detail = None;

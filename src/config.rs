@@ -60,8 +60,7 @@ pub enum AccountKind {
 }
 
 /// Where a secret comes from. Never logged.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Secret {
     Command(Vec<String>),
     Env(String),
@@ -75,6 +74,55 @@ impl std::fmt::Debug for Secret {
             Secret::Env(v) => write!(f, "Secret::Env({v:?})"),
             Secret::Value(_) => write!(f, "Secret::Value(<redacted>)"),
         }
+    }
+}
+
+/// How a password may be written, for the errors that show it.
+const SECRET_FORMS: &str = "password = { value = \"…\" }, { command = [\"pass\", \"show\", \"dav/alice\"] } or { env = \"VAR\" }";
+
+/// Read by hand so that a bare string (`password = "hunter2"`) is answered with the form to write
+/// instead of serde's "unknown variant", and so that the value is never repeated in the message.
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+        struct Form;
+        impl<'de> serde::de::Visitor<'de> for Form {
+            type Value = Secret;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "a table: {SECRET_FORMS}")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Secret, E> {
+                Err(E::custom(
+                    "the password is a bare string; it goes in a table that says where it comes from",
+                ))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Secret, A::Error> {
+                use serde::de::Error;
+                let Some(key) = map.next_key::<String>()? else {
+                    return Err(A::Error::custom("the password table is empty"));
+                };
+                let secret = match key.as_str() {
+                    "command" => Secret::Command(map.next_value()?),
+                    "env" => Secret::Env(map.next_value()?),
+                    "value" => Secret::Value(map.next_value()?),
+                    other => {
+                        return Err(A::Error::unknown_field(other, &["command", "env", "value"]));
+                    }
+                };
+                if map.next_key::<String>()?.is_some() {
+                    return Err(A::Error::custom(
+                        "the password table names more than one source",
+                    ));
+                }
+                Ok(secret)
+            }
+        }
+        d.deserialize_any(Form)
     }
 }
 
@@ -252,6 +300,11 @@ impl Config {
         Ok(config)
     }
 
+    /// The file the person edits: the one these settings came from, else the standard place.
+    pub fn file(&self) -> Option<PathBuf> {
+        self.source.clone().or_else(default_path)
+    }
+
     fn apply(&mut self, layer: Layer) {
         if let Some(ui) = layer.ui {
             if let Some(w) = ui.week_start {
@@ -321,9 +374,10 @@ fn parse_layer(text: &str, path: &Path) -> Result<Layer, ConfigError> {
         let offset = e.span().map(|s| s.start).unwrap_or(0).min(text.len());
         let before = &text[..offset];
         let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        let message = e.message().trim().to_string();
-        let fix = fix_for(&message);
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let column = before[line_start..].chars().count() + 1;
+        let key = key_before(&before[line_start..]);
+        let (message, fix) = explain(e.message().trim(), key);
         ConfigError::Invalid {
             path: path.to_path_buf(),
             line,
@@ -334,23 +388,88 @@ fn parse_layer(text: &str, path: &Path) -> Result<Layer, ConfigError> {
     })
 }
 
-fn fix_for(message: &str) -> String {
+/// The key whose value starts at the end of `line` (`time_format = `), if the line has one.
+fn key_before(line: &str) -> Option<&str> {
+    let (head, value) = line.rsplit_once('=')?;
+    if !value.trim().is_empty() {
+        return None;
+    }
+    let head = head.trim_end();
+    let start = head
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .map_or(0, |i| i + 1);
+    Some(&head[start..]).filter(|k| !k.is_empty())
+}
+
+/// What a key takes, written as the line that would be right.
+fn expected_value(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "week_start" => "a day name in quotes: week_start = \"monday\" (or \"sunday\", …)",
+        "time_format" => "a string in quotes: time_format = \"24h\" or time_format = \"12h\"",
+        "zone" => {
+            "an IANA zone name in quotes: zone = \"Europe/Berlin\", or \"\" for the system zone"
+        }
+        "name" => "a string in quotes: name = \"home\"",
+        "kind" => "a string in quotes: kind = \"caldav\"",
+        "url" => "a string in quotes: url = \"https://dav.example.org/\"",
+        "username" => "a string in quotes: username = \"alice\"",
+        "client_id" => "a string in quotes: client_id = \"…\"",
+        "password" => SECRET_FORMS,
+        "command" => "a list of strings: command = [\"pass\", \"show\", \"dav/alice\"]",
+        "env" => "a variable name in quotes: env = \"VAR\"",
+        "value" => "the password in quotes: value = \"…\"",
+        "sync_every" => "a string in quotes: sync_every = \"5m\" (30s, 5m, 1h …)",
+        "ca_file" => "a path in quotes: ca_file = \"/path/to/ca.pem\"",
+        "ui" => "a table: [ui] on a line of its own, its keys below it",
+        "account" => "an array of tables: [[account]] on a line of its own, its keys below it",
+        _ => return None,
+    })
+}
+
+/// The message and its fix, in the person's terms: the key at fault and what it takes.
+fn explain(message: &str, key: Option<&str>) -> (String, String) {
+    let wanted = key.and_then(|k| Some((k, expected_value(k)?)));
+    let wrong_type = message.starts_with("invalid type") || message == "wanted string or table";
+    if let (true, Some((key, wanted))) = (wrong_type, wanted) {
+        let got = message
+            .strip_prefix("invalid type: ")
+            .and_then(|m| m.split(", expected").next())
+            .map_or(String::new(), |g| format!(" ({g})"));
+        return (
+            format!("{key} has the wrong type{got}: it takes {wanted}"),
+            format!("write it as {wanted}"),
+        );
+    }
+    if message.starts_with("the password") {
+        return (
+            message.to_string(),
+            format!("write {SECRET_FORMS}, e.g. password = {{ value = \"your password\" }}"),
+        );
+    }
+    if message.starts_with("unknown field")
+        && key.is_some_and(|k| ["command", "env", "value"].contains(&k))
+        || message.contains("`command`, `env`, `value`")
+    {
+        return (message.to_string(), format!("write {SECRET_FORMS}"));
+    }
+    (message.to_string(), fix_for(message).to_string())
+}
+
+fn fix_for(message: &str) -> &'static str {
     if message.starts_with("unknown field") {
-        "remove the key or correct its spelling; the keys it may be are listed above, and \
-         `assets/config.toml` shows each with its meaning"
-            .into()
+        "remove the key or correct its spelling: the keys allowed here are listed above"
     } else if message.starts_with("unknown variant") {
-        "use one of the values listed above, in quotes".into()
+        "use one of the values listed above, in quotes"
     } else if message.contains("sync interval") {
-        "write a number and a unit: s, m or h, e.g. sync_every = \"5m\"".into()
+        "write a number and a unit: s, m or h, e.g. sync_every = \"5m\""
     } else if message.contains("time zone") {
-        "write an IANA zone name such as \"Europe/Berlin\", or \"\" for the system zone".into()
+        "write an IANA zone name such as \"Europe/Berlin\", or \"\" for the system zone"
     } else if message.starts_with("missing field") {
-        "add the missing key to this table".into()
+        "add the missing key to this table"
     } else if message.starts_with("invalid type") {
-        "give the value the type named above (strings need quotes, lists need [ ])".into()
+        "give the value the type named above (strings need quotes, lists need [ ])"
     } else {
-        "correct the TOML syntax on that line (strings in quotes, tables as [name], arrays of tables as [[name]])".into()
+        "correct the TOML syntax on that line (strings in quotes, tables as [name], arrays of tables as [[name]])"
     }
 }
 
@@ -450,6 +569,98 @@ mod tests {
         let (line, _, fix) = err("[ui]\nzone = \"Mars/Olympus\"\n");
         assert_eq!(line, 2);
         assert!(fix.contains("IANA"), "{fix}");
+    }
+
+    /// The whole message as the person sees it, for a file at their usual place.
+    fn shown(text: &str) -> String {
+        Config::from_str_at(text, Path::new("/home/p/.config/almanac/config.toml"))
+            .expect_err("the config is refused")
+            .to_string()
+    }
+
+    #[test]
+    fn a_bare_string_password_is_answered_with_the_table_to_write_and_is_not_repeated() {
+        let e = shown(
+            "[[account]]\nname = \"home\"\nkind = \"caldav\"\nurl = \"https://dav.example.org/\"\n\
+             username = \"alice\"\npassword = \"hunter2\"\n",
+        );
+        assert!(
+            e.starts_with("/home/p/.config/almanac/config.toml:6:12: "),
+            "{e}"
+        );
+        assert!(e.contains("bare string"), "{e}");
+        let fix = e.split("fix: ").nth(1).expect("a fix");
+        assert!(fix.contains("password = { value = \""), "{fix}");
+        assert!(
+            fix.contains("{ command = [") && fix.contains("{ env = "),
+            "{fix}"
+        );
+        assert!(!e.contains("hunter2"), "the secret is not echoed: {e}");
+        assert!(!e.contains("unknown variant"), "{e}");
+    }
+
+    #[test]
+    fn a_password_table_with_an_unknown_or_a_second_source_says_which_forms_exist() {
+        let account = "[[account]]\nname = \"h\"\nkind = \"caldav\"\nurl = \"https://x/\"\nusername = \"u\"\n";
+        let e = shown(&format!("{account}password = {{ valu = \"p\" }}\n"));
+        assert!(e.contains(":6:") && e.contains("valu"), "{e}");
+        assert!(e.contains("fix: write password = { value = "), "{e}");
+        let e = shown(&format!(
+            "{account}password = {{ value = \"p\", env = \"X\" }}\n"
+        ));
+        assert!(
+            e.contains(":6:") && e.contains("more than one source"),
+            "{e}"
+        );
+        let c = Config::from_str_at(
+            &format!("{account}password = {{ command = [\"pass\", \"show\", \"x\"] }}\n"),
+            Path::new("c.toml"),
+        )
+        .expect("a command password is read");
+        assert_eq!(
+            c.accounts[0].password,
+            Some(Secret::Command(vec![
+                "pass".into(),
+                "show".into(),
+                "x".into()
+            ]))
+        );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_says_the_type_its_key_takes() {
+        let e = shown("[ui]\ntime_format = 12\n");
+        assert!(
+            e.starts_with("/home/p/.config/almanac/config.toml:2:15: "),
+            "{e}"
+        );
+        assert!(e.contains("time_format has the wrong type"), "{e}");
+        assert!(e.contains("time_format = \"24h\""), "{e}");
+        assert!(!e.contains("TOML syntax"), "{e}");
+        let e = shown("[ui]\nweek_start = 1\n");
+        assert!(e.contains("week_start = \"monday\""), "{e}");
+        let e = shown("[[account]]\nname = \"a\"\nkind = \"caldav\"\nsync_every = 5\n");
+        assert!(e.contains(":4:") && e.contains("(integer `5`)"), "{e}");
+        assert!(
+            e.contains("fix: write it as a string in quotes: sync_every = \"5m\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_persons_file_never_the_built_in_defaults() {
+        for bad in [
+            "[ui]\ncolour = \"red\"\n",
+            "[ui]\ntime_format = 12\n",
+            "[ui]\nweek_start = \"mon\"\n",
+        ] {
+            let e = shown(bad);
+            assert!(
+                e.starts_with("/home/p/.config/almanac/config.toml:2:"),
+                "{e}"
+            );
+            assert!(!e.contains("assets/config.toml"), "{e}");
+        }
     }
 
     #[test]

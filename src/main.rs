@@ -327,9 +327,12 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
         }) => {
             let config = load_config(&cli)?;
             if config.accounts.is_empty() {
-                return Err(CliError::Usage(
-                    "no accounts to sync: add an [[account]] to the config (see assets/config.toml)".into(),
-                ));
+                let file = config
+                    .file()
+                    .map_or("the config file".into(), |f| f.display().to_string());
+                return Err(CliError::Usage(format!(
+                    "no accounts to sync: add an [[account]] with kind = \"caldav\" to {file} (`almanac --help` shows one)"
+                )));
             }
             let mut store = Store::open(data_dir)?;
             forget_removed_accounts(&mut store, &config.accounts)?;

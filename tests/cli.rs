@@ -380,6 +380,31 @@ fn sync_without_accounts_exits_2_and_says_how_to_add_one() {
     let err = text(&out.stderr);
     assert!(err.contains("[[account]]"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
+    // The file to edit is the person's own, never the defaults in the source tree.
+    let own = dir.path().join("config-home/almanac/config.toml");
+    assert!(err.contains(&own.display().to_string()), "{err}");
+    assert!(!err.contains("assets/config.toml"), "{err}");
+}
+
+#[test]
+fn a_bad_password_line_names_the_persons_file_and_the_table_to_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mine.toml");
+    std::fs::write(
+        &config,
+        "[[account]]\nname = \"home\"\nkind = \"caldav\"\nurl = \"https://dav.example.org/\"\n\
+         username = \"alice\"\npassword = \"hunter2\"\n",
+    )
+    .unwrap();
+    let out = almanac(dir.path(), &["--config", config.to_str().unwrap(), "sync"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!("{}:6:", config.display())), "{err}");
+    assert!(err.contains("password = { value = "), "{err}");
+    assert!(
+        !err.contains("hunter2") && !err.contains("assets/"),
+        "{err}"
+    );
 }
 
 #[test]

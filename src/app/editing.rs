@@ -60,7 +60,7 @@ pub fn add(model: &mut Model) -> Vec<Command> {
     let calendars: Vec<(i64, String)> = model
         .calendars
         .iter()
-        .filter(|c| !c.hidden && !(c.is_sample && personal_exists))
+        .filter(|c| !(c.hidden || c.is_sample && personal_exists))
         .map(|c| {
             if c.is_sample {
                 (c.id, format!("{PERSONAL} (new, on this computer)"))

@@ -6,7 +6,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 
 use super::ical::{self, Component, Document, ItemError};
-use super::time::{EventTime, When, ZoneMap, parse_duration, zone_for};
+use super::time::{EventTime, Nominal, When, ZoneMap, parse_duration, parse_nominal, zone_for};
 use super::tz::Zone;
 use super::vtimezone::CustomZone;
 
@@ -24,6 +24,9 @@ pub struct Event {
     pub start: EventTime,
     /// From DTEND, else DTSTART + DURATION, else RFC 5545's default (one day for a date, zero otherwise).
     pub end: EventTime,
+    /// DURATION as written, when the end came from it: a series applies its days as wall-clock days
+    /// to every instance (RFC 5545 3.8.5.3), not the length of the first one.
+    pub duration: Option<Nominal>,
     /// The RRULE value, kept as written; expansion lives in `recur`.
     pub rrule: Option<String>,
     /// RDATE values: extra instances, each with its own duration when given as a PERIOD.
@@ -333,13 +336,16 @@ fn read_event(
         }
         (start, _) => start,
     };
-    let end = match (comp.property("DTEND"), comp.property("DURATION")) {
+    let duration = match (comp.property("DTEND"), comp.property("DURATION")) {
+        (None, Some(p)) => Some(
+            parse_nominal(&p.value)
+                .ok_or_else(|| format!("DURATION value '{}' is not a duration", p.value))?,
+        ),
+        _ => None,
+    };
+    let end = match (comp.property("DTEND"), duration) {
         (Some(p), _) => EventTime::from_property_in(p, zones).map(in_default_zone)?,
-        (None, Some(p)) => {
-            let d = parse_duration(&p.value)
-                .ok_or_else(|| format!("DURATION value '{}' is not a duration", p.value))?;
-            start.shifted(d)
-        }
+        (None, Some(d)) => start.after(d),
         (None, None) => match &start {
             EventTime::Date(_) => start.shifted(Duration::days(1)),
             other => other.clone(),
@@ -379,6 +385,7 @@ fn read_event(
             .map(|p| p.value.trim().to_ascii_uppercase()),
         start,
         end,
+        duration,
         rrule,
         rdates: date_list(comp, "RDATE", zones)?,
         exdates: date_list(comp, "EXDATE", zones)?

@@ -51,7 +51,12 @@ pub struct SeriesSpec {
     pub rdates: Vec<(NaiveDateTime, Option<i64>)>,
     #[serde(default)]
     pub exdates: Vec<NaiveDateTime>,
+    /// The exact part of each instance's length (all of it when the master has a DTEND).
     pub duration_secs: i64,
+    /// Wall-clock days of each instance's length, from a DURATION in days or weeks: nominal, so an
+    /// instance across a DST change still ends at its start's wall-clock time.
+    #[serde(default)]
+    pub duration_days: i64,
     /// RECURRENCE-IDs that have an override of their own (shown as their own event).
     #[serde(default)]
     pub overridden: Vec<NaiveDateTime>,
@@ -104,12 +109,18 @@ impl SeriesSpec {
             rdates: Vec::new(),
             exdates: Vec::new(),
             duration_secs: 0,
+            duration_days: 0,
             overridden: Vec::new(),
             future: Vec::new(),
         };
         let frame = |t: &EventTime| spec.to_frame(t, frame_tzid.as_deref());
         let start = frame(&master.start);
-        let duration_secs = span_secs(&master.start, &master.end);
+        // RFC 5545 3.8.5.3: a DTEND gives every instance the same exact length, a DURATION the same
+        // nominal one.
+        let (duration_days, duration_secs) = match master.duration {
+            Some(d) if !spec.all_day => (d.days, d.secs),
+            _ => (0, span_secs(&master.start, &master.end)),
+        };
         let rrule = master
             .rrule
             .as_ref()
@@ -141,6 +152,7 @@ impl SeriesSpec {
         future.sort_by_key(|f| f.from);
         spec.start = start;
         spec.duration_secs = duration_secs;
+        spec.duration_days = duration_days;
         spec.rrule = rrule;
         spec.rdates = rdates;
         spec.exdates = exdates;
@@ -191,6 +203,11 @@ impl SeriesSpec {
         }
     }
 
+    /// The longest an instance can last: its nominal days taken as 25 hours each.
+    fn nominal_span_secs(&self) -> i64 {
+        self.duration_secs + self.duration_days.abs() * 90_000
+    }
+
     fn series(&self) -> Series {
         Series {
             start: self.start,
@@ -207,7 +224,7 @@ impl SeriesSpec {
             .future
             .iter()
             .map(|f| f.duration_secs + f.shift_secs.abs())
-            .chain([self.duration_secs])
+            .chain([self.nominal_span_secs()])
             .max()
             .unwrap_or(0);
         let lo = midnight(from) - Duration::days(2) - Duration::seconds(longest.max(0));
@@ -234,6 +251,10 @@ impl SeriesSpec {
             let start = self.when(local, zone.as_ref());
             let end = if self.all_day {
                 When::Date(local.date() + Duration::days((secs / 86_400).max(1)))
+            } else if change.is_none() && self.duration_days != 0 && secs == self.duration_secs {
+                let wall_end = super::time::add_local(local, Duration::days(self.duration_days));
+                self.when(wall_end, zone.as_ref())
+                    .shifted(Duration::seconds(secs))
             } else {
                 start.shifted(Duration::seconds(secs))
             };
@@ -284,7 +305,7 @@ impl SeriesSpec {
             .future
             .iter()
             .map(|f| f.shift_secs.abs() + f.duration_secs)
-            .chain([self.duration_secs])
+            .chain([self.nominal_span_secs()])
             .max()
             .unwrap_or(0);
         let zone = self.resolved_zone();
@@ -462,6 +483,35 @@ mod tests {
             .map(|o| o.end.local(&Tz::Europe__Berlin).format("%H:%M").to_string())
             .collect();
         assert_eq!(ends, vec!["11:00"]);
+    }
+
+    #[test]
+    fn a_series_with_a_duration_in_days_keeps_wall_clock_ends_and_one_in_hours_exact_ones() {
+        let series = |duration: &str| {
+            format!(
+                "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:d\nDTSTART;TZID=Europe/Berlin:20260327T120000\nDURATION:{duration}\nRRULE:FREQ=DAILY;COUNT=3\nEND:VEVENT\nEND:VCALENDAR\n"
+            )
+        };
+        let ends = |src: &str| -> Vec<String> {
+            occurrences(src, d(2026, 3, 27), d(2026, 3, 29))
+                .iter()
+                .map(|o| {
+                    o.end
+                        .local(&Tz::Europe__Berlin)
+                        .format("%d %H:%M")
+                        .to_string()
+                })
+                .collect()
+        };
+        // The instance of 28 March spans the change to summer time.
+        assert_eq!(
+            ends(&series("P1D")),
+            vec!["28 12:00", "29 12:00", "30 12:00"]
+        );
+        assert_eq!(
+            ends(&series("PT24H")),
+            vec!["28 12:00", "29 13:00", "30 12:00"]
+        );
     }
 
     #[test]

@@ -224,8 +224,60 @@ pub fn parse_datetime(v: &str) -> Option<NaiveDateTime> {
     Some(date.and_time(time))
 }
 
-/// An RFC 5545 DURATION such as `PT1H30M`, `P1D`, `-P1W`.
+/// An RFC 5545 DURATION (3.3.6): weeks and days are nominal (calendar days, so a day across a DST
+/// change lasts 23 or 25 hours), hours, minutes and seconds are exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Nominal {
+    /// Weeks (as 7 days) and days: added to the wall-clock time.
+    pub days: i64,
+    /// Hours, minutes and seconds: added to the instant.
+    pub secs: i64,
+}
+
+impl Nominal {
+    /// The length if every day had 24 hours.
+    pub fn total(&self) -> Duration {
+        Duration::seconds(self.days * 86_400 + self.secs)
+    }
+}
+
+impl EventTime {
+    /// The end of something that starts here and lasts `d`: the days move the wall clock, then the
+    /// hours, minutes and seconds move the instant. `PT24H` across a DST change ends an hour off the
+    /// start's wall-clock time; `P1D` ends at the same wall-clock time; `PT1H` from a time inside a
+    /// DST gap lasts one hour.
+    pub fn after(&self, d: Nominal) -> EventTime {
+        match self {
+            EventTime::Zoned {
+                local,
+                tzid,
+                zone: Some(zone),
+            } => {
+                let wall = add_local(*local, Duration::days(d.days));
+                if d.secs == 0 {
+                    return EventTime::Zoned {
+                        local: wall,
+                        tzid: tzid.clone(),
+                        zone: Some(zone.clone()),
+                    };
+                }
+                let instant = zone.local_to_utc(wall);
+                EventTime::Utc(add_local(instant.naive_utc(), Duration::seconds(d.secs)).and_utc())
+            }
+            // Without a zone there is no DST: a day is 24 hours.
+            other => other.shifted(d.total()),
+        }
+    }
+}
+
+/// An RFC 5545 DURATION such as `PT1H30M`, `P1D`, `-P1W`, as a length (every day 24 hours): for
+/// PERIOD values, which are exact.
 pub fn parse_duration(v: &str) -> Option<Duration> {
+    parse_nominal(v).map(|d| d.total())
+}
+
+/// An RFC 5545 DURATION with its nominal (days, weeks) and exact (hours, minutes, seconds) parts apart.
+pub fn parse_nominal(v: &str) -> Option<Nominal> {
     let v = v.trim();
     let (sign, rest) = match v.as_bytes().first()? {
         b'-' => (-1, &v[1..]),
@@ -233,7 +285,7 @@ pub fn parse_duration(v: &str) -> Option<Duration> {
         _ => (1, v),
     };
     let rest = rest.strip_prefix(['P', 'p'])?;
-    let mut total = Duration::zero();
+    let (mut days, mut secs) = (0_i64, 0_i64);
     let mut number = String::new();
     let mut in_time = false;
     let mut any = false;
@@ -245,19 +297,22 @@ pub fn parse_duration(v: &str) -> Option<Duration> {
                 let n: i64 = number.parse().ok().filter(|n: &i64| *n < 10_000_000)?;
                 number.clear();
                 any = true;
-                total += match (unit, in_time) {
-                    ('W', false) => Duration::weeks(n),
-                    ('D', false) => Duration::days(n),
-                    ('H', true) => Duration::hours(n),
-                    ('M', true) => Duration::minutes(n),
-                    ('S', true) => Duration::seconds(n),
+                match (unit, in_time) {
+                    ('W', false) => days += 7 * n,
+                    ('D', false) => days += n,
+                    ('H', true) => secs += 3_600 * n,
+                    ('M', true) => secs += 60 * n,
+                    ('S', true) => secs += n,
                     _ => return None,
-                };
+                }
             }
         }
     }
     // Longer than a century is not a duration a calendar means; refuse it rather than overflow.
-    (any && number.is_empty() && total <= Duration::days(36_525)).then_some(total * sign)
+    (any && number.is_empty() && days * 86_400 + secs <= 36_525 * 86_400).then_some(Nominal {
+        days: days * sign,
+        secs: secs * sign,
+    })
 }
 
 #[cfg(test)]
@@ -272,6 +327,44 @@ mod tests {
         assert_eq!(parse_duration("P"), None);
         assert_eq!(parse_duration("PT5"), None);
         assert_eq!(parse_duration("P1H"), None);
+    }
+
+    fn berlin(local: &str) -> EventTime {
+        EventTime::Zoned {
+            local: parse_datetime(local).unwrap(),
+            tzid: "Europe/Berlin".into(),
+            zone: Some(Zone::Iana(Tz::Europe__Berlin)),
+        }
+    }
+
+    fn berlin_wall(t: &EventTime) -> String {
+        t.normalise()
+            .local(&Tz::Europe__Berlin)
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    }
+
+    #[test]
+    fn pt24h_across_dst_ends_an_hour_off_wall_time_and_p1d_does_not() {
+        // Berlin moves to summer time on 2026-03-29 and back on 2026-10-25.
+        let spring = berlin("20260328T120000");
+        let exact = parse_nominal("PT24H").unwrap();
+        let nominal = parse_nominal("P1D").unwrap();
+        assert_eq!(berlin_wall(&spring.after(exact)), "2026-03-29 13:00");
+        assert_eq!(berlin_wall(&spring.after(nominal)), "2026-03-29 12:00");
+        let autumn = berlin("20261024T120000");
+        assert_eq!(berlin_wall(&autumn.after(exact)), "2026-10-25 11:00");
+        assert_eq!(berlin_wall(&autumn.after(nominal)), "2026-10-25 12:00");
+    }
+
+    #[test]
+    fn pt1h_from_inside_the_dst_gap_lasts_one_hour() {
+        let start = berlin("20260329T023000");
+        let end = start.after(parse_nominal("PT1H").unwrap());
+        match (start.normalise(), end.normalise()) {
+            (When::Instant(s), When::Instant(e)) => assert_eq!(e - s, Duration::hours(1)),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -204,20 +204,30 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
                         raw,
                         seen_etag,
                     } => {
-                        let msg =
-                            match editor::edit(&raw, item, &edits.data_dir, &gate, &mut terminal) {
-                                Ok(Some(raw)) => edits.stage(
-                                    EditRequest::Replace {
-                                        item: Some(item),
-                                        calendar,
-                                        raw,
-                                        seen_etag,
-                                    },
-                                    engine.as_ref(),
-                                ),
-                                Ok(None) => Msg::Staged(Ok("unchanged; nothing saved".into())),
-                                Err(e) => Msg::Staged(Err(e)),
-                            };
+                        let msg = match editor::edit(
+                            &raw,
+                            item,
+                            &edits.data_dir,
+                            &gate,
+                            &mut terminal,
+                            |text| {
+                                crate::domain::edit::validate(text)
+                                    .map(|_| ())
+                                    .map_err(|e| e.to_string())
+                            },
+                        ) {
+                            Ok(Some(raw)) => edits.stage(
+                                EditRequest::Replace {
+                                    item: Some(item),
+                                    calendar,
+                                    raw,
+                                    seen_etag,
+                                },
+                                engine.as_ref(),
+                            ),
+                            Ok(None) => Msg::Staged(Ok("unchanged; nothing saved".into())),
+                            Err(e) => Msg::Staged(Err(e)),
+                        };
                         batch.push_back(msg);
                     }
                     Command::Resolve { conflict, keep } => {

@@ -122,6 +122,9 @@ pub struct AgendaArgs {
     /// One JSON array of occurrences.
     #[arg(long)]
     pub json: bool,
+    /// End each line of the text agenda with the event's UID (for `almanac edit` and `delete`).
+    #[arg(long)]
+    pub uids: bool,
     /// Expand these files instead of the cache (no config, no cache).
     #[arg(long, value_name = "FILE", num_args = 1..)]
     pub ics: Vec<PathBuf>,
@@ -134,6 +137,10 @@ pub enum CliError {
     Usage(String),
     #[error("{0}")]
     Runtime(String),
+    /// A runtime failure the command's output already reports (exit 1): a `--json` command prints
+    /// no second document for it.
+    #[error("{0}")]
+    Reported(String),
 }
 
 impl CliError {
@@ -141,9 +148,28 @@ impl CliError {
     pub fn code(&self) -> i32 {
         match self {
             CliError::Usage(_) => 2,
-            CliError::Runtime(_) => 1,
+            CliError::Runtime(_) | CliError::Reported(_) => 1,
         }
     }
+}
+
+impl CommandLine {
+    /// The command was asked for JSON: it prints JSON even when it fails.
+    pub fn json(&self) -> bool {
+        match self {
+            CommandLine::Agenda(args) => args.json,
+            CommandLine::Sync { json, .. }
+            | CommandLine::Status { json }
+            | CommandLine::Conflicts { json } => *json,
+            _ => false,
+        }
+    }
+}
+
+/// A failure as a `--json` command prints it: `{"error": "…"}`.
+pub fn json_error(message: &str) -> String {
+    json_text(&serde_json::json!({ "error": message }))
+        .unwrap_or_else(|_| r#"{"error": "unknown"}"#.into())
 }
 
 impl From<crate::store::StoreError> for CliError {
@@ -170,7 +196,7 @@ fn io_reason(e: &std::io::Error) -> String {
 
 /// How much of a file `import` reads at a time. The reader's tree takes about 15 times the text, so a
 /// run stays far below the memory a whole large file would take.
-const IMPORT_RUN_BYTES: u64 = 1 << 20;
+const IMPORT_RUN_BYTES: u64 = 2 << 20;
 
 /// `almanac import FILE --calendar NAME`. Reads the file a run at a time (memory follows the run, not
 /// the file) into one transaction. Reports each bad item on stderr; fails only when nothing could be
@@ -431,11 +457,29 @@ pub fn occurrences_from_cache(
 pub fn contract_time(w: &When, zone: &Tz) -> String {
     match w {
         When::Date(d) => d.format("%Y-%m-%d").to_string(),
-        When::Instant(t) => t
-            .with_timezone(zone)
+        When::Instant(t) => crate::domain::tz::in_zone(zone, *t)
             .to_rfc3339_opts(SecondsFormat::Secs, false),
         When::Floating(t) => t.format("%Y-%m-%dT%H:%M:%S").to_string(),
     }
+}
+
+/// `agenda --calendar C`: every C names a calendar, or the command says which do not and which exist.
+pub fn known_calendars(names: &HashMap<i64, String>, only: &[String]) -> Result<(), CliError> {
+    let Some(unknown) = only.iter().find(|c| !names.values().any(|n| n == *c)) else {
+        return Ok(());
+    };
+    let mut there: Vec<String> = names.values().map(|n| sanitize(n)).collect();
+    there.sort();
+    there.dedup();
+    let there = if there.is_empty() {
+        "there are none".to_string()
+    } else {
+        format!("there are: {}", there.join(", "))
+    };
+    Err(CliError::Usage(format!(
+        "no calendar named '{}' ({there})",
+        sanitize(unknown)
+    )))
 }
 
 /// The occurrences `agenda` lists: cancelled ones dropped, calendars filtered.
@@ -466,7 +510,8 @@ pub fn agenda_entry(o: &Occurrence, names: &HashMap<i64, String>, zone: &Tz) -> 
     }
 }
 
-/// The human-readable agenda: a heading per day, one line per occurrence on each day it touches.
+/// The human-readable agenda: a heading per day, one line per occurrence on each day it touches,
+/// ending with the event's UID when `uids`.
 /// One pass over the occurrences (each converted to the display zone once), grouped by day: the cost
 /// follows the occurrences, not the length of the window.
 pub fn agenda_text(
@@ -475,6 +520,7 @@ pub fn agenda_text(
     from: NaiveDate,
     to: NaiveDate,
     zone: &Tz,
+    uids: bool,
 ) -> String {
     let mut days: BTreeMap<NaiveDate, String> = BTreeMap::new();
     for o in list {
@@ -483,6 +529,11 @@ pub fn agenda_text(
         let cal = names
             .get(&o.calendar_id)
             .map_or(String::new(), |n| sanitize(n));
+        let uid = if uids {
+            format!("  {}", sanitize(&o.uid))
+        } else {
+            String::new()
+        };
         let mut what = sanitize(&o.summary);
         if !o.location.is_empty() {
             what.push_str(" @ ");
@@ -506,7 +557,7 @@ pub fn agenda_text(
                 format!("{a}–{b}")
             };
             let lines = days.entry(day).or_default();
-            lines.push_str(&format!("  {time:<11}  {what}  [{cal}]\n"));
+            lines.push_str(&format!("  {time:<11}  {what}  [{cal}]{uid}\n"));
             match day.succ_opt() {
                 Some(next) => day = next,
                 None => break,
@@ -694,7 +745,14 @@ mod tests {
         let refs: Vec<&Occurrence> = list.iter().collect();
         let names = HashMap::from([(1, "Work".to_string())]);
         // Every representable day: walking them one by one would take minutes and overflow at the end.
-        let text = agenda_text(&refs, &names, NaiveDate::MIN, NaiveDate::MAX, &Tz::UTC);
+        let text = agenda_text(
+            &refs,
+            &names,
+            NaiveDate::MIN,
+            NaiveDate::MAX,
+            &Tz::UTC,
+            false,
+        );
         assert_eq!(
             text,
             "Mon 2026-11-23\n  22:00–…      Night shift  [Work]\n\
@@ -714,6 +772,7 @@ mod tests {
             day("2026-11-24"),
             day("2026-11-24"),
             &Tz::UTC,
+            false,
         );
         assert_eq!(
             text,
@@ -725,6 +784,7 @@ mod tests {
             day("2026-11-27"),
             day("2026-11-28"),
             &Tz::UTC,
+            false,
         );
         assert_eq!(none, "no events from 2026-11-27 to 2026-11-28\n");
     }

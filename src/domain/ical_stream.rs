@@ -139,6 +139,8 @@ struct Scan {
 struct Logical {
     start: u64,
     line: usize,
+    /// Whether `raw` is kept: for lines of the calendar itself and its time zones.
+    keep: bool,
     text: String,
     raw: Vec<u8>,
 }
@@ -163,11 +165,12 @@ fn scan(mut reader: impl BufRead) -> std::io::Result<Scan> {
         line += 1;
         let start = offset;
         offset += n as u64;
-        let mut content = String::from_utf8_lossy(&buf).into_owned();
-        if line == 1 && content.starts_with('\u{feff}') {
-            content.remove(0);
+        let decoded = String::from_utf8_lossy(&buf);
+        let content = match line {
+            1 => decoded.trim_start_matches('\u{feff}'),
+            _ => &decoded,
         }
-        let content = content.trim_end_matches(['\n', '\r']);
+        .trim_end_matches(['\n', '\r']);
         let continues = content.starts_with([' ', '\t']);
         if let Some(p) = pending.as_mut()
             && (continues || content.trim().is_empty())
@@ -175,7 +178,9 @@ fn scan(mut reader: impl BufRead) -> std::io::Result<Scan> {
             if continues {
                 p.text.push_str(&content[1..]);
             }
-            p.raw.extend_from_slice(&buf);
+            if p.keep {
+                p.raw.extend_from_slice(&buf);
+            }
             continue;
         }
         if content.trim().is_empty() {
@@ -184,11 +189,14 @@ fn scan(mut reader: impl BufRead) -> std::io::Result<Scan> {
         if let Some(done) = pending.take() {
             step(&mut out, &mut stack, done);
         }
+        // Only the calendar's own lines are kept as written (see `step`).
+        let keep = stack.len() <= 1 || stack.get(1).is_some_and(|c| c == "VTIMEZONE");
         pending = Some(Logical {
             start,
             line,
             text: content.to_string(),
-            raw: buf.clone(),
+            keep,
+            raw: if keep { buf.clone() } else { Vec::new() },
         });
     }
     if let Some(done) = pending.take() {

@@ -125,7 +125,7 @@ impl When {
     pub fn local(&self, display: &Tz) -> NaiveDateTime {
         match self {
             When::Date(d) => d.and_time(NaiveTime::MIN),
-            When::Instant(t) => t.with_timezone(display).naive_local(),
+            When::Instant(t) => tz::utc_to_local(display, *t),
             When::Floating(t) => *t,
         }
     }

@@ -1,8 +1,13 @@
-//! Time zone names: IANA names as chrono-tz knows them, and the forms real files use for them.
+//! Time zone names: IANA names as chrono-tz knows them, and the forms real files use for them; and
+//! the one place that turns an instant into wall-clock time in a named zone, and back.
+//!
+//! chrono-tz's transition table stops in 2037, after which every zone keeps the offset it had last
+//! (Berlin stays on winter time for ever). Past that year offsets come from jiff's bundled tzdb, which
+//! follows each zone's ongoing rule (the POSIX TZ footer of its TZif data) in any year.
 
 use std::sync::Arc;
 
-use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, LocalResult, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::vtimezone::CustomZone;
@@ -28,7 +33,7 @@ impl Zone {
     /// The wall-clock time at an instant.
     pub fn utc_to_local(&self, t: DateTime<Utc>) -> NaiveDateTime {
         match self {
-            Zone::Iana(tz) => t.with_timezone(tz).naive_local(),
+            Zone::Iana(tz) => utc_to_local(tz, t),
             Zone::Custom(c) => c.utc_to_local(t),
         }
     }
@@ -65,6 +70,11 @@ pub fn resolve(tzid: &str) -> Option<Tz> {
 /// RFC 5545 3.3.5: a time in a DST gap is moved forward by the gap's length; a time in an overlap is
 /// the first of the two.
 pub fn local_to_utc(zone: &Tz, local: NaiveDateTime) -> DateTime<Utc> {
+    if local.year() >= TABLE_ENDS
+        && let Some(utc) = far_local_to_utc(zone, local)
+    {
+        return utc;
+    }
     match zone.from_local_datetime(&local) {
         LocalResult::Single(t) => t.with_timezone(&Utc),
         LocalResult::Ambiguous(first, _) => first.with_timezone(&Utc),
@@ -79,6 +89,74 @@ pub fn local_to_utc(zone: &Tz, local: NaiveDateTime) -> DateTime<Utc> {
             Utc.from_utc_datetime(&utc)
         }
     }
+}
+
+/// The first year chrono-tz's table may no longer cover (it lists transitions up to 2037).
+const TABLE_ENDS: i32 = 2037;
+
+/// The offset from UTC in `zone` at `t`, in any year.
+pub fn offset_at(zone: &Tz, t: DateTime<Utc>) -> FixedOffset {
+    use chrono::Offset;
+    if t.year() >= TABLE_ENDS
+        && let Some(offset) = far_offset(zone, t)
+    {
+        return offset;
+    }
+    t.with_timezone(zone).offset().fix()
+}
+
+/// The wall-clock time in `zone` at `t`, in any year.
+pub fn utc_to_local(zone: &Tz, t: DateTime<Utc>) -> NaiveDateTime {
+    t.with_timezone(&offset_at(zone, t)).naive_local()
+}
+
+/// `t` with its offset in `zone`, for printing (RFC 3339), in any year.
+pub fn in_zone(zone: &Tz, t: DateTime<Utc>) -> DateTime<FixedOffset> {
+    t.with_timezone(&offset_at(zone, t))
+}
+
+/// The zone as jiff's bundled tzdb knows it, looked up once per thread and zone.
+fn far_zone(zone: &Tz) -> Option<jiff::tz::TimeZone> {
+    thread_local! {
+        static ZONES: std::cell::RefCell<Vec<(Tz, jiff::tz::TimeZone)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    ZONES.with(|zones| {
+        if let Some((_, z)) = zones.borrow().iter().find(|(t, _)| t == zone) {
+            return Some(z.clone());
+        }
+        let found = jiff::tz::TimeZone::get(zone.name()).ok()?;
+        zones.borrow_mut().push((*zone, found.clone()));
+        Some(found)
+    })
+}
+
+fn far_offset(zone: &Tz, t: DateTime<Utc>) -> Option<FixedOffset> {
+    let at = jiff::Timestamp::from_second(t.timestamp()).ok()?;
+    FixedOffset::east_opt(far_zone(zone)?.to_offset(at).seconds())
+}
+
+/// RFC 5545's reading of a wall-clock time past 2037: in a gap, the offset before it; in an overlap,
+/// the first.
+fn far_local_to_utc(zone: &Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+    use chrono::Timelike;
+    use jiff::tz::AmbiguousOffset;
+    let civil = jiff::civil::DateTime::new(
+        i16::try_from(local.year()).ok()?,
+        i8::try_from(local.month()).ok()?,
+        i8::try_from(local.day()).ok()?,
+        i8::try_from(local.hour()).ok()?,
+        i8::try_from(local.minute()).ok()?,
+        i8::try_from(local.second()).ok()?,
+        0,
+    )
+    .ok()?;
+    let offset = match far_zone(zone)?.to_ambiguous_timestamp(civil).offset() {
+        AmbiguousOffset::Unambiguous { offset } => offset,
+        AmbiguousOffset::Gap { before, .. } | AmbiguousOffset::Fold { before, .. } => before,
+    };
+    let utc = local.checked_sub_signed(chrono::Duration::seconds(i64::from(offset.seconds())))?;
+    Some(Utc.from_utc_datetime(&utc))
 }
 
 fn offset_seconds(offset: &<Tz as TimeZone>::Offset) -> i64 {
@@ -120,6 +198,31 @@ mod tests {
         );
         assert_eq!(resolve("\"America/New_York\""), Some(Tz::America__New_York));
         assert_eq!(resolve("Not/AZone"), None);
+    }
+
+    #[test]
+    fn zones_follow_their_ongoing_rule_after_2037() {
+        // 2273-10-10 09:00 in Berlin is summer time (the last Sunday of October is the 26th).
+        let summer = local_to_utc(&Tz::Europe__Berlin, at(2273, 10, 10, 9, 0));
+        assert_eq!(summer.naive_utc(), at(2273, 10, 10, 7, 0));
+        assert_eq!(
+            in_zone(&Tz::Europe__Berlin, summer).to_rfc3339(),
+            "2273-10-10T09:00:00+02:00"
+        );
+        let winter = local_to_utc(&Tz::Europe__Berlin, at(2273, 12, 10, 9, 0));
+        assert_eq!(
+            offset_at(&Tz::Europe__Berlin, winter).local_minus_utc(),
+            3600
+        );
+        // New York in July 2100, and the spring gap of 2100 (14 March) read as RFC 5545 says.
+        let ny = local_to_utc(&Tz::America__New_York, at(2100, 7, 4, 12, 0));
+        assert_eq!(
+            utc_to_local(&Tz::America__New_York, ny),
+            at(2100, 7, 4, 12, 0)
+        );
+        assert_eq!(ny.naive_utc(), at(2100, 7, 4, 16, 0));
+        let gap = local_to_utc(&Tz::America__New_York, at(2100, 3, 14, 2, 30));
+        assert_eq!(gap.naive_utc(), at(2100, 3, 14, 7, 30));
     }
 
     #[test]

@@ -21,26 +21,56 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let started = Instant::now();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => refuse_command_line(e),
+    };
+    let json = cli.command.as_ref().is_some_and(CommandLine::json);
     let data_dir = match cli.data_dir.clone().or_else(default_data_dir) {
         Some(d) => d,
         None => {
-            return fail(CliError::Usage(
-                "no home directory: pass --data-dir DIR".into(),
-            ));
+            return fail(
+                CliError::Usage("no home directory: pass --data-dir DIR".into()),
+                json,
+            );
         }
     };
     let (log_path, _log_guard) = install_logging(&data_dir).unzip();
     install_panic_report(log_path);
     match dispatch(cli, &data_dir, started) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(e),
+        Err(e) => fail(e, json),
     }
 }
 
-fn fail(e: CliError) -> ExitCode {
+/// The message on stderr and the exit code; a `--json` command also prints the error as JSON.
+fn fail(e: CliError, json: bool) -> ExitCode {
+    if json && !matches!(e, CliError::Reported(_)) {
+        println!("{}", cli::json_error(&e.to_string()));
+    }
     eprintln!("almanac: {e}");
     ExitCode::from(e.code() as u8)
+}
+
+/// A command line clap refuses (exit 2, its message on stderr), answered in JSON too when `--json`
+/// was asked for. Help and the version print as usual.
+fn refuse_command_line(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    let shown = matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if !shown && std::env::args_os().any(|a| a == "--json") {
+        let text = e.to_string();
+        let first = text.lines().next().unwrap_or_default();
+        println!(
+            "{}",
+            cli::json_error(first.strip_prefix("error: ").unwrap_or(first))
+        );
+    }
+    e.exit()
 }
 
 fn default_data_dir() -> Option<PathBuf> {
@@ -356,7 +386,7 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
                 .filter(|a| a.error.is_some() || a.calendars.iter().any(|c| c.error.is_some()))
                 .count();
             if failed > 0 {
-                return Err(CliError::Runtime(format!(
+                return Err(CliError::Reported(format!(
                     "sync failed for {failed} account(s); see above"
                 )));
             }
@@ -438,6 +468,7 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
             } else {
                 cli::occurrences_from_files(&args.ics, from, to, &zone)?
             };
+            cli::known_calendars(&names, &args.calendar)?;
             let list = cli::agenda_selection(&occurrences, &names, &args.calendar);
             let out = if args.json {
                 let entries: Vec<_> = list
@@ -446,7 +477,7 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
                     .collect();
                 cli::json_text(&entries)? + "\n"
             } else {
-                cli::agenda_text(&list, &names, from, to, &zone)
+                cli::agenda_text(&list, &names, from, to, &zone, args.uids)
             };
             print!("{out}");
             Ok(())

@@ -476,3 +476,48 @@ fn json_escapes_c1_controls_and_bidi_overrides_and_text_strips_them() {
         "{status}"
     );
 }
+
+#[test]
+fn agenda_for_a_calendar_that_does_not_exist_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = almanac(
+        dir.path(),
+        &["import", &fixture("recurring.ics"), "--calendar", "team"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = almanac(dir.path(), &["agenda", "--calendar", "Nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("no calendar named 'Nope'") && err.contains("team"),
+        "{err}"
+    );
+    assert!(text(&out.stdout).is_empty());
+    let out = almanac(dir.path(), &["agenda", "--calendar", "Nope", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON even on failure");
+    assert!(v["error"].as_str().unwrap().contains("'Nope'"), "{v}");
+}
+
+#[test]
+fn every_json_command_prints_json_when_it_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["sync", "--json"], 2, "no accounts to sync"),
+        (&["agenda", "--json", "--tz", "Mars/Base"], 2, "Mars/Base"),
+        (&["agenda", "--json", "--from", "someday"], 2, "someday"),
+        (&["status", "--json", "--nonsense"], 2, "--nonsense"),
+    ];
+    for (args, code, says) in cases {
+        let out = almanac(dir.path(), args);
+        assert_eq!(out.status.code(), Some(*code), "{args:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {}", text(&out.stdout)));
+        let error = v["error"].as_str().expect("an error field");
+        assert!(error.contains(says), "{args:?}: {error}");
+        assert!(
+            text(&out.stderr).contains(says),
+            "{args:?}: the message is on stderr too"
+        );
+    }
+}

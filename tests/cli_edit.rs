@@ -329,3 +329,128 @@ fn an_edit_with_the_server_down_is_saved_and_waits() {
         "shown before it is pushed"
     );
 }
+
+/// A weekly series at 09:00 and 17:00 Berlin time on Tuesdays, in a local calendar "team".
+fn import_series(env: &Env) {
+    let file = env.dir.path().join("series.ics");
+    std::fs::write(
+        &file,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:weekly\r\nDTSTAMP:20260101T000000Z\r\n\
+         DTSTART;TZID=Europe/Berlin:20261201T090000\r\nDTEND;TZID=Europe/Berlin:20261201T093000\r\n\
+         RRULE:FREQ=WEEKLY;COUNT=6\r\nSUMMARY:Weekly\r\nEND:VEVENT\r\n\
+         BEGIN:VEVENT\r\nUID:twice\r\nDTSTAMP:20260101T000000Z\r\n\
+         DTSTART;TZID=Europe/Berlin:20261201T090000\r\nDTEND;TZID=Europe/Berlin:20261201T093000\r\n\
+         RRULE:FREQ=WEEKLY;BYHOUR=9,17;COUNT=6\r\nSUMMARY:Twice a day\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    )
+    .unwrap();
+    env.ok(&["import", file.to_str().unwrap(), "--calendar", "team"]);
+}
+
+fn december_starts(env: &Env, uid: &str) -> Vec<String> {
+    let (o, _) = env.ok(&[
+        "agenda",
+        "--json",
+        "--from",
+        "2026-12-01",
+        "--to",
+        "2026-12-31",
+        "--tz",
+        "UTC",
+    ]);
+    let list: serde_json::Value = serde_json::from_str(&o).unwrap();
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["uid"] == uid)
+        .map(|e| e["start"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_date_names_the_occurrence_of_a_series_on_that_day_when_it_has_one() {
+    let env = Env::new(None);
+    import_series(&env);
+    env.ok(&[
+        "delete",
+        "weekly",
+        "--occurrence",
+        "2026-12-15",
+        "--tz",
+        "Europe/Berlin",
+    ]);
+    assert_eq!(
+        december_starts(&env, "weekly"),
+        [
+            "2026-12-01T08:00:00+00:00",
+            "2026-12-08T08:00:00+00:00",
+            "2026-12-22T08:00:00+00:00",
+            "2026-12-29T08:00:00+00:00",
+        ]
+    );
+    env.ok(&[
+        "edit",
+        "weekly",
+        "--occurrence",
+        "2026-12-22",
+        "--summary",
+        "Moved",
+    ]);
+    let (o, _) = env.ok(&[
+        "agenda",
+        "--from",
+        "2026-12-22",
+        "--to",
+        "2026-12-22",
+        "--tz",
+        "UTC",
+    ]);
+    assert!(o.contains("Moved"), "{o}");
+
+    // Two occurrences that day: the message lists their times; none: it says so.
+    let out = env.run(&[
+        "delete",
+        "twice",
+        "--occurrence",
+        "2026-12-08",
+        "--tz",
+        "Europe/Berlin",
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("2026-12-08 09:00") && err.contains("2026-12-08 17:00"),
+        "{err}"
+    );
+    let out = env.run(&["delete", "weekly", "--occurrence", "2026-12-16"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no occurrence on 2026-12-16"), "{err}");
+}
+
+#[test]
+fn the_text_agenda_shows_uids_on_request_for_edit_and_delete() {
+    let env = Env::new(None);
+    import_series(&env);
+    let (o, _) = env.ok(&[
+        "agenda",
+        "--from",
+        "2026-12-01",
+        "--to",
+        "2026-12-01",
+        "--tz",
+        "UTC",
+        "--uids",
+    ]);
+    let line = o.lines().find(|l| l.contains("Weekly")).expect("listed");
+    assert!(line.ends_with("[team]  weekly"), "{o}");
+    let (plain, _) = env.ok(&[
+        "agenda",
+        "--from",
+        "2026-12-01",
+        "--to",
+        "2026-12-01",
+        "--tz",
+        "UTC",
+    ]);
+    assert!(!plain.contains("weekly"), "{plain}");
+}

@@ -190,13 +190,62 @@ fn item_of(store: &Store, uid: &str, calendar: Option<&str>) -> Result<(i64, i64
     }
 }
 
-/// The original start of an instance, normalised as the cache keys it.
-fn occurrence(text: Option<&str>, zone: Tz) -> Result<Option<When>, CliError> {
-    text.map(|t| {
-        let all_day = NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").is_ok();
-        parse_time(t, zone, all_day).map(|e| e.normalise())
-    })
-    .transpose()
+/// The original start of the instance `--occurrence` names, normalised as the cache keys it. A bare
+/// date names the one occurrence of a timed series that day shows (in `zone`); a day with none or
+/// several says so, with the times to choose from.
+fn occurrence(
+    store: &Store,
+    item: i64,
+    uid: &str,
+    text: Option<&str>,
+    zone: Tz,
+) -> Result<Option<When>, CliError> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let Ok(day) = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") else {
+        return parse_time(text, zone, false).map(|t| Some(t.normalise()));
+    };
+    let on_the_date = Ok(Some(When::Date(day)));
+    let Some((calendar, raw)) = store.item_text(item)? else {
+        return on_the_date;
+    };
+    let events: Vec<_> = read_calendar(&raw)
+        .items
+        .into_iter()
+        .flat_map(|i| i.events)
+        .filter(|e| e.uid == uid)
+        .collect();
+    let master = events.iter().find(|e| e.recurrence_id.is_none());
+    if master.is_none_or(|m| matches!(m.start, EventTime::Date(_))) {
+        return on_the_date;
+    }
+    let (list, _) = crate::domain::series::item_occurrences(
+        &events,
+        calendar,
+        day.pred_opt().unwrap_or(day),
+        day.succ_opt().unwrap_or(day),
+    );
+    let that_day: Vec<_> = list
+        .iter()
+        .filter(|o| !o.cancelled() && o.local_span(&zone).0.date() == day)
+        .collect();
+    match that_day.as_slice() {
+        [one] => Ok(one.recurrence_id.or(Some(When::Date(day)))),
+        [] => Err(CliError::Usage(format!(
+            "{uid} has no occurrence on {day} (in {}; see `almanac agenda --uids`)",
+            zone.name()
+        ))),
+        several => Err(CliError::Usage(format!(
+            "{uid} occurs {} times on {day}: give the time, one of {}",
+            several.len(),
+            several
+                .iter()
+                .map(|o| format!("'{}'", o.local_span(&zone).0.format("%Y-%m-%d %H:%M")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
 }
 
 /// The end of an all-day span given as its last day: iCalendar's end is exclusive.
@@ -270,7 +319,7 @@ pub fn edit(
     let request = EditRequest::Change {
         item,
         uid: args.uid.clone(),
-        occurrence: occurrence(args.occurrence.as_deref(), zone)?,
+        occurrence: occurrence(store, item, &args.uid, args.occurrence.as_deref(), zone)?,
         changes,
         seen_etag: None,
     };
@@ -288,7 +337,7 @@ pub fn delete(
     let request = EditRequest::Delete {
         item,
         uid: args.uid.clone(),
-        occurrence: occurrence(args.occurrence.as_deref(), zone)?,
+        occurrence: occurrence(store, item, &args.uid, args.occurrence.as_deref(), zone)?,
         seen_etag: None,
     };
     Ok(stage(store, request, now)?)

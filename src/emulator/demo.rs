@@ -225,13 +225,24 @@ fn shift(body: &str, delta: TimeDelta) -> Option<String> {
     moved.then(|| lines.join("\r\n"))
 }
 
+/// Whether the demo made this event itself (its UIDs end in `@almanac.test`): only those are
+/// moved or removed, never what the person added, which would look like almanac losing data.
+fn made_by_the_demo(body: &str) -> bool {
+    body.split(['\r', '\n'])
+        .any(|l| l.starts_with("UID:") && l.trim_end().ends_with(DEMO_DOMAIN))
+}
+
+/// The domain of every UID the demo writes.
+const DEMO_DOMAIN: &str = "@almanac.test";
+
 /// One live change: add an event, move one (new DTSTART, new etag) or remove one. Keeps the
-/// calendar between 25 and 55 items and leaves the weekly series alone.
+/// calendar between 25 and 55 items, leaves the weekly series alone, and touches only events the
+/// demo made itself.
 fn step(emu: &CalDavEmulator, calendar: &str, rng: &mut Rng, next_id: &mut u64, today: NaiveDate) {
     let items = emu.items(calendar);
     let singles: Vec<&(String, String, String)> = items
         .iter()
-        .filter(|(_, _, body)| !body.contains("RRULE"))
+        .filter(|(_, _, body)| !body.contains("RRULE") && made_by_the_demo(body))
         .collect();
     let op = match items.len() {
         0..25 => 0,
@@ -283,6 +294,32 @@ pub fn spawn(emu: CalDavEmulator, calendar: &str, every: Duration) -> tokio::tas
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// "My Dentist appointment vanished": the demo changed events the person added. It must only
+    /// ever change its own.
+    #[tokio::test]
+    async fn the_demo_never_moves_or_removes_what_the_person_added() {
+        let emu = CalDavEmulator::start("demo", "demo").await.unwrap();
+        emu.add_calendar("work", "Work", None);
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        seed(&emu, "work", today);
+        let mine = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:dentist-1@example.org\r\n\
+DTSTAMP:20261120T000000Z\r\nDTSTART:20261124T090000Z\r\nDTEND:20261124T100000Z\r\n\
+SUMMARY:Dentist\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let etag = emu.put("work", "dentist.ics", mine);
+        let mut rng = Rng::new(7);
+        let mut next_id = 0;
+        for _ in 0..500 {
+            step(&emu, "work", &mut rng, &mut next_id, today);
+        }
+        let items = emu.items("work");
+        let kept = items
+            .iter()
+            .find(|(href, _, _)| href.ends_with("/dentist.ics"))
+            .expect("the person's event is still there");
+        assert_eq!((kept.1.as_str(), kept.2.as_str()), (etag.as_str(), mine));
+        assert!(items.len() > 20, "the demo still changes its own events");
+    }
 
     #[test]
     fn shift_moves_timed_and_all_day_values() {

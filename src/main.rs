@@ -334,6 +334,20 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
             tui(&config, data_dir, accounts, None, started)
         }
         Some(CommandLine::Demo) => demo(&cli, data_dir, started),
+        Some(CommandLine::Calendars(args)) => {
+            let mut store = Store::open(data_dir)?;
+            match &args.action {
+                Some(action) => println!("{}", cli::calendars::act(&mut store, action)?),
+                None if args.json => {
+                    println!("{}", cli::json_text(&cli::calendars::list(&store)?)?);
+                }
+                None => {
+                    let list = cli::calendars::list(&store)?;
+                    print!("{}", cli::calendars::list_text(&list));
+                }
+            }
+            Ok(())
+        }
         Some(CommandLine::Import { file, calendar }) => {
             let mut store = Store::open(data_dir)?;
             let msg = cli::import(&mut store, file, calendar, now)?;
@@ -347,7 +361,8 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
                 .reader()?
                 .calendar_items(calendar)?
                 .ok_or_else(|| CliError::Usage(format!("no calendar named '{calendar}'")))?;
-            print!("{}", almanac::domain::ical::merge_calendars(&items));
+            let merged = almanac::domain::ical::merge_calendars(&items);
+            print!("{}", cli::crlf_lines(&merged));
             Ok(())
         }
         Some(CommandLine::Sync {

@@ -1,5 +1,6 @@
 //! The command-line contract (DESIGN.md) and the headless commands.
 
+pub mod calendars;
 pub mod edit;
 
 use std::collections::{BTreeMap, HashMap};
@@ -43,7 +44,9 @@ pub enum CommandLine {
     },
     /// List occurrences of a range of days.
     Agenda(AgendaArgs),
-    /// Print a calendar as one iCalendar file, every item as stored (byte for byte).
+    /// Every calendar (account, kind, name, events); rename or delete a local one.
+    Calendars(calendars::CalendarsArgs),
+    /// Print a calendar as one iCalendar file, every item as stored, lines ending in CRLF.
     Export {
         #[arg(long, value_name = "C")]
         calendar: String,
@@ -158,6 +161,7 @@ impl CommandLine {
     pub fn json(&self) -> bool {
         match self {
             CommandLine::Agenda(args) => args.json,
+            CommandLine::Calendars(args) => args.json,
             CommandLine::Sync { json, .. }
             | CommandLine::Status { json }
             | CommandLine::Conflicts { json } => *json,
@@ -234,9 +238,14 @@ pub fn import(
             break;
         }
     }
-    if first.is_empty() && file_runs.skipped > 0 {
+    if first.is_empty() {
+        let why = if file_runs.skipped > 0 {
+            ""
+        } else {
+            ": it holds no events"
+        };
         return Err(CliError::Runtime(format!(
-            "nothing could be read from {}",
+            "nothing could be read from {}{why}; no calendar was made",
             file.display()
         )));
     }
@@ -571,6 +580,16 @@ pub fn agenda_text(
     }
     if out.is_empty() {
         out.push_str(&format!("no events from {from} to {to}\n"));
+    }
+    out
+}
+
+/// iCalendar text with every line ending in CRLF (RFC 5545 3.1), whatever each stored item used.
+pub fn crlf_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 32);
+    for line in text.split_inclusive('\n') {
+        out.push_str(line.trim_end_matches(['\r', '\n']));
+        out.push_str("\r\n");
     }
     out
 }

@@ -886,6 +886,18 @@ pub(crate) fn open_conflicts(conn: &rusqlite::Connection) -> Result<Vec<Conflict
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+impl Store {
+    /// Renames a local calendar (a server's calendar is named by its server). Returns false when
+    /// `calendar` is not a local calendar.
+    pub fn rename_local_calendar(&mut self, calendar: i64, name: &str) -> Result<bool, StoreError> {
+        let changed = self.conn.execute(
+            "UPDATE calendars SET name = ?2 WHERE id = ?1 AND account_id IS NULL",
+            params![calendar, name],
+        )?;
+        Ok(changed == 1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -664,6 +664,22 @@ mod tests {
     }
 
     #[test]
+    fn the_defaults_name_google_and_microsoft_only_to_say_they_do_not_sync_yet() {
+        let text = DEFAULTS.to_lowercase();
+        assert!(
+            text.contains("sync works with caldav servers today"),
+            "{DEFAULTS}"
+        );
+        let sentence = text
+            .split("google")
+            .nth(1)
+            .and_then(|rest| rest.split('.').next())
+            .expect("the defaults speak of google");
+        assert!(sentence.contains("not synced yet"), "{sentence}");
+        assert!(!text.contains("come next"), "{DEFAULTS}");
+    }
+
+    #[test]
     fn secrets_never_print() {
         let s = Secret::Value("hunter2".into());
         assert!(!format!("{s:?}").contains("hunter2"));

@@ -521,3 +521,24 @@ fn every_json_command_prints_json_when_it_fails() {
         );
     }
 }
+
+#[test]
+fn help_says_what_syncs_today_and_shows_an_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = almanac(dir.path(), &["--help"]);
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    // Google and Microsoft are named only to say they are not synced yet.
+    for line in help
+        .lines()
+        .filter(|l| l.contains("Google") || l.contains("Microsoft"))
+    {
+        assert!(line.contains("not synced yet"), "{line}");
+    }
+    assert!(!help.contains("Google and Microsoft calendars"), "{help}");
+    assert!(
+        help.contains("Sync works with CalDAV servers today"),
+        "{help}"
+    );
+    assert!(help.contains("kind = \"caldav\""), "{help}");
+}

@@ -21,7 +21,12 @@ use crate::ui::text::{human_bytes, short_token};
 
 /// A terminal calendar browser.
 #[derive(Debug, Parser)]
-#[command(name = "almanac", version, about)]
+#[command(
+    name = "almanac",
+    version,
+    about = "A terminal calendar browser: a month view over a local SQLite cache, kept in step with CalDAV servers",
+    after_help = AFTER_HELP
+)]
 pub struct Cli {
     /// The config file (default: $XDG_CONFIG_HOME/almanac/config.toml).
     #[arg(long, env = "ALMANAC_CONFIG", global = true, value_name = "FILE")]
@@ -32,6 +37,21 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<CommandLine>,
 }
+
+/// What `--help` ends with: what syncs today, and an account to copy into the config file.
+const AFTER_HELP: &str = "\
+Sync works with CalDAV servers today (Nextcloud, Radicale, Xandikos, Fastmail, iCloud with an app
+password …). Google, Microsoft and .ics subscription accounts are not synced yet: use a CalDAV
+account, or `almanac import FILE.ics --calendar NAME` for a file. An account, in the config file:
+
+  [[account]]
+  name = \"home\"
+  kind = \"caldav\"
+  url = \"https://dav.example.org/\"
+  username = \"alice\"
+  password = { command = [\"pass\", \"show\", \"dav/alice\"] }   # or { env = \"VAR\" } or { value = \"…\" }
+
+No account yet? `almanac demo` shows sync against a built-in server.";
 
 /// The subcommands. With none, the TUI starts.
 #[derive(Debug, Subcommand)]

@@ -542,3 +542,22 @@ fn help_says_what_syncs_today_and_shows_an_account() {
     );
     assert!(help.contains("kind = \"caldav\""), "{help}");
 }
+
+#[test]
+fn a_file_with_a_byte_order_mark_imports_its_items_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = fixture("mixed_exports.ics");
+    let marked = dir.path().join("marked.ics");
+    let source = std::fs::read_to_string(&plain).unwrap();
+    std::fs::write(&marked, format!("\u{feff}{source}")).unwrap();
+    for (file, calendar) in [
+        (plain.as_str(), "Plain"),
+        (marked.to_str().unwrap(), "Marked"),
+    ] {
+        let out = almanac(dir.path(), &["import", file, "--calendar", calendar]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let export = |calendar| text(&almanac(dir.path(), &["export", "--calendar", calendar]).stdout);
+    assert!(export("Plain").contains("Apple event in a custom zone"));
+    assert_eq!(export("Marked"), export("Plain"));
+}

@@ -684,9 +684,103 @@ fn push_lines(c: &crate::sync::CalendarReport) -> String {
     out
 }
 
+/// Every configured account with what the cache knows of it (a configured account that never ran
+/// is listed too), in the config's order; then accounts the cache still holds.
+pub fn configured_accounts(
+    configured: &[crate::config::AccountConfig],
+    known: Vec<crate::store::AccountStatus>,
+) -> Vec<crate::store::AccountStatus> {
+    let mut out: Vec<crate::store::AccountStatus> = configured
+        .iter()
+        .map(|a| {
+            known
+                .iter()
+                .find(|k| k.account == a.name)
+                .cloned()
+                .unwrap_or_else(|| crate::store::AccountStatus {
+                    account: a.name.clone(),
+                    kind: format!("{:?}", a.kind).to_lowercase(),
+                    ..Default::default()
+                })
+        })
+        .collect();
+    for k in known {
+        if !out.iter().any(|o| o.account == k.account) {
+            out.push(k);
+        }
+    }
+    out
+}
+
+/// `almanac status --json`: one object per calendar (as ever), then one per account that has no
+/// calendar to carry its state (`"calendar": null`), such as one that cannot be reached.
+pub fn status_json(
+    list: &[crate::store::CalendarStatus],
+    accounts: &[crate::store::AccountStatus],
+) -> Vec<serde_json::Value> {
+    let mut out: Vec<serde_json::Value> = list
+        .iter()
+        .map(|c| {
+            let mut v = serde_json::to_value(c).unwrap_or_default();
+            if let (Some(obj), Some(acc)) = (
+                v.as_object_mut(),
+                accounts
+                    .iter()
+                    .find(|a| Some(&a.account) == c.account.as_ref()),
+            ) {
+                obj.insert("account_error".into(), acc.last_error.clone().into());
+                obj.insert("next_try".into(), acc.next_run.into());
+            }
+            v
+        })
+        .collect();
+    for a in accounts {
+        if !list.iter().any(|c| c.account.as_ref() == Some(&a.account)) {
+            out.push(serde_json::json!({
+                "account": a.account,
+                "kind": a.kind,
+                "calendar": null,
+                "last_run": a.last_run,
+                "account_error": a.last_error,
+                "next_try": a.next_run,
+            }));
+        }
+    }
+    out
+}
+
 /// `almanac status` as text.
-pub fn status_text(list: &[crate::store::CalendarStatus], now: i64) -> String {
+pub fn status_text(
+    list: &[crate::store::CalendarStatus],
+    accounts: &[crate::store::AccountStatus],
+    now: i64,
+) -> String {
     let mut out = String::new();
+    for a in accounts {
+        let has_calendars = list.iter().any(|c| c.account.as_ref() == Some(&a.account));
+        if a.last_error.is_none() && has_calendars {
+            continue;
+        }
+        out.push_str(&format!("{} ({})\n", sanitize(&a.account), a.kind));
+        match (&a.last_error, a.last_run) {
+            (Some(e), Some(t)) => out.push_str(&format!(
+                "  last run failed {} ago: {}\n",
+                ago(now - t),
+                sanitize(e)
+            )),
+            (Some(e), None) => out.push_str(&format!("  last run failed: {}\n", sanitize(e))),
+            (None, Some(_)) => out.push_str("  no calendars listed yet\n"),
+            (None, None) => out.push_str("  never synced\n"),
+        }
+        if let Some(t) = a.next_run.filter(|_| a.last_error.is_some()) {
+            let next = if t > now {
+                format!("in {}", ago(t - now))
+            } else {
+                "now".into()
+            };
+            out.push_str(&format!("  next try {next}\n"));
+        }
+    }
     for c in list {
         let owner = c.account.as_deref().map_or("local".to_string(), sanitize);
         out.push_str(&format!(

@@ -119,6 +119,8 @@ fn cuttable(cal: &Calendar) -> Vec<usize> {
 /// items, and the errors on its own lines.
 pub fn read_run(run: &Run, body: &str) -> ParsedCalendar {
     let padding = run.first_line.saturating_sub(1 + run.prefix_lines);
+    // A byte-order mark is not text: read without it, the spans the reader gives match the text.
+    let body = body.strip_prefix('\u{feff}').unwrap_or(body);
     let mut src = String::with_capacity(padding + run.prefix.len() + body.len());
     src.extend(std::iter::repeat_n('\n', padding));
     src.push_str(&run.prefix);
@@ -219,7 +221,9 @@ fn step(out: &mut Scan, stack: &mut Vec<String>, l: Logical) {
                 0 if component == "VCALENDAR" => out.calendars.push((
                     (l.start, l.line),
                     Calendar {
-                        begin_text: String::from_utf8_lossy(&l.raw).into_owned(),
+                        begin_text: String::from_utf8_lossy(&l.raw)
+                            .trim_start_matches('\u{feff}')
+                            .to_string(),
                         ..Calendar::default()
                     },
                 )),
@@ -374,6 +378,36 @@ mod tests {
         let zone_end = src.find("END:VTIMEZONE").expect("a zone") as u64;
         assert!(runs[1].start > zone_end);
         assert!(runs[1].prefix.contains("X-WR-TIMEZONE") && runs[1].prefix.contains("TZID:Office"));
+    }
+
+    #[test]
+    fn every_fixture_read_in_the_smallest_runs_gives_what_the_whole_file_gives() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+        let mut files = 0;
+        for entry in std::fs::read_dir(dir).expect("the fixtures") {
+            let path = entry.expect("a fixture").path();
+            if path.extension().is_none_or(|e| e != "ics") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("a fixture");
+            // As written, and with bare LF line ends.
+            for src in [text.clone(), text.replace("\r\n", "\n")] {
+                let whole = read_calendar(&src);
+                let (_, parts) = read_by_runs(&src, 1);
+                assert_eq!(parts.items, whole.items, "{}", path.display());
+                assert_eq!(parts.errors, whole.errors, "{}", path.display());
+            }
+            // A byte-order mark changes nothing.
+            let (_, marked) = read_by_runs(&format!("\u{feff}{text}"), 1);
+            assert_eq!(
+                marked.items,
+                read_calendar(&text).items,
+                "{}",
+                path.display()
+            );
+            files += 1;
+        }
+        assert!(files >= 4);
     }
 
     #[test]

@@ -192,6 +192,8 @@ fn tui(
     let zone = config.zone.unwrap_or_else(tz::system_zone);
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut model = Model::new(day, zone, config.week_start, config.clock, color);
+    // The real clock from the start: a message's age is measured on it.
+    model.now = Utc::now();
     model.size = crossterm::terminal::size().unwrap_or((80, 24));
     model.status = status.map(|text| Status { text, error: false });
     let db = store.path().to_path_buf();
@@ -408,12 +410,15 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
             Ok(())
         }
         Some(CommandLine::Status { json }) => {
+            let config = load_config(&cli)?;
             let store = Store::open(data_dir)?;
-            let status = store.reader()?.sync_status()?;
+            let reader = store.reader()?;
+            let status = reader.sync_status()?;
+            let accounts = cli::configured_accounts(&config.accounts, reader.account_status()?);
             if *json {
-                println!("{}", cli::json_text(&status)?);
+                println!("{}", cli::json_text(&cli::status_json(&status, &accounts))?);
             } else {
-                print!("{}", cli::status_text(&status, now));
+                print!("{}", cli::status_text(&status, &accounts, now));
             }
             Ok(())
         }

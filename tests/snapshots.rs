@@ -36,7 +36,12 @@ fn perform(model: &mut Model, reader: &StoreReader, commands: Vec<Command>) {
                 event_id,
                 detail: reader.event_detail(event_id).unwrap(),
             },
-            Command::LoadStatus => Msg::StatusLoaded(reader.sync_status().unwrap()),
+            Command::LoadStatus => {
+                let accounts = Msg::AccountsLoaded(reader.account_status().unwrap());
+                let more = update(model, accounts);
+                perform(model, reader, more);
+                Msg::StatusLoaded(reader.sync_status().unwrap())
+            }
             Command::LoadConflicts => Msg::ConflictsLoaded(reader.conflicts().unwrap()),
             Command::Quit
             | Command::SetZone { .. }
@@ -595,5 +600,36 @@ fn the_weekday_header_never_mixes_short_and_full_names() {
         .filter(|n| header.contains(*n))
         .count();
         assert!(full == 0 || full == 6, "width {w}: {header}");
+    }
+}
+
+/// An account that cannot be reached has no calendar to carry its error: the sync pane lists it
+/// with why its last run failed and when the next try is.
+#[test]
+fn the_sync_pane_lists_an_account_that_cannot_be_reached() {
+    let (mut m, dir) = model_with(
+        |s| {
+            remote_calendar(s, &[("kickoff", "Kickoff", 9)]);
+            s.note_account_run(
+                "away",
+                "caldav",
+                "https://dav.example.net/",
+                Some("cannot reach the server: connection failed"),
+                noon() - 60,
+            )
+            .unwrap();
+            s.note_next_run("away", noon() + 15 * 60).unwrap();
+        },
+        false,
+    );
+    press(&mut m, &dir, KeyCode::Char('s'));
+    let text = draw(&mut m, 120, 40).backend().to_string();
+    for want in [
+        "away (caldav)",
+        "cannot reach the server: connection failed",
+        "next try",
+        "home (caldav)",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
     }
 }

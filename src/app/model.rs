@@ -39,6 +39,9 @@ pub struct SyncView {
     pub accounts: bool,
     /// Per calendar, as last read (text already made safe to draw).
     pub rows: Vec<crate::store::CalendarStatus>,
+    /// Per account, as last read (text made safe to draw): every configured account shows, the
+    /// ones that cannot be reached too.
+    pub account_rows: Vec<crate::store::AccountStatus>,
     /// Calendars being synced now, with (done, total) once a fetch is under way.
     pub running: Vec<(i64, Option<(usize, usize)>)>,
     /// Accounts whose server has not answered for a while, with the seconds waited so far.

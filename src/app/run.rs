@@ -426,6 +426,10 @@ fn spawn_loader(
                     Ok(detail) => Msg::DetailLoaded { event_id, detail },
                     Err(e) => Msg::LoadFailed(e.to_string()),
                 }))
+                .chain(status.then(|| match reader.account_status() {
+                    Ok(rows) => Msg::AccountsLoaded(rows),
+                    Err(e) => Msg::LoadFailed(e.to_string()),
+                }))
                 .chain(status.then(|| match reader.sync_status() {
                     Ok(rows) => Msg::StatusLoaded(rows),
                     Err(e) => Msg::LoadFailed(e.to_string()),

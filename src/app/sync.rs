@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use super::model::{Mode, Model, Status};
 use super::update::Command;
 use crate::domain::text::sanitize;
-use crate::store::CalendarStatus;
+use crate::store::{AccountStatus, CalendarStatus};
 use crate::sync::SyncEvent;
 use crate::sync::runner::SyncCommand;
 
@@ -108,6 +108,15 @@ fn reload_window(model: &mut Model) -> Vec<Command> {
         Some((from, to)) => vec![Command::Load { from, to }],
         None => Vec::new(),
     }
+}
+
+/// Every account's own state was read from the cache.
+pub fn on_accounts(model: &mut Model, mut rows: Vec<AccountStatus>) {
+    for r in &mut rows {
+        r.account = sanitize(&r.account);
+        r.last_error = r.last_error.as_deref().map(sanitize);
+    }
+    model.sync.account_rows = rows;
 }
 
 /// The per-calendar state was read from the cache.

@@ -399,14 +399,14 @@ fn a_message_shows_the_latest_state_and_fades() {
         }),
     );
     assert_eq!(m.status.as_ref().unwrap().text, "pushed to the server");
-    update(&mut m, Msg::Now(t0 + chrono::Duration::seconds(3)));
+    update(&mut m, Msg::Now(t0 + chrono::Duration::seconds(5)));
     assert!(m.status.is_some(), "still fresh");
-    update(&mut m, Msg::Now(t0 + chrono::Duration::seconds(6)));
+    update(&mut m, Msg::Now(t0 + chrono::Duration::seconds(9)));
     assert_eq!(m.status, None, "faded");
     // A problem stays longer, then fades too (the panes keep saying it).
     update(&mut m, Msg::LoadFailed("disk full".into()));
     let t1 = m.now;
-    update(&mut m, Msg::Now(t1 + chrono::Duration::seconds(6)));
+    update(&mut m, Msg::Now(t1 + chrono::Duration::seconds(9)));
     assert!(m.status.as_ref().is_some_and(|s| s.error));
     update(&mut m, Msg::Now(t1 + chrono::Duration::seconds(16)));
     assert_eq!(m.status, None);

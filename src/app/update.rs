@@ -15,7 +15,7 @@ use crate::domain::text::{sanitize, sanitize_in_place};
 use crate::domain::typed_date::parse_day;
 use crate::domain::{Calendar, EventDetail, Occurrence};
 use crate::edit::EditRequest;
-use crate::store::{CalendarStatus, Conflict, Keep};
+use crate::store::{AccountStatus, CalendarStatus, Conflict, Keep};
 use crate::sync::SyncEvent;
 use crate::sync::runner::SyncCommand;
 
@@ -46,6 +46,8 @@ pub enum Msg {
     Sync(SyncEvent),
     /// Every calendar's sync state was read.
     StatusLoaded(Vec<CalendarStatus>),
+    /// Every account's own state was read (before the calendars').
+    AccountsLoaded(Vec<AccountStatus>),
     /// An edit was staged in the cache (what to tell the person), or why it was not.
     Staged(Result<String, String>),
     /// The open conflicts were read.
@@ -109,7 +111,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Command> {
 
 /// How long a message stays after it last changed: the news that something worked, and a
 /// problem (which the sync pane, the conflict pane or the detail keeps saying for good).
-const FADE_INFO_SECS: i64 = 5;
+const FADE_INFO_SECS: i64 = 8;
 const FADE_ERROR_SECS: i64 = 15;
 
 /// A message shows the latest state and fades a few seconds after it last changed.
@@ -136,6 +138,10 @@ fn dispatch(model: &mut Model, msg: Msg) -> Vec<Command> {
         Msg::Key(key) if key.kind != KeyEventKind::Release => on_key(model, key),
         Msg::Key(_) => Vec::new(),
         Msg::Sync(event) => sync::on_event(model, event),
+        Msg::AccountsLoaded(rows) => {
+            sync::on_accounts(model, rows);
+            Vec::new()
+        }
         Msg::StatusLoaded(rows) => {
             sync::on_status(model, rows);
             Vec::new()

@@ -21,7 +21,7 @@ pub use items::{Import, ImportReport};
 pub use pending::{Conflict, Keep, LocalEdit, PendingChange, PendingOp, Resolved, Staged};
 pub use reader::{StoreReader, sort_occurrences};
 pub use schema::VERSION as SCHEMA_VERSION;
-pub use status::{CalendarStatus, LastRun};
+pub use status::{AccountStatus, CalendarStatus, LastRun};
 pub use sync::{
     AccountRow, Applied, CalendarSync, CalendarsChange, ChangeSet, FetchedItem, RemoteCalendar,
     RunRecord, StateUpdate,

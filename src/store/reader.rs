@@ -231,6 +231,11 @@ impl StoreReader {
         super::status::sync_status(&self.conn)
     }
 
+    /// Every account's own state (last run, its error, the next try).
+    pub fn account_status(&self) -> Result<Vec<super::AccountStatus>, StoreError> {
+        super::status::account_status(&self.conn)
+    }
+
     /// How many events the cache holds.
     pub fn event_count(&self) -> Result<i64, StoreError> {
         Ok(self

@@ -170,6 +170,13 @@ const MIGRATIONS: &[&str] = &[
                 CAST(strftime('%s', 'now') AS INTEGER));
     END;
     "#,
+    // 7: an account's own state, for an account that cannot be reached (it has no calendars to
+    //    carry an error): its last run, that run's error, and when the engine tries next.
+    r#"
+    ALTER TABLE accounts ADD COLUMN last_run INTEGER;
+    ALTER TABLE accounts ADD COLUMN last_error TEXT;
+    ALTER TABLE accounts ADD COLUMN next_run INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

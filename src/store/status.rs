@@ -43,6 +43,41 @@ pub struct CalendarStatus {
     pub duplicate_uids: Vec<String>,
 }
 
+/// One account's own state: how its last run ended and when the next one is due. An account
+/// that cannot be reached has no calendars, so this is where its trouble shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AccountStatus {
+    pub account: String,
+    pub kind: String,
+    /// When its last run ended (Unix seconds).
+    pub last_run: Option<i64>,
+    /// Why its last run failed as a whole (discovery, the password, the server's silence …).
+    pub last_error: Option<String>,
+    /// When the engine tries again (Unix seconds), as of its last run.
+    pub next_run: Option<i64>,
+    pub calendars: i64,
+}
+
+/// Every account the cache knows, by name.
+pub fn account_status(conn: &Connection) -> Result<Vec<AccountStatus>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.name, a.kind, a.last_run, a.last_error, a.next_run,
+                (SELECT count(*) FROM calendars c WHERE c.account_id = a.id)
+           FROM accounts a ORDER BY a.name",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(AccountStatus {
+            account: r.get(0)?,
+            kind: r.get(1)?,
+            last_run: r.get(2)?,
+            last_error: r.get(3)?,
+            next_run: r.get(4)?,
+            calendars: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Every calendar's sync state, accounts first (by name), then local calendars.
 pub fn sync_status(conn: &Connection) -> Result<Vec<CalendarStatus>, StoreError> {
     let mut stmt = conn.prepare_cached(

@@ -263,6 +263,37 @@ impl Store {
         Ok(change)
     }
 
+    /// Records how an account's run ended: when, and the error that ended it (`None`: it ran).
+    /// The account is created if it is not known yet (a run that failed before reaching it).
+    pub fn note_account_run(
+        &mut self,
+        name: &str,
+        kind: &str,
+        url: &str,
+        error: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let row = self.account(name, kind, url, now)?;
+        let tx = self.write()?;
+        tx.execute(
+            "UPDATE accounts SET last_run = ?2, last_error = ?3 WHERE id = ?1",
+            params![row.id, now, error],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records when the engine tries an account next (Unix seconds).
+    pub fn note_next_run(&mut self, name: &str, at: i64) -> Result<(), StoreError> {
+        let tx = self.write()?;
+        tx.execute(
+            "UPDATE accounts SET next_run = ?2 WHERE name = ?1",
+            params![name, at],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Records a calendar's identity as listed now. When a different one was recorded before (the
     /// collection was deleted and recreated at the same URL), its token, ctag and last full
     /// listing are forgotten, and `true` says so.

@@ -106,6 +106,26 @@ impl Remotes {
         opts: &SyncOptions,
         events: Option<&UnboundedSender<SyncEvent>>,
     ) -> AccountReport {
+        let report = self.run(store, acc, opts, events).await;
+        // The account's own line in the sync pane and `status`: shown even when it never got as
+        // far as listing a calendar.
+        let kind = format!("{:?}", acc.kind).to_lowercase();
+        let url = acc.url.as_deref().unwrap_or_default();
+        let now = chrono::Utc::now().timestamp();
+        if let Err(e) = store.note_account_run(&acc.name, &kind, url, report.error.as_deref(), now)
+        {
+            tracing::warn!(error = %e, "cannot record the account's run");
+        }
+        report
+    }
+
+    async fn run(
+        &mut self,
+        store: &mut Store,
+        acc: &AccountConfig,
+        opts: &SyncOptions,
+        events: Option<&UnboundedSender<SyncEvent>>,
+    ) -> AccountReport {
         if acc.kind != AccountKind::Caldav {
             return failed(
                 acc,

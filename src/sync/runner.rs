@@ -176,6 +176,11 @@ async fn engine_loop(
                 due[i] = until;
                 quiet[i] = Some((until, message));
             }
+            let next = chrono::Utc::now().timestamp()
+                + due[i].saturating_duration_since(Instant::now()).as_secs() as i64;
+            if let Err(e) = store.note_next_run(&accounts[i].name, next) {
+                tracing::warn!(error = %e, "cannot record the next run");
+            }
         }
     }
 }

@@ -115,19 +115,33 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
     lines.push(Line::styled(fit(&header, inner_w), theme.dim()));
     let mut owner: Option<Option<&str>> = None;
     let mut selected_line = 0;
+    // Accounts with no calendar (yet): one that cannot be reached shows here, with why.
+    for acc in model.sync.account_rows.iter().filter(|a| {
+        !model
+            .sync
+            .rows
+            .iter()
+            .any(|r| r.account.as_deref() == Some(&a.account))
+    }) {
+        lines.extend(account_lines(
+            model,
+            &acc.account,
+            &acc.kind,
+            inner_w,
+            theme,
+        ));
+        lines.push(Line::styled(
+            fit("    no calendars listed yet", inner_w),
+            theme.dim(),
+        ));
+    }
     for (i, row) in model.sync.rows.iter().enumerate() {
         if owner != Some(row.account.as_deref()) {
             owner = Some(row.account.as_deref());
-            let title = match &row.account {
-                Some(a) => match model.sync.waiting.iter().find(|(w, _)| w == a) {
-                    Some((_, secs)) => {
-                        format!("{a} ({}) · waiting for the server ({secs} s)", row.kind)
-                    }
-                    None => format!("{a} ({})", row.kind),
-                },
-                None => "local calendars".into(),
-            };
-            lines.push(Line::styled(fit(&title, inner_w), theme.title()));
+            match &row.account {
+                Some(a) => lines.extend(account_lines(model, a, &row.kind, inner_w, theme)),
+                None => lines.push(Line::styled(fit("local calendars", inner_w), theme.title())),
+            }
         }
         if i == model.sync.cursor {
             selected_line = lines.len();
@@ -169,6 +183,44 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
         .scroll((scroll, 0))
         .block(block)
         .render(rect, buf);
+}
+
+/// An account's title (with "waiting for the server" while it is), and when its last run failed
+/// as a whole, why and when the next try is.
+fn account_lines(
+    model: &Model,
+    account: &str,
+    kind: &str,
+    w: usize,
+    theme: Theme,
+) -> Vec<Line<'static>> {
+    let title = match model.sync.waiting.iter().find(|(a, _)| a == account) {
+        Some((_, secs)) => format!("{account} ({kind}) · waiting for the server ({secs} s)"),
+        None => format!("{account} ({kind})"),
+    };
+    let mut out = vec![Line::styled(fit(&title, w), theme.title())];
+    let Some(acc) = model
+        .sync
+        .account_rows
+        .iter()
+        .find(|a| a.account == account)
+    else {
+        return out;
+    };
+    if let Some(e) = &acc.last_error {
+        let at = acc.last_run.map(|t| when(model, t)).unwrap_or_default();
+        out.push(Line::styled(
+            fit(&format!("  ✗ {e} ({at})"), w),
+            theme.error(),
+        ));
+        let next = match acc.next_run {
+            Some(t) if t > model.now.timestamp() => format!("  next try {}", when(model, t)),
+            Some(_) => "  next try now".to_string(),
+            None => "  next try at the next sync (r, R)".to_string(),
+        };
+        out.push(Line::styled(fit(&next, w), theme.dim()));
+    }
+    out
 }
 
 fn calendar_lines(

@@ -486,8 +486,9 @@ pub fn occurrences_from_cache(
 pub fn contract_time(w: &When, zone: &Tz) -> String {
     match w {
         When::Date(d) => d.format("%Y-%m-%d").to_string(),
-        When::Instant(t) => crate::domain::tz::in_zone(zone, *t)
-            .to_rfc3339_opts(SecondsFormat::Secs, false),
+        When::Instant(t) => {
+            crate::domain::tz::in_zone(zone, *t).to_rfc3339_opts(SecondsFormat::Secs, false)
+        }
         When::Floating(t) => t.format("%Y-%m-%dT%H:%M:%S").to_string(),
     }
 }

@@ -1,19 +1,26 @@
 //! almanac: a terminal calendar browser over a local SQLite cache.
 //!
-//! Module map (dependency rules from `DESIGN.md`):
-//! - [`domain`]: calendars, events, times and zones, iCalendar reading. Imports nothing of ours.
-//! - [`store`]: the SQLite cache (schema, migrations, the writer, read connections). Never imports
-//!   `app` or `ui`.
-//! - [`sync`]: the engine that keeps the cache in step with servers (the only writer while the TUI
-//!   runs), the one HTTP client, CalDAV requests as values. Never imports `app` or `ui`.
+//! Module map:
+//! - [`domain`]: calendars, events, times and zones, recurrence, the iCalendar reader and the
+//!   span-preserving writer. Imports nothing of ours.
+//! - [`store`]: the SQLite cache (schema, migrations, the writer, read connections, pending local
+//!   edits, conflicts, sync state).
+//! - [`sync`]: the engine that keeps the cache in step with servers (push pending edits, then pull),
+//!   the one HTTP client with its one retry policy, CalDAV requests as values.
 //! - [`emulator`]: a CalDAV server with fault switches, for the tests and `almanac demo`.
 //! - [`config`]: the TOML config layered over embedded defaults, with precise errors.
 //! - [`app`]: the `Model`, messages, `update` (pure: returns `Command`s as data), keymap, run loop.
-//! - [`ui`]: `view(&Model)`, pure drawing, one widget per pane. Only reads the `Model`.
+//! - [`ui`]: pure drawing of the `Model`, one widget per pane.
 //! - [`edit`]: a person's edit (from the TUI's form, `$EDITOR` or the command line) turned into a
 //!   change staged in the cache; both front ends go through it.
 //! - [`cli`]: the command-line contract and the headless commands (`import`, `agenda`, `export`,
-//!   `sync`, `status`, and in `cli::edit`: `add`, `edit`, `delete`, `conflicts`, `resolve`).
+//!   `sync`, `status`; `cli::edit`: `add`, `edit`, `delete`, `conflicts`, `resolve`;
+//!   `cli::calendars`: `calendars`).
+//!
+//! Rules: `domain` imports nothing of ours. `store` and `sync` never import `app`, `ui` or `cli`.
+//! `ui` reads the `Model` and `domain` only (formatting helpers two front ends share live in
+//! `domain` or `ui`, never in `cli`). `emulator` imports only `domain`. Nothing prints to stdout
+//! while the TUI runs: logs go to a file.
 
 pub mod app;
 pub mod cli;

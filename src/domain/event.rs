@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 
-use super::ical::{self, Component, Document, ItemError};
+use super::ical::{self, Component, Document, ItemError, Property};
 use super::time::{EventTime, Nominal, When, ZoneMap, parse_duration, parse_nominal, zone_for};
 use super::tz::Zone;
 use super::vtimezone::CustomZone;
@@ -258,9 +258,9 @@ fn read_vcalendar(src: &str, cal: &Component, out: &mut ParsedCalendar) {
         for comp in comps.iter().filter(|c| c.name == "VEVENT") {
             match read_event(comp, default_zone.as_ref(), &zones) {
                 Ok(ev) => events.push(ev),
-                Err(message) => {
+                Err((line, message)) => {
                     out.errors.push(ItemError {
-                        line: comp.line,
+                        line,
                         message: format!("VEVENT {uid}: {message}"),
                     });
                     failed = true;
@@ -298,11 +298,20 @@ fn item_source(src: &str, header: &str, timezones: &[&Component], comps: &[&Comp
     raw
 }
 
+/// Why a VEVENT cannot be read, at the line of the property that says so (the component's own
+/// line when a property is missing).
+type Unreadable = (usize, String);
+
+/// Turns a property's reading error into one that names its line.
+fn at(p: &Property) -> impl Fn(String) -> Unreadable + '_ {
+    move |message| (p.line, message)
+}
+
 fn read_event(
     comp: &Component,
     default_zone: Option<&(String, Zone)>,
     zones: &ZoneMap,
-) -> Result<Event, String> {
+) -> Result<Event, Unreadable> {
     let uid = comp
         .property("UID")
         .map(|p| p.value.trim().to_string())
@@ -315,12 +324,11 @@ fn read_event(
         },
         (t, _) => t,
     };
-    let start = comp
-        .property("DTSTART")
-        .ok_or("no DTSTART")
-        .map_err(String::from)
-        .and_then(|p| EventTime::from_property_in(p, zones))
-        .map(in_default_zone)?;
+    let start = match comp.property("DTSTART") {
+        Some(p) => EventTime::from_property_in(p, zones).map_err(at(p))?,
+        None => return Err((comp.line, "no DTSTART".into())),
+    };
+    let start = in_default_zone(start);
     // Google exports a series with a UTC DTSTART and means it in the calendar's X-WR-TIMEZONE: its
     // instances keep their wall-clock time there across DST, as Google shows them.
     let repeats = comp.property("RRULE").is_some() || comp.property("RDATE").is_some();
@@ -337,14 +345,18 @@ fn read_event(
         (start, _) => start,
     };
     let duration = match (comp.property("DTEND"), comp.property("DURATION")) {
-        (None, Some(p)) => Some(
-            parse_nominal(&p.value)
-                .ok_or_else(|| format!("DURATION value '{}' is not a duration", p.value))?,
-        ),
+        (None, Some(p)) => Some(parse_nominal(&p.value).ok_or_else(|| {
+            (
+                p.line,
+                format!("DURATION value '{}' is not a duration", p.value),
+            )
+        })?),
         _ => None,
     };
     let end = match (comp.property("DTEND"), duration) {
-        (Some(p), _) => EventTime::from_property_in(p, zones).map(in_default_zone)?,
+        (Some(p), _) => EventTime::from_property_in(p, zones)
+            .map(in_default_zone)
+            .map_err(at(p))?,
         (None, Some(d)) => start.after(d),
         (None, None) => match &start {
             EventTime::Date(_) => start.shifted(Duration::days(1)),
@@ -361,13 +373,13 @@ fn read_event(
     };
     let recurrence_id = comp
         .property("RECURRENCE-ID")
-        .map(|p| EventTime::from_property_in(p, zones))
+        .map(|p| EventTime::from_property_in(p, zones).map_err(at(p)))
         .transpose()?
         .map(in_default_zone);
     let rrule = comp.property("RRULE").map(|p| p.value.trim().to_string());
-    if let Some(rule) = &rrule {
+    if let (Some(rule), Some(p)) = (&rrule, comp.property("RRULE")) {
         // A series that cannot be shown right is listed as unreadable, not shown in part.
-        super::recur::check_rule(rule).map_err(|e| e.to_string())?;
+        super::recur::check_rule(rule).map_err(|e| (p.line, e.to_string()))?;
     }
     let text = |name: &str| {
         comp.property(name)
@@ -406,9 +418,22 @@ fn date_list(
     comp: &Component,
     name: &str,
     zones: &ZoneMap,
-) -> Result<Vec<(EventTime, Option<Duration>)>, String> {
+) -> Result<Vec<(EventTime, Option<Duration>)>, Unreadable> {
     let mut out = Vec::new();
     for p in comp.properties_named(name) {
+        out.extend(dates_of(p, name, zones).map_err(at(p))?);
+    }
+    Ok(out)
+}
+
+/// The values of one RDATE or EXDATE property.
+fn dates_of(
+    p: &Property,
+    name: &str,
+    zones: &ZoneMap,
+) -> Result<Vec<(EventTime, Option<Duration>)>, String> {
+    let mut out = Vec::new();
+    {
         let is_period = p
             .param("VALUE")
             .is_some_and(|v| v.eq_ignore_ascii_case("PERIOD"));
@@ -496,7 +521,8 @@ BEGIN:VEVENT\nUID:bad\nDTSTART:2026-13-45\nEND:VEVENT\nBEGIN:VEVENT\nSUMMARY:no 
         assert_eq!(cal.items.len(), 1);
         assert_eq!(cal.items[0].uid, "ok");
         let lines: Vec<usize> = cal.errors.iter().map(|e| e.line).collect();
-        assert_eq!(lines, vec![6, 10]);
+        // The bad DTSTART's own line; a missing UID is the component's.
+        assert_eq!(lines, vec![8, 10]);
         assert!(
             cal.errors[0].message.contains("DTSTART"),
             "{}",
@@ -567,7 +593,7 @@ BEGIN:VEVENT\nUID:h\nDTSTART:20261123T090000Z\nRRULE:FREQ=SECONDLY;INTERVAL=3600
         );
         assert_eq!(cal.items[0].uid, "h");
         assert_eq!(cal.errors.len(), 1);
-        assert_eq!(cal.errors[0].line, 2);
+        assert_eq!(cal.errors[0].line, 5, "the RRULE's line");
         assert!(
             cal.errors[0].message.contains("repeats every 1 s"),
             "{}",

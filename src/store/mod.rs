@@ -78,6 +78,10 @@ impl Store {
         // WAL with NORMAL sync is durable against a process crash; only a power loss can lose the
         // last commits, never corrupt the file.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // The writer's page cache (SQLite's default is 2 MB): a first sync's transactions are
+        // large (see sync::engine), and a small cache spills their dirty pages to the WAL before
+        // the commit. It grows only as far as it is used.
+        conn.pragma_update(None, "cache_size", -32 * 1024)?;
         schema::migrate(&mut conn)?;
         Ok(Store { conn, path })
     }

@@ -24,6 +24,8 @@ use crate::store::{
 
 /// Hrefs per calendar-multiget.
 pub const BATCH: usize = 200;
+/// The most fetched items applied in one transaction (see `Run::transaction_size`).
+const MAX_TRANSACTION: usize = 20_000;
 /// Multigets in flight at once.
 const IN_FLIGHT: usize = 3;
 /// Truncated (507) sync replies followed in one run before giving up.
@@ -384,6 +386,10 @@ async fn sync_calendar(
             name: state.name.clone(),
         },
     );
+    let held = store
+        .item_etags(state.id)
+        .map(|cache| cache.len())
+        .unwrap_or(0);
     let mut run = Run {
         store,
         dav,
@@ -391,6 +397,7 @@ async fn sync_calendar(
         url: cal.url.clone(),
         events,
         report: &mut report,
+        held,
     };
     let outcome = if strategy == SYNC_COLLECTION {
         let token = if full { None } else { state.sync_token.clone() };
@@ -447,11 +454,24 @@ struct Run<'a> {
     url: Url,
     events: Option<&'a UnboundedSender<SyncEvent>>,
     report: &'a mut CalendarReport,
+    /// Items the cache holds for the calendar (at the start, plus those added since).
+    held: usize,
 }
 
 impl Run<'_> {
+    /// How many fetched items go into one transaction: at least a batch, and half of what the
+    /// calendar holds, up to a bound. Each item lands at a random place in the cache's indexes;
+    /// once those outgrow what one commit touches, every small transaction rewrites pages of its
+    /// own, and the bytes written per event grow with the calendar (2.5 KB at 1k events, 11.7 KB
+    /// at 100k, in 200-item transactions). Transactions that grow with the calendar keep the
+    /// work per event flat; the bound keeps memory small and the view updating.
+    fn transaction_size(&self) -> usize {
+        (self.held / 2).clamp(BATCH, MAX_TRANSACTION)
+    }
+
     fn apply(&mut self, page: ChangeSet) -> Result<(), SyncError> {
         let applied = self.store.apply(self.calendar, &page, now())?;
+        self.held += applied.added;
         self.report.added += applied.added;
         self.report.changed += applied.changed;
         self.report.removed += applied.removed;
@@ -674,7 +694,10 @@ impl Run<'_> {
         let total = hrefs.len();
         let etags: HashMap<&String, &Option<String>> =
             page.changed.iter().map(|(h, e)| (h, e)).collect();
-        for (i, batch) in hrefs.chunks(BATCH).enumerate() {
+        let mut done = 0;
+        while done < total {
+            let batch = &hrefs[done..(done + self.transaction_size()).min(total)];
+            done += batch.len();
             let upserts = batch
                 .iter()
                 .filter_map(|h| {
@@ -695,7 +718,7 @@ impl Run<'_> {
                 self.events,
                 SyncEvent::Progress {
                     calendar: self.calendar,
-                    done: ((i + 1) * BATCH).min(total),
+                    done,
                     total,
                 },
             );
@@ -716,6 +739,8 @@ impl Run<'_> {
         let mut missing = Vec::new();
         let mut done = 0;
         let mut failure = None;
+        // Fetched items wait here until a transaction's worth has arrived.
+        let mut ready: Vec<FetchedItem> = Vec::new();
         loop {
             while failure.is_none() && inflight.len() < IN_FLIGHT {
                 let Some(batch) = batches.pop_front() else {
@@ -758,12 +783,14 @@ impl Run<'_> {
             self.report.unreadable.extend(fetched.skipped);
             done += fetched.items.len() + fetched.missing.len();
             missing.extend(fetched.missing);
-            let items: Vec<FetchedItem> = fetched.items;
-            self.apply(ChangeSet {
-                upserts: items,
-                removals: Vec::new(),
-                state: None,
-            })?;
+            ready.extend(fetched.items);
+            if ready.len() >= self.transaction_size() {
+                self.apply(ChangeSet {
+                    upserts: std::mem::take(&mut ready),
+                    removals: Vec::new(),
+                    state: None,
+                })?;
+            }
             emit(
                 self.events,
                 SyncEvent::Progress {
@@ -772,6 +799,14 @@ impl Run<'_> {
                     total,
                 },
             );
+        }
+        // What arrived is kept, even when a later fetch failed.
+        if !ready.is_empty() {
+            self.apply(ChangeSet {
+                upserts: ready,
+                removals: Vec::new(),
+                state: None,
+            })?;
         }
         if let Some(e) = failure {
             return Err(e);

@@ -9,7 +9,7 @@ use crate::store::{AccountStatus, CalendarStatus};
 use crate::sync::SyncEvent;
 use crate::sync::runner::SyncCommand;
 
-const NO_ACCOUNTS: &str = "no accounts to sync: add an [[account]] to config.toml (see assets/config.toml), or try `almanac demo`";
+const NO_ACCOUNTS: &str = "no accounts to sync: add an [[account]] to your config.toml (`almanac --help` shows one), or try `almanac demo`";
 
 /// An event from the engine: live changes reload the window on screen.
 pub fn on_event(model: &mut Model, event: SyncEvent) -> Vec<Command> {

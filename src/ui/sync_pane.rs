@@ -161,7 +161,7 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
         lines.push(Line::raw(""));
         lines.push(Line::styled(
             fit(
-                "No accounts are configured: add an [[account]] to config.toml (see assets/config.toml), or run `almanac demo`.",
+                "No accounts are configured: add an [[account]] to your config.toml (`almanac --help` shows one), or run `almanac demo`.",
                 inner_w,
             ),
             theme.dim(),

@@ -181,7 +181,7 @@ fn bad_input_is_a_usage_error_that_says_what_to_write() {
                 "--summary",
                 "X",
                 "--start",
-                "tomorrow",
+                "someday",
             ],
             "YYYY-MM-DD",
         ),

@@ -98,14 +98,36 @@ impl From<EditFailure> for CliError {
 }
 
 /// A time typed on the command line: `YYYY-MM-DD` (a date), `YYYY-MM-DD HH:MM[:SS]` or with `T`
-/// (wall time in `zone`), or RFC 3339 with `Z` or an offset (an instant).
-pub fn parse_time(text: &str, zone: Tz, all_day: bool) -> Result<EventTime, CliError> {
+/// (wall time in `zone`), RFC 3339 with `Z` or an offset (an instant), or a day as people type it
+/// (`tomorrow`, `fri`, `24/12`, `dec 24`, `+3d`, …; see `domain::typed_date`) with an optional time
+/// (`tomorrow 10:00`, `fri 3pm`), read relative to `today`.
+pub fn parse_time(
+    text: &str,
+    zone: Tz,
+    all_day: bool,
+    today: NaiveDate,
+) -> Result<EventTime, CliError> {
     let t = text.trim();
     let bad = || {
         CliError::Usage(format!(
-            "cannot read the time '{text}': use YYYY-MM-DD, 'YYYY-MM-DD HH:MM' or RFC 3339 (2026-11-24T10:00:00Z)"
+            "cannot read the time '{text}': use YYYY-MM-DD, 'YYYY-MM-DD HH:MM', RFC 3339 \
+             (2026-11-24T10:00:00Z), or a day as you would say it ({}) with an optional time \
+             (tomorrow 10:00)",
+            crate::domain::typed_date::DATE_HELP.trim_start_matches("try ")
         ))
     };
+    if let Ok((day, time)) = crate::domain::typed_date::parse_day_time(t, today)
+        && NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S").is_err()
+        && DateTime::parse_from_rfc3339(t).is_err()
+    {
+        return match (all_day, time) {
+            (true, None) => Ok(EventTime::Date(day)),
+            (true, Some(_)) => Err(CliError::Usage(format!(
+                "--all-day takes days, not '{text}' (a time of day)"
+            ))),
+            (false, time) => Ok(zoned(day.and_time(time.unwrap_or(NaiveTime::MIN)), zone)),
+        };
+    }
     if let Ok(day) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
         return Ok(if all_day {
             EventTime::Date(day)
@@ -199,12 +221,13 @@ fn occurrence(
     uid: &str,
     text: Option<&str>,
     zone: Tz,
+    today: NaiveDate,
 ) -> Result<Option<When>, CliError> {
     let Some(text) = text else {
         return Ok(None);
     };
-    let Ok(day) = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") else {
-        return parse_time(text, zone, false).map(|t| Some(t.normalise()));
+    let Ok((day, None)) = crate::domain::typed_date::parse_day_time(text, today) else {
+        return parse_time(text, zone, false, today).map(|t| Some(t.normalise()));
     };
     let on_the_date = Ok(Some(When::Date(day)));
     let Some((calendar, raw)) = store.item_text(item)? else {
@@ -264,9 +287,10 @@ pub fn add(
     now: DateTime<Utc>,
 ) -> Result<Outcome, CliError> {
     let calendar = calendar_id(store, &args.calendar)?;
-    let start = parse_time(&args.start, zone, args.all_day)?;
+    let today = now.with_timezone(&zone).date_naive();
+    let start = parse_time(&args.start, zone, args.all_day, today)?;
     let end = match &args.end {
-        Some(t) => exclusive(parse_time(t, zone, args.all_day)?),
+        Some(t) => exclusive(parse_time(t, zone, args.all_day, today)?),
         None if args.all_day => exclusive(start.clone()),
         None => start.shifted(Duration::hours(1)),
     };
@@ -299,7 +323,11 @@ pub fn edit(
     now: DateTime<Utc>,
 ) -> Result<Outcome, CliError> {
     let (item, _) = item_of(store, &args.uid, args.calendar.as_deref())?;
-    let time = |t: &Option<String>| t.as_deref().map(|t| parse_time(t, zone, args.all_day));
+    let today = now.with_timezone(&zone).date_naive();
+    let time = |t: &Option<String>| {
+        t.as_deref()
+            .map(|t| parse_time(t, zone, args.all_day, today))
+    };
     let changes = Changes {
         summary: args.summary.clone(),
         start: time(&args.start).transpose()?,
@@ -319,7 +347,14 @@ pub fn edit(
     let request = EditRequest::Change {
         item,
         uid: args.uid.clone(),
-        occurrence: occurrence(store, item, &args.uid, args.occurrence.as_deref(), zone)?,
+        occurrence: occurrence(
+            store,
+            item,
+            &args.uid,
+            args.occurrence.as_deref(),
+            zone,
+            now.with_timezone(&zone).date_naive(),
+        )?,
         changes,
         seen_etag: None,
     };
@@ -337,7 +372,14 @@ pub fn delete(
     let request = EditRequest::Delete {
         item,
         uid: args.uid.clone(),
-        occurrence: occurrence(store, item, &args.uid, args.occurrence.as_deref(), zone)?,
+        occurrence: occurrence(
+            store,
+            item,
+            &args.uid,
+            args.occurrence.as_deref(),
+            zone,
+            now.with_timezone(&zone).date_naive(),
+        )?,
         seen_etag: None,
     };
     Ok(stage(store, request, now)?)

@@ -130,12 +130,13 @@ impl From<KeepSide> for crate::store::Keep {
 /// `almanac agenda` options.
 #[derive(Debug, clap::Args)]
 pub struct AgendaArgs {
-    /// First day (YYYY-MM-DD, in the display zone; default: today).
+    /// First day, in the display zone (default: today): 2026-12-24, or as you would say it:
+    /// 24/12, 24.12., dec 24, tomorrow, mon, +3d, next week.
     #[arg(long, value_name = "D")]
-    pub from: Option<NaiveDate>,
-    /// Last day, inclusive (default: six days after --from).
+    pub from: Option<String>,
+    /// Last day, inclusive (default: six days after --from), in the same forms.
     #[arg(long, value_name = "D")]
-    pub to: Option<NaiveDate>,
+    pub to: Option<String>,
     /// Display zone (IANA name; default: the configured or system zone).
     #[arg(long, value_name = "ZONE")]
     pub tz: Option<String>,
@@ -408,8 +409,18 @@ pub fn agenda_range(
     args: &AgendaArgs,
     today: NaiveDate,
 ) -> Result<(NaiveDate, NaiveDate), CliError> {
-    let from = args.from.unwrap_or(today);
-    let to = args.to.unwrap_or(from + Duration::days(6));
+    let day = |flag: &str, text: &str| {
+        crate::domain::typed_date::parse_day(text, today)
+            .map_err(|e| CliError::Usage(format!("--{flag}: {e}")))
+    };
+    let from = match &args.from {
+        Some(t) => day("from", t)?,
+        None => today,
+    };
+    let to = match &args.to {
+        Some(t) => day("to", t)?,
+        None => from + Duration::days(6),
+    };
     if to < from {
         return Err(CliError::Usage(format!(
             "--to {to} is before --from {from}"

@@ -562,3 +562,45 @@ fn a_file_with_a_byte_order_mark_imports_its_items_as_written() {
     assert!(export("Plain").contains("Apple event in a custom zone"));
     assert_eq!(export("Marked"), export("Plain"));
 }
+
+/// A series too dense to list in full for the days asked (a rule every minute, COUNT counted from
+/// years back) is bounded, and says so: a note on stderr, never a silent gap or a stall.
+#[test]
+fn a_series_too_dense_to_list_says_it_is_truncated() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dense.ics");
+    std::fs::write(
+        &file,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:dense\r\nDTSTAMP:20200101T000000Z\r\n\
+         DTSTART:20200101T000000Z\r\nDURATION:PT1M\r\nRRULE:FREQ=MINUTELY;COUNT=9999999\r\n\
+         SUMMARY:Every minute\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    )
+    .unwrap();
+    let out = almanac(
+        dir.path(),
+        &["import", &file.display().to_string(), "--calendar", "home"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = almanac(
+        dir.path(),
+        &[
+            "agenda",
+            "--json",
+            "--from",
+            "2026-11-23",
+            "--to",
+            "2026-11-29",
+            "--tz",
+            "UTC",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("'Every minute' cannot be listed in full") && err.contains("series truncated"),
+        "{err}"
+    );
+    let list: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("still the JSON array");
+    assert!(list.is_array());
+}

@@ -126,6 +126,9 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
         if let Command::Load { from, to } = c {
             let loaded = load(&reader, from, to, &zone);
             update(&mut model, loaded);
+            if let Some(note) = truncation_note(&reader) {
+                update(&mut model, note);
+            }
         }
     }
     let loads = spawn_loader(reader, model.zone, tx.clone());
@@ -373,6 +376,19 @@ fn load(reader: &StoreReader, from: NaiveDate, to: NaiveDate, zone: &chrono_tz::
     }
 }
 
+/// A note for the status line when a series in the window could not be shown in full.
+fn truncation_note(reader: &StoreReader) -> Option<Msg> {
+    let cut = reader.truncated_series();
+    let (summary, reason) = cut.first()?;
+    let more = match cut.len() {
+        1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    Some(Msg::Notice(format!(
+        "⚠ '{summary}' cannot be shown in full here: {reason}{more}"
+    )))
+}
+
 /// A thread that owns the read connection and answers read commands. Of the requests that queued up
 /// while it worked only the newest of each kind is answered: the others were overtaken.
 fn spawn_loader(
@@ -422,6 +438,7 @@ fn spawn_loader(
             let answers = window
                 .map(|(from, to)| load(&reader, from, to, &zone))
                 .into_iter()
+                .chain(window.and_then(|_| truncation_note(&reader)))
                 .chain(detail.map(|event_id| match reader.event_detail(event_id) {
                     Ok(detail) => Msg::DetailLoaded { event_id, detail },
                     Err(e) => Msg::LoadFailed(e.to_string()),

@@ -32,6 +32,7 @@ pub(super) fn occ(uid: &str, start: When, end: When) -> Occurrence {
         end,
         tzid: None,
         pending: false,
+        note: None,
     }
 }
 
@@ -423,4 +424,18 @@ fn a_write_by_another_process_reloads_what_is_on_screen() {
     );
     m.mode = Mode::Sync;
     assert!(update(&mut m, Msg::CacheChanged).contains(&Command::LoadStatus));
+}
+
+#[test]
+fn a_notice_about_what_is_on_screen_reaches_the_status_line() {
+    let mut m = loaded(vec![]);
+    update(
+        &mut m,
+        Msg::Notice("⚠ 'Every minute' cannot be shown in full here: series truncated".into()),
+    );
+    let status = m.status.clone().expect("shown");
+    assert!(
+        !status.error && status.text.contains("series truncated"),
+        "{status:?}"
+    );
 }

@@ -58,6 +58,8 @@ pub enum Msg {
     Now(chrono::DateTime<chrono::Utc>),
     /// Something (another process, or the engine) wrote the cache: what is on screen is read again.
     CacheChanged,
+    /// Something the person should know about what is on screen (a series shown in part).
+    Notice(String),
 }
 
 /// An effect for the run loop to perform.
@@ -212,6 +214,13 @@ fn dispatch(model: &mut Model, msg: Msg) -> Vec<Command> {
         Msg::Resolved(result) => conflicts::on_resolved(model, result),
         Msg::Now(now) => {
             model.now = now;
+            Vec::new()
+        }
+        Msg::Notice(text) => {
+            model.status = Some(Status {
+                text: sanitize(&text),
+                error: false,
+            });
             Vec::new()
         }
         Msg::CacheChanged => {

@@ -488,6 +488,14 @@ pub fn occurrences_from_cache(
         .map(|c| (c.id, c.name))
         .collect();
     let mut list = reader.occurrences(from, to, zone)?;
+    // Said on stderr, so `--json` stays exactly the contract's array.
+    for (summary, reason) in reader.truncated_series() {
+        eprintln!(
+            "note: '{}' cannot be listed in full for these days: {}",
+            sanitize(&summary),
+            sanitize(&reason)
+        );
+    }
     crate::store::sort_occurrences(&mut list, zone);
     Ok((list, names))
 }
@@ -579,6 +587,9 @@ pub fn agenda_text(
         if !o.location.is_empty() {
             what.push_str(" @ ");
             what.push_str(&sanitize(&o.location));
+        }
+        if let Some(note) = &o.note {
+            what.push_str(&format!(" [{}; first instance only]", sanitize(note)));
         }
         let mut day = first.max(from);
         while day <= last.min(to) {

@@ -77,6 +77,10 @@ pub struct Occurrence {
     pub tzid: Option<Arc<str>>,
     /// A local change to this event waits to be pushed (or is held by a conflict).
     pub pending: bool,
+    /// Why this occurrence stands for more than itself: a series that cannot be expanded in the
+    /// window (too many instances, a rule counted from too far back) is shown by its first
+    /// instance, with the reason ("series truncated: …").
+    pub note: Option<Arc<str>>,
 }
 
 /// What the detail pane shows beyond an occurrence: read on demand, one event at a time, so the month

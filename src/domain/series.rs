@@ -401,6 +401,7 @@ pub fn item_occurrences(
             end: ev.end.normalise(),
             tzid: ev.start.tzid().map(Arc::from),
             pending: false,
+            note: None,
         };
         match SeriesSpec::from_events(ev, &overrides) {
             Some(spec) => match spec.occurrences(&template, from, to) {

@@ -18,6 +18,8 @@ const ZONE_SLACK_SECS: i64 = 26 * 3600;
 /// A read connection to the cache.
 pub struct StoreReader {
     conn: Connection,
+    /// The series the last `occurrences` call could not show in full: (summary, reason).
+    truncated: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 const OCCURRENCE_COLUMNS: &str = "id, calendar_id, uid, recurrence_kind, recurrence_key, summary,
@@ -28,12 +30,19 @@ impl StoreReader {
     pub fn open_file(path: &Path) -> Result<StoreReader, StoreError> {
         Ok(StoreReader {
             conn: read_only(path)?,
+            truncated: Default::default(),
         })
     }
 
     /// Every calendar, in id order.
     pub fn calendars(&self) -> Result<Vec<Calendar>, StoreError> {
         calendars(&self.conn)
+    }
+
+    /// The series the last [`Self::occurrences`] call could not show in full (too many instances
+    /// in the window, or a rule counted from too far back): (summary, reason), for a visible note.
+    pub fn truncated_series(&self) -> Vec<(String, String)> {
+        self.truncated.borrow().clone()
     }
 
     /// SQLite's `data_version`: it changes when another connection (another process, or this
@@ -57,6 +66,7 @@ impl StoreReader {
         to: NaiveDate,
         display: &Tz,
     ) -> Result<Vec<Occurrence>, StoreError> {
+        self.truncated.borrow_mut().clear();
         let lo = from.and_time(NaiveTime::MIN).and_utc().timestamp() - ZONE_SLACK_SECS;
         let hi = (to + Duration::days(1))
             .and_time(NaiveTime::MIN)
@@ -168,8 +178,14 @@ impl StoreReader {
                 });
             if let Err(reason) = expanded {
                 tracing::warn!(uid = %master.uid, %reason, "series cannot be expanded; showing its first instance");
+                self.truncated
+                    .borrow_mut()
+                    .push((master.summary.to_string(), reason.clone()));
                 if master.overlaps_days(from, to, display) {
-                    out.push(master);
+                    out.push(Occurrence {
+                        note: Some(Arc::from(reason.as_str())),
+                        ..master
+                    });
                 }
             }
         }
@@ -280,6 +296,7 @@ fn occurrence_from_row(r: &Row<'_>) -> rusqlite::Result<Occurrence> {
         end: when(10, 11)?,
         tzid: text(12)?,
         pending: false,
+        note: None,
     })
 }
 

@@ -154,6 +154,15 @@ pub fn draw_detail(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
         label("UID"),
         Span::raw(sanitize(&occ.uid)),
     ]));
+    if let Some(note) = &occ.note {
+        lines.push(Line::from(vec![
+            label("Note"),
+            Span::styled(
+                format!("{} (only its first instance is shown)", sanitize(note)),
+                theme.error(),
+            ),
+        ]));
+    }
     let detail = model
         .detail
         .as_ref()

@@ -32,13 +32,18 @@ pub fn fit(s: &str, width: usize) -> String {
     out
 }
 
-/// The summary as lists show it: `✎` first when a local change waits to be pushed.
+/// The summary as lists show it: `✎` first when a local change waits to be pushed, `⚠` when the
+/// occurrence stands for a series that could not be expanded (the detail says why).
 pub fn summary_label(occ: &crate::domain::Occurrence) -> String {
+    let mut label = String::new();
     if occ.pending {
-        format!("✎{}", occ.summary)
-    } else {
-        occ.summary.to_string()
+        label.push('✎');
     }
+    if occ.note.is_some() {
+        label.push('⚠');
+    }
+    label.push_str(&occ.summary);
+    label
 }
 
 /// A clock time: `09:00` or `9:00a`.

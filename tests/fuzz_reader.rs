@@ -282,3 +282,57 @@ fn costly_rules_expand_a_week_in_bounded_time_and_memory() {
         assert!(peak < 8 << 20, "{rule} held {peak} bytes");
     }
 }
+
+/// Bytes that are not UTF-8, dropped into the text of real, well-formed multistatus replies (hrefs,
+/// etags, calendar data): the reader never panics, never fails the whole reply for it, loses only
+/// the responses they are in, and stays within a time and memory bound.
+#[test]
+fn invalid_utf8_inside_valid_xml_spoils_only_its_response() {
+    use almanac::sync::caldav::xml::parse_multistatus;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/dav");
+    let mut rng = Rng(0x5eed_0f_0b4d);
+    let bad: [&[u8]; 4] = [b"\xff", b"\xc3\x28", b"\xe2\x82", b"\xf0\x90\x80"];
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let original = std::fs::read(&path).unwrap();
+        let clean = parse_multistatus(&original).expect("the fixture reads");
+        // Places inside character data: right after a '>' that is followed by text.
+        let spots: Vec<usize> = original
+            .windows(2)
+            .enumerate()
+            .filter(|(_, w)| w[0] == b'>' && w[1] != b'<' && !w[1].is_ascii_whitespace())
+            .map(|(i, _)| i + 1)
+            .collect();
+        for _ in 0..200 {
+            let Some(&at) = spots.get(rng.below(spots.len())) else {
+                break;
+            };
+            let mut body = original.clone();
+            let junk = bad[rng.below(bad.len())];
+            body.splice(at..at, junk.iter().copied());
+            let mut parsed = None;
+            let (took, peak) = measured(|| parsed = Some(parse_multistatus(&body)));
+            let parsed = parsed.unwrap();
+            let ms = parsed.unwrap_or_else(|e| {
+                panic!(
+                    "{}: one bad byte at {at} failed the whole reply: {e}",
+                    path.display()
+                )
+            });
+            // At most the response holding the bytes is lost (or its data marked unreadable).
+            assert!(
+                ms.responses.len() + 1 >= clean.responses.len(),
+                "{}: {} of {} responses left",
+                path.display(),
+                ms.responses.len(),
+                clean.responses.len()
+            );
+            assert!(took < Duration::from_secs(1), "{took:?}");
+            assert!(
+                peak < 64 * body.len() + (1 << 20),
+                "{peak} bytes for {}",
+                body.len()
+            );
+        }
+    }
+}

@@ -290,7 +290,7 @@ fn costly_rules_expand_a_week_in_bounded_time_and_memory() {
 fn invalid_utf8_inside_valid_xml_spoils_only_its_response() {
     use almanac::sync::caldav::xml::parse_multistatus;
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/dav");
-    let mut rng = Rng(0x5eed_0f_0b4d);
+    let mut rng = Rng(0x005e_ed0f_0b4d);
     let bad: [&[u8]; 4] = [b"\xff", b"\xc3\x28", b"\xe2\x82", b"\xf0\x90\x80"];
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();

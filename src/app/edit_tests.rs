@@ -502,3 +502,60 @@ fn the_read_only_sample_refuses_edits_at_once_and_the_form_names_the_real_target
     let names: Vec<&str> = form.calendars.iter().map(|(_, n)| n.as_str()).collect();
     assert_eq!(names, ["Personal (new, on this computer)"]);
 }
+
+/// Typing into a field that already holds text (reached with Tab) replaces it: `14:00` typed over
+/// the prefilled `09:00` is 14:00, not `09:0014:00` cut at five characters.
+#[test]
+fn typing_into_a_prefilled_field_replaces_it() {
+    let mut m = loaded(vec![]);
+    press(&mut m, KeyCode::Char('a'));
+    typed(&mut m, "Review");
+    press(&mut m, KeyCode::Tab);
+    press(&mut m, KeyCode::Tab);
+    typed(&mut m, "14:00");
+    press(&mut m, KeyCode::Tab);
+    // Backspace clears what was there; then the new text goes in.
+    press(&mut m, KeyCode::Backspace);
+    typed(&mut m, "15:30");
+    let Mode::Form(form) = &m.mode else {
+        panic!("the form: {:?}", m.mode)
+    };
+    assert_eq!(
+        (form.values.start.as_str(), form.values.end.as_str()),
+        ("14:00", "15:30")
+    );
+    // A movement key keeps the text for editing.
+    press(&mut m, KeyCode::BackTab);
+    press(&mut m, KeyCode::End);
+    press(&mut m, KeyCode::Backspace);
+    typed(&mut m, "5");
+    let Mode::Form(form) = &m.mode else {
+        panic!("the form")
+    };
+    assert_eq!(form.values.start, "14:05");
+}
+
+/// An all-day event can span several days: its End is the last day, typed as any day.
+#[test]
+fn an_all_day_event_can_span_several_days() {
+    let mut m = loaded(vec![]);
+    press(&mut m, KeyCode::Char('a'));
+    typed(&mut m, "Trip");
+    for _ in 0..4 {
+        press(&mut m, KeyCode::Tab);
+    }
+    press(&mut m, KeyCode::Char(' '));
+    let Mode::Form(form) = &m.mode else {
+        panic!("the form")
+    };
+    assert!(form.values.all_day);
+    assert_eq!(form.values.end, "2026-11-23", "the End is the last day");
+    press(&mut m, KeyCode::BackTab);
+    typed(&mut m, "25/11");
+    let cmds = press(&mut m, KeyCode::Enter);
+    let Some(Command::Stage(EditRequest::Create { event, .. })) = cmds.first() else {
+        panic!("a create: {cmds:?}")
+    };
+    assert_eq!(event.start, EventTime::Date(d(2026, 11, 23)));
+    assert_eq!(event.end, EventTime::Date(d(2026, 11, 26)), "exclusive end");
+}

@@ -89,13 +89,9 @@ pub fn add(model: &mut Model) -> Vec<Command> {
         calendar,
         repeat: Repeat::Never,
     };
-    model.mode = Mode::Form(Box::new(Form::new(
-        Target::New,
-        values,
-        0,
-        model.zone,
-        calendars,
-    )));
+    model.mode = Mode::Form(Box::new(
+        Form::new(Target::New, values, 0, model.zone, calendars).counting_from(model.today),
+    ));
     Vec::new()
 }
 
@@ -288,11 +284,16 @@ fn open_edit_form(
             t.format("%H:%M").to_string()
         }
     };
+    let last_day = (s.date() + Duration::days(span_days)).format("%Y-%m-%d");
     let values = Values {
         summary: occ.summary.to_string(),
         date: s.format("%Y-%m-%d").to_string(),
         start: clock(s, "09:00"),
-        end: clock(e, "10:00"),
+        end: if all_day {
+            last_day.to_string()
+        } else {
+            clock(e, "10:00")
+        },
         all_day,
         location: occ.location.to_string(),
         description: detail.description.clone(),
@@ -314,7 +315,8 @@ fn open_edit_form(
         span_days,
         model.zone,
         vec![(occ.calendar_id, name)],
-    );
+    )
+    .counting_from(model.today);
     model.mode = Mode::Form(Box::new(form));
 }
 

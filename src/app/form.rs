@@ -68,8 +68,11 @@ impl Field {
 
     fn max_len(self) -> usize {
         match self {
-            Field::Date => 10,
-            Field::Start | Field::End => 5,
+            // Days as people type them (`tomorrow`, `24.12.2026`) as well as `2026-12-24`.
+            Field::Date => 24,
+            Field::Start => 5,
+            // A time, or for an all-day event the last day.
+            Field::End => 24,
             Field::Description => 2000,
             _ => 200,
         }
@@ -217,6 +220,11 @@ pub struct Form {
     pub cursor: usize,
     /// Why the last save was refused.
     pub error: Option<String>,
+    /// The day typed dates count from (`tomorrow`, `fri`): the model's today.
+    pub today: NaiveDate,
+    /// The focused field's text was there before the person came to it (Tab, ↑↓): the first
+    /// character typed replaces it, Backspace clears it, a movement key keeps it for editing.
+    pub fresh: bool,
 }
 
 /// What a key did to the form.
@@ -248,14 +256,22 @@ impl Form {
             calendars,
             focus: Field::Summary,
             error: None,
+            fresh: false,
+            today: NaiveDate::default(),
         }
+    }
+
+    /// The same form, with `today` as the day typed dates count from.
+    pub fn counting_from(mut self, today: NaiveDate) -> Form {
+        self.today = today;
+        self
     }
 
     /// Whether `field` can be focused now: times only for timed events, the calendar only for a new
     /// event, the repeat rule not for a single occurrence.
     pub fn active(&self, field: Field) -> bool {
         match field {
-            Field::Start | Field::End => !self.values.all_day,
+            Field::Start => !self.values.all_day,
             Field::Calendar => self.target == Target::New && self.calendars.len() > 1,
             Field::Repeat => !matches!(
                 self.target,
@@ -298,6 +314,7 @@ impl Form {
     fn focus_on(&mut self, field: Field) {
         self.focus = field;
         self.cursor = self.values.text(field).chars().count();
+        self.fresh = self.cursor > 0;
     }
 
     fn edit_field(&mut self, code: KeyCode) {
@@ -306,6 +323,14 @@ impl Form {
             Field::AllDay => {
                 if matches!(code, KeyCode::Char(' ') | KeyCode::Left | KeyCode::Right) {
                     self.values.all_day = !self.values.all_day;
+                    // The end of an all-day event is its last day; of a timed one, a time.
+                    self.values.end = if self.values.all_day {
+                        self.last_day()
+                    } else if self.original.all_day {
+                        "10:00".into()
+                    } else {
+                        self.original.end.clone()
+                    };
                 }
             }
             Field::Calendar => {
@@ -339,7 +364,36 @@ impl Form {
         }
     }
 
+    /// The last day the date and the span give, as the End field shows it for all-day events.
+    fn last_day(&self) -> String {
+        NaiveDate::parse_from_str(self.values.date.trim(), "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.checked_add_signed(Duration::days(self.span_days.max(0))))
+            .map_or_else(
+                || self.values.date.clone(),
+                |d| d.format("%Y-%m-%d").to_string(),
+            )
+    }
+
     fn edit_text(&mut self, field: Field, code: KeyCode) {
+        if std::mem::take(&mut self.fresh) {
+            match code {
+                KeyCode::Char(c) if !c.is_control() => {
+                    if let Some(text) = self.values.text_mut(field) {
+                        text.clear();
+                    }
+                    self.cursor = 0;
+                }
+                KeyCode::Backspace | KeyCode::Delete => {
+                    if let Some(text) = self.values.text_mut(field) {
+                        text.clear();
+                    }
+                    self.cursor = 0;
+                    return;
+                }
+                _ => {}
+            }
+        }
         let cursor = self.cursor;
         let Some(text) = self.values.text_mut(field) else {
             return;
@@ -389,7 +443,7 @@ impl Form {
         if summary.is_empty() {
             return Err((Field::Summary, "the summary is empty".into()));
         }
-        let (start, end) = times(v, self.span_days, self.zone)?;
+        let (start, end) = times(v, self.span_days, self.zone, self.today)?;
         let optional = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
         match &self.target {
             Target::New => Ok(EditRequest::Create {
@@ -410,7 +464,7 @@ impl Form {
                 seen_etag,
             } => {
                 let o = &self.original;
-                let was = times(o, self.span_days, self.zone).ok();
+                let was = times(o, self.span_days, self.zone, self.today).ok();
                 let changed = |a: &String, b: &String| (a != b).then(|| a.clone());
                 let changes = Changes {
                     summary: (summary != o.summary.trim()).then(|| summary.to_string()),
@@ -433,18 +487,38 @@ impl Form {
 }
 
 /// Start and end as the form's fields say, in `zone`; all-day ends are exclusive.
-fn times(v: &Values, span_days: i64, zone: Tz) -> Result<(EventTime, EventTime), (Field, String)> {
-    let date = NaiveDate::parse_from_str(v.date.trim(), "%Y-%m-%d").map_err(|_| {
-        (
-            Field::Date,
-            format!("date: '{}' is not a date (YYYY-MM-DD)", v.date.trim()),
-        )
-    })?;
+fn times(
+    v: &Values,
+    span_days: i64,
+    zone: Tz,
+    today: NaiveDate,
+) -> Result<(EventTime, EventTime), (Field, String)> {
+    let date = NaiveDate::parse_from_str(v.date.trim(), "%Y-%m-%d")
+        .or_else(|_| crate::domain::typed_date::parse_day(v.date.trim(), today))
+        .map_err(|_| {
+            (
+                Field::Date,
+                format!(
+                    "date: '{}' is not a date (2026-12-24, 24/12, tomorrow, fri …)",
+                    v.date.trim()
+                ),
+            )
+        })?;
     let end_date = date
         .checked_add_signed(Duration::days(span_days.max(0)))
         .ok_or_else(|| (Field::Date, "the date is out of range".to_string()))?;
     if v.all_day {
-        let last = if end_date > date { end_date } else { date };
+        // The End field holds the last day (as people type days); empty: the span as it was.
+        let typed = v.end.trim();
+        let last = if typed.is_empty() || parse_time(typed).is_some() {
+            end_date.max(date)
+        } else {
+            crate::domain::typed_date::parse_day(typed, date)
+                .map_err(|e| (Field::End, format!("end: {e}")))?
+        };
+        if last < date {
+            return Err((Field::End, "the last day is before the first".into()));
+        }
         let end = last
             .succ_opt()
             .ok_or_else(|| (Field::Date, "the date is out of range".to_string()))?;

@@ -85,6 +85,11 @@ fn field_line(form: &Form, field: Field, w: usize, theme: Theme) -> Line<'static
     };
     match field {
         _ if field.is_text() && !active => spans.push(Span::styled("—", theme.dim())),
+        // Shown selected: what is typed replaces it.
+        _ if field.is_text() && focused && form.fresh => spans.push(Span::styled(
+            fit(&sanitize(v.text(field)), w),
+            theme.cursor(),
+        )),
         _ if field.is_text() => spans.extend(text_spans(
             &sanitize(v.text(field)),
             focused.then_some(form.cursor),

@@ -559,3 +559,72 @@ fn an_all_day_event_can_span_several_days() {
     assert_eq!(event.start, EventTime::Date(d(2026, 11, 23)));
     assert_eq!(event.end, EventTime::Date(d(2026, 11, 26)), "exclusive end");
 }
+
+/// Repeat offers an end (a number of times, or a last day) and, for weekly series, the weekdays.
+#[test]
+fn a_series_can_end_after_a_count_or_on_a_day_and_repeat_on_weekdays() {
+    let open = |m: &mut Model| {
+        press(m, KeyCode::Char('a'));
+        typed(m, "Standup");
+        // Summary → Date, Start, End, All day, Location, Description, Repeat (one calendar).
+        for _ in 0..7 {
+            press(m, KeyCode::Tab);
+        }
+        press(m, KeyCode::Char(' '));
+        press(m, KeyCode::Char(' '));
+        press(m, KeyCode::Tab);
+    };
+    let rrule_of = |cmds: Vec<Command>| match cmds.first() {
+        Some(Command::Stage(EditRequest::Create { event, .. })) => event.rrule.clone(),
+        other => panic!("a create: {other:?}"),
+    };
+    let mut m = loaded(vec![]);
+    open(&mut m);
+    typed(&mut m, "10");
+    press(&mut m, KeyCode::Tab);
+    typed(&mut m, "mon wed fri");
+    let rule = rrule_of(press(&mut m, KeyCode::Enter));
+    assert_eq!(rule.as_deref(), Some("FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=10"));
+
+    let mut m = loaded(vec![]);
+    open(&mut m);
+    typed(&mut m, "1/3/2027");
+    // The model's zone is UTC: the last day ends at 23:59:59 UTC.
+    let rule = rrule_of(press(&mut m, KeyCode::Enter));
+    assert_eq!(rule.as_deref(), Some("FREQ=WEEKLY;UNTIL=20270301T235959Z"));
+
+    let mut m = loaded(vec![]);
+    open(&mut m);
+    press(&mut m, KeyCode::Tab);
+    typed(&mut m, "mon blue");
+    assert!(press(&mut m, KeyCode::Enter).is_empty());
+    let (field, message) = form_error(&m).expect("an error");
+    assert_eq!(field, Field::Days);
+    assert!(message.contains("'blue' is not a weekday"), "{message}");
+}
+
+#[test]
+fn a_rule_is_read_into_the_forms_fields_when_it_fits_them() {
+    use crate::app::form::{Repeat, repeat_fields};
+    assert_eq!(
+        repeat_fields(Some("FREQ=WEEKLY;BYDAY=MO,FR;UNTIL=20270301T225959Z")),
+        (
+            Repeat::Weekly,
+            "2027-03-01".to_string(),
+            "mon fri".to_string()
+        )
+    );
+    assert_eq!(
+        repeat_fields(Some("FREQ=DAILY;COUNT=5")),
+        (Repeat::Daily, "5".to_string(), String::new())
+    );
+    assert_eq!(
+        repeat_fields(None),
+        (Repeat::Never, String::new(), String::new())
+    );
+    let custom = "FREQ=MONTHLY;BYDAY=2TU";
+    assert_eq!(
+        repeat_fields(Some(custom)),
+        (Repeat::Rule(custom.into()), String::new(), String::new())
+    );
+}

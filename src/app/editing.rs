@@ -5,7 +5,7 @@
 use chrono::{Duration, NaiveDateTime};
 use crossterm::event::{KeyCode, KeyEvent};
 
-use super::form::{Form, Outcome, Repeat, Target, Values};
+use super::form::{Form, Outcome, Repeat, Target, Values, repeat_fields};
 use super::model::{Mode, Model, Status};
 use super::update::Command;
 use crate::domain::{EventDetail, Occurrence, When, read_calendar};
@@ -88,6 +88,8 @@ pub fn add(model: &mut Model) -> Vec<Command> {
         description: String::new(),
         calendar,
         repeat: Repeat::Never,
+        ends: String::new(),
+        days: String::new(),
     };
     model.mode = Mode::Form(Box::new(
         Form::new(Target::New, values, 0, model.zone, calendars).counting_from(model.today),
@@ -285,6 +287,7 @@ fn open_edit_form(
         }
     };
     let last_day = (s.date() + Duration::days(span_days)).format("%Y-%m-%d");
+    let (repeat, ends, days) = repeat_fields(detail.rrule.as_deref());
     let values = Values {
         summary: occ.summary.to_string(),
         date: s.format("%Y-%m-%d").to_string(),
@@ -298,7 +301,9 @@ fn open_edit_form(
         location: occ.location.to_string(),
         description: detail.description.clone(),
         calendar: occ.calendar_id,
-        repeat: Repeat::from_rrule(detail.rrule.as_deref()),
+        repeat,
+        ends,
+        days,
     };
     let name = model
         .calendar(occ.calendar_id)

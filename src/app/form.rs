@@ -22,10 +22,14 @@ pub enum Field {
     Description,
     Calendar,
     Repeat,
+    /// When a series ends: a number of times, or a last day.
+    Ends,
+    /// The weekdays of a weekly series.
+    Days,
 }
 
 /// Every field, top to bottom.
-pub const FIELDS: [Field; 9] = [
+pub const FIELDS: [Field; 11] = [
     Field::Summary,
     Field::Date,
     Field::Start,
@@ -35,6 +39,8 @@ pub const FIELDS: [Field; 9] = [
     Field::Description,
     Field::Calendar,
     Field::Repeat,
+    Field::Ends,
+    Field::Days,
 ];
 
 impl Field {
@@ -50,6 +56,8 @@ impl Field {
             Field::Description => "Description",
             Field::Calendar => "Calendar",
             Field::Repeat => "Repeat",
+            Field::Ends => "Ends",
+            Field::Days => "On days",
         }
     }
 
@@ -63,6 +71,8 @@ impl Field {
                 | Field::End
                 | Field::Location
                 | Field::Description
+                | Field::Ends
+                | Field::Days
         )
     }
 
@@ -74,6 +84,8 @@ impl Field {
             // A time, or for an all-day event the last day.
             Field::End => 24,
             Field::Description => 2000,
+            Field::Ends => 24,
+            Field::Days => 40,
             _ => 200,
         }
     }
@@ -158,6 +170,10 @@ pub struct Values {
     pub description: String,
     pub calendar: i64,
     pub repeat: Repeat,
+    /// When the series ends: empty (never), a number of times (`10`), or a last day.
+    pub ends: String,
+    /// The weekdays of a weekly series (`mon wed fri`); empty: the start's weekday.
+    pub days: String,
 }
 
 impl Values {
@@ -170,6 +186,8 @@ impl Values {
             Field::End => &self.end,
             Field::Location => &self.location,
             Field::Description => &self.description,
+            Field::Ends => &self.ends,
+            Field::Days => &self.days,
             Field::AllDay | Field::Calendar | Field::Repeat => "",
         }
     }
@@ -182,6 +200,8 @@ impl Values {
             Field::End => Some(&mut self.end),
             Field::Location => Some(&mut self.location),
             Field::Description => Some(&mut self.description),
+            Field::Ends => Some(&mut self.ends),
+            Field::Days => Some(&mut self.days),
             Field::AllDay | Field::Calendar | Field::Repeat => None,
         }
     }
@@ -273,15 +293,25 @@ impl Form {
         match field {
             Field::Start => !self.values.all_day,
             Field::Calendar => self.target == Target::New && self.calendars.len() > 1,
-            Field::Repeat => !matches!(
-                self.target,
-                Target::Edit {
-                    occurrence: Some(_),
-                    ..
-                }
-            ),
+            Field::Repeat => self.repeats_may_change(),
+            Field::Ends => {
+                self.repeats_may_change()
+                    && !matches!(self.values.repeat, Repeat::Never | Repeat::Rule(_))
+            }
+            Field::Days => self.repeats_may_change() && self.values.repeat == Repeat::Weekly,
             _ => true,
         }
+    }
+
+    /// The repetition is the series' own: not for one occurrence.
+    fn repeats_may_change(&self) -> bool {
+        !matches!(
+            self.target,
+            Target::Edit {
+                occurrence: Some(_),
+                ..
+            }
+        )
     }
 
     /// Applies one key.
@@ -444,6 +474,7 @@ impl Form {
             return Err((Field::Summary, "the summary is empty".into()));
         }
         let (start, end) = times(v, self.span_days, self.zone, self.today)?;
+        let rrule = rule(v, &start, self.today)?;
         let optional = |s: &str| (!s.trim().is_empty()).then(|| s.to_string());
         match &self.target {
             Target::New => Ok(EditRequest::Create {
@@ -454,7 +485,7 @@ impl Form {
                     end,
                     location: optional(&v.location),
                     description: optional(&v.description),
-                    rrule: v.repeat.rrule(),
+                    rrule,
                 },
             }),
             Target::Edit {
@@ -472,7 +503,8 @@ impl Form {
                     end: (was.as_ref().map(|w| &w.1) != Some(&end)).then_some(end),
                     location: changed(&v.location, &o.location),
                     description: changed(&v.description, &o.description),
-                    rrule: (v.repeat != o.repeat).then(|| v.repeat.rrule()),
+                    rrule: (v.repeat != o.repeat || v.ends != o.ends || v.days != o.days)
+                        .then_some(rrule),
                 };
                 Ok(EditRequest::Change {
                     item: *item,
@@ -483,6 +515,140 @@ impl Form {
                 })
             }
         }
+    }
+}
+
+/// The RRULE the Repeat, Ends and On days fields say (`None`: it does not repeat). A rule the
+/// form cannot express stays as written.
+fn rule(
+    v: &Values,
+    start: &EventTime,
+    today: NaiveDate,
+) -> Result<Option<String>, (Field, String)> {
+    let Some(mut rule) = v.repeat.rrule() else {
+        return Ok(None);
+    };
+    if matches!(v.repeat, Repeat::Rule(_)) {
+        return Ok(Some(rule));
+    }
+    if v.repeat == Repeat::Weekly && !v.days.trim().is_empty() {
+        let mut days = Vec::new();
+        for word in v.days.split([' ', ',', ';']).filter(|w| !w.is_empty()) {
+            let day = weekday_code(word).ok_or_else(|| {
+                (
+                    Field::Days,
+                    format!("on days: '{word}' is not a weekday (mon tue wed thu fri sat sun)"),
+                )
+            })?;
+            if !days.contains(&day) {
+                days.push(day);
+            }
+        }
+        rule.push_str(&format!(";BYDAY={}", days.join(",")));
+    }
+    let ends = v.ends.trim().to_lowercase();
+    let count = ends.trim_end_matches("times").trim_end_matches('x').trim();
+    if ends.is_empty() || ends == "never" {
+    } else if let Ok(n) = count.parse::<u32>() {
+        if n == 0 {
+            return Err((Field::Ends, "ends: a series happens at least once".into()));
+        }
+        rule.push_str(&format!(";COUNT={n}"));
+    } else {
+        let last = crate::domain::typed_date::parse_day(&ends, today)
+            .map_err(|e| (Field::Ends, format!("ends: a number of times (10) or {e}")))?;
+        // RFC 5545 3.3.10: UNTIL is a date for all-day series, else a UTC date-time; the last
+        // day is included, so the series ends at its last moment.
+        let until = match start {
+            EventTime::Date(_) => last.format("%Y%m%d").to_string(),
+            other => {
+                let end_of_day = last.and_hms_opt(23, 59, 59).unwrap_or_default();
+                let utc = match other {
+                    EventTime::Zoned {
+                        zone: Some(zone), ..
+                    } => zone.local_to_utc(end_of_day),
+                    _ => end_of_day.and_utc(),
+                };
+                utc.format("%Y%m%dT%H%M%SZ").to_string()
+            }
+        };
+        rule.push_str(&format!(";UNTIL={until}"));
+    }
+    Ok(Some(rule))
+}
+
+/// `MO` for `mon`, `monday`, `mo` …
+fn weekday_code(word: &str) -> Option<&'static str> {
+    let w = word.to_lowercase();
+    let days = [
+        ("monday", "MO"),
+        ("tuesday", "TU"),
+        ("wednesday", "WE"),
+        ("thursday", "TH"),
+        ("friday", "FR"),
+        ("saturday", "SA"),
+        ("sunday", "SU"),
+    ];
+    let mut found = days.iter().filter(|(name, code)| {
+        w.len() >= 2 && (name.starts_with(&w) || code.eq_ignore_ascii_case(&w))
+    });
+    let (_, code) = found.next()?;
+    found.next().is_none().then_some(*code)
+}
+
+/// Reads an RRULE for the form: FREQ, and at most BYDAY (weekly), COUNT or UNTIL besides, become
+/// its fields (Repeat, On days, Ends); anything richer stays as written.
+pub fn repeat_fields(rule: Option<&str>) -> (Repeat, String, String) {
+    let Some(rule) = rule.map(str::trim).filter(|r| !r.is_empty()) else {
+        return (Repeat::Never, String::new(), String::new());
+    };
+    let custom = || (Repeat::Rule(rule.to_string()), String::new(), String::new());
+    let mut repeat = None;
+    let (mut ends, mut days) = (String::new(), String::new());
+    for part in rule.split(';') {
+        let Some((key, value)) = part.split_once('=') else {
+            return custom();
+        };
+        match (key.to_ascii_uppercase().as_str(), value) {
+            ("FREQ", f) => repeat = Some(Repeat::from_rrule(Some(&format!("FREQ={f}")))),
+            ("COUNT", n) if ends.is_empty() => ends = n.to_string(),
+            ("UNTIL", u) if ends.is_empty() && u.len() >= 8 => {
+                let day = NaiveDate::parse_from_str(&u[..8], "%Y%m%d");
+                match day {
+                    Ok(d) => ends = d.format("%Y-%m-%d").to_string(),
+                    Err(_) => return custom(),
+                }
+            }
+            ("BYDAY", list) => {
+                let names: Option<Vec<&str>> = list
+                    .split(',')
+                    .map(|c| match c.to_ascii_uppercase().as_str() {
+                        "MO" => Some("mon"),
+                        "TU" => Some("tue"),
+                        "WE" => Some("wed"),
+                        "TH" => Some("thu"),
+                        "FR" => Some("fri"),
+                        "SA" => Some("sat"),
+                        "SU" => Some("sun"),
+                        _ => None,
+                    })
+                    .collect();
+                match names {
+                    Some(n) => days = n.join(" "),
+                    None => return custom(),
+                }
+            }
+            // WKST says nothing the form shows.
+            ("WKST", _) => {}
+            _ => return custom(),
+        }
+    }
+    match repeat {
+        Some(r @ (Repeat::Daily | Repeat::Monthly | Repeat::Yearly)) if days.is_empty() => {
+            (r, ends, days)
+        }
+        Some(Repeat::Weekly) => (Repeat::Weekly, ends, days),
+        _ => custom(),
     }
 }
 

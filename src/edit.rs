@@ -33,6 +33,16 @@ pub enum EditRequest {
         /// As for `Change`: the server version the person saw when they chose to delete.
         seen_etag: Option<String>,
     },
+    /// The event moves to another calendar (the whole resource, with `changes`): a create there
+    /// and a delete here, staged together. Each has its own conflict cases: the delete meets a
+    /// 412 if the server's copy changed meanwhile, and the person settles it in the pane.
+    Move {
+        item: i64,
+        uid: String,
+        to: i64,
+        changes: Changes,
+        seen_etag: Option<String>,
+    },
     /// The whole text, as typed in `$EDITOR`: replaces the item's (or creates one).
     Replace {
         item: Option<i64>,
@@ -67,6 +77,8 @@ pub struct Outcome {
     pub staged: Staged,
     /// The UID of the event created or changed.
     pub uid: String,
+    /// A second change the request made (a move's delete in the calendar it left).
+    pub also: Option<Staged>,
 }
 
 /// Points a request for an existing event at the item that holds it now. A front end that showed
@@ -81,6 +93,12 @@ fn on_current_item(
 ) -> Result<EditRequest, EditFailure> {
     let (item, uid, seen) = match &mut request {
         EditRequest::Change {
+            item,
+            uid,
+            seen_etag,
+            ..
+        }
+        | EditRequest::Move {
             item,
             uid,
             seen_etag,
@@ -129,6 +147,7 @@ pub fn stage(
     let sample = store.sample_calendar()?.map(|(id, _)| id);
     let item = match &request {
         EditRequest::Change { item, .. }
+        | EditRequest::Move { item, .. }
         | EditRequest::Delete { item, .. }
         | EditRequest::Replace {
             item: Some(item), ..
@@ -185,6 +204,13 @@ pub fn stage(
             let raw = delete_occurrence(&raw, &uid, when, now)?;
             (LocalEdit::update(item, raw, seen_etag), uid)
         }
+        EditRequest::Move {
+            item,
+            uid,
+            to,
+            changes,
+            seen_etag,
+        } => return move_event(store, item, uid, to, &changes, seen_etag, sample, now),
         EditRequest::Replace {
             item: Some(item),
             raw,
@@ -217,5 +243,55 @@ pub fn stage(
         }
     };
     let staged = store.stage(edit, ts)?;
-    Ok(Outcome { staged, uid })
+    Ok(Outcome {
+        staged,
+        uid,
+        also: None,
+    })
+}
+
+/// A move: the resource's text (with `changes`) created in calendar `to`, and deleted where it was
+/// (based on the version the person saw), in one transaction.
+#[allow(clippy::too_many_arguments)]
+fn move_event(
+    store: &mut Store,
+    item: i64,
+    uid: String,
+    to: i64,
+    changes: &Changes,
+    seen_etag: Option<String>,
+    sample: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<Outcome, EditFailure> {
+    let (from, raw) = store.item_text(item)?.ok_or(EditFailure::Gone)?;
+    if Some(to) == sample {
+        return Err(EditFailure::Sample);
+    }
+    let raw = if *changes == Changes::default() {
+        raw
+    } else {
+        edit_event(&raw, &uid, None, changes, now)?
+    };
+    if to == from {
+        let staged = store.stage(LocalEdit::update(item, raw, seen_etag), now.timestamp())?;
+        return Ok(Outcome {
+            staged,
+            uid,
+            also: None,
+        });
+    }
+    let mut staged = store.stage_all(
+        vec![
+            LocalEdit::Create {
+                calendar: to,
+                uid: uid.clone(),
+                raw,
+            },
+            LocalEdit::Delete { item, seen_etag },
+        ],
+        now.timestamp(),
+    )?;
+    let also = staged.pop();
+    let staged = staged.pop().ok_or(EditFailure::Gone)?;
+    Ok(Outcome { staged, uid, also })
 }

@@ -1032,3 +1032,70 @@ async fn edits_in_a_calendar_deleted_on_the_server_become_conflicts_then_go_with
         "the calendar goes with its last edit"
     );
 }
+
+/// An event moves to another calendar: created there (same UID, a new href), deleted here, both
+/// pushed. If the server's copy changed before the delete landed, the delete is a conflict and
+/// nothing is lost: the moved copy is in the new calendar, theirs waits in the pane.
+#[tokio::test]
+async fn an_event_moves_to_another_calendar_and_a_change_meanwhile_is_a_conflict() {
+    for changed_meanwhile in [false, true] {
+        let emu = emulator().await;
+        emu.add_calendar("home", "home", None);
+        let mut c = synced_with_e1(&emu).await;
+        let all = SyncOptions::default();
+        let r = sync_caldav(&mut c.store, "test", &c.dav, &all, None).await;
+        assert_eq!(r.error, None);
+        let home = c
+            .store
+            .calendar_names()
+            .unwrap()
+            .into_iter()
+            .find(|(_, _, n)| n == "home")
+            .unwrap()
+            .0;
+        let item = c.item("e1");
+        let seen = c
+            .cached()
+            .into_iter()
+            .find(|(h, _)| h.ends_with("/e1.ics"))
+            .map(|(_, e)| e)
+            .unwrap();
+        if changed_meanwhile {
+            c.far.put("e1.ics", &rich("e1", "Theirs")).await;
+        }
+        let req = EditRequest::Move {
+            item,
+            uid: "e1".into(),
+            to: home,
+            changes: Changes {
+                summary: Some("Moved".into()),
+                ..Changes::default()
+            },
+            seen_etag: Some(seen),
+        };
+        stage(&mut c.store, req, Utc::now()).unwrap();
+        let r = sync_caldav(&mut c.store, "test", &c.dav, &all, None).await;
+        assert_eq!(r.error, None, "{r:#?}");
+        let moved: Vec<_> = emu
+            .items("home")
+            .into_iter()
+            .filter(|(_, _, body)| body.contains("UID:e1"))
+            .collect();
+        assert_eq!(moved.len(), 1, "created in the new calendar");
+        assert!(moved[0].2.contains("SUMMARY:Moved"), "{}", moved[0].2);
+        let left: Vec<_> = emu.items("work");
+        if changed_meanwhile {
+            assert_eq!(
+                left.len(),
+                1,
+                "their change is not deleted behind their back"
+            );
+            let conflicts = c.store.conflicts().unwrap();
+            assert_eq!(conflicts.len(), 1);
+            assert_eq!(conflicts[0].local_raw, None, "the conflict is our delete");
+        } else {
+            assert!(left.is_empty(), "gone from the old calendar: {left:?}");
+            assert!(c.store.conflicts().unwrap().is_empty());
+        }
+    }
+}

@@ -628,3 +628,36 @@ fn a_rule_is_read_into_the_forms_fields_when_it_fits_them() {
         (Repeat::Rule(custom.into()), String::new(), String::new())
     );
 }
+
+/// The edit form offers the other calendars for a whole event: choosing one is a move.
+#[test]
+fn choosing_another_calendar_in_the_edit_form_moves_the_event() {
+    let day = d(2026, 11, 23);
+    let mut review = occ("review", at(day, 9), at(day, 10));
+    review.event_id = 5;
+    let mut m = loaded(vec![review]);
+    let mut work = m.calendars[0].clone();
+    work.id = 2;
+    work.name = "work".into();
+    m.calendars.push(work);
+    press(&mut m, KeyCode::Tab);
+    assert_eq!(
+        press(&mut m, KeyCode::Char('e')),
+        vec![Command::LoadDetail { event_id: 5 }]
+    );
+    let answer = Msg::DetailLoaded {
+        event_id: 5,
+        detail: Some(detail(42, None)),
+    };
+    update(&mut m, answer);
+    // Summary → Date, Start, End, All day, Location, Description, Calendar.
+    for _ in 0..7 {
+        press(&mut m, KeyCode::Tab);
+    }
+    press(&mut m, KeyCode::Right);
+    let cmds = press(&mut m, KeyCode::Enter);
+    let Some(Command::Stage(EditRequest::Move { item, to, .. })) = cmds.first() else {
+        panic!("a move: {cmds:?}")
+    };
+    assert_eq!((*item, *to), (42, 2));
+}

@@ -314,14 +314,19 @@ fn open_edit_form(
         occurrence,
         seen_etag: seen_etag(detail),
     };
-    let form = Form::new(
-        target,
-        values,
-        span_days,
-        model.zone,
-        vec![(occ.calendar_id, name)],
-    )
-    .counting_from(model.today);
+    // The whole event may move to another calendar it could be added to; one occurrence stays.
+    let mut calendars = vec![(occ.calendar_id, name)];
+    if occurrence.is_none() {
+        calendars.extend(
+            model
+                .calendars
+                .iter()
+                .filter(|c| c.id != occ.calendar_id && !c.hidden && !c.is_sample)
+                .map(|c| (c.id, c.name.clone())),
+        );
+    }
+    let form =
+        Form::new(target, values, span_days, model.zone, calendars).counting_from(model.today);
     model.mode = Mode::Form(Box::new(form));
 }
 

@@ -292,7 +292,8 @@ impl Form {
     pub fn active(&self, field: Field) -> bool {
         match field {
             Field::Start => !self.values.all_day,
-            Field::Calendar => self.target == Target::New && self.calendars.len() > 1,
+            // A new event, or a whole event moving to another calendar.
+            Field::Calendar => self.repeats_may_change() && self.calendars.len() > 1,
             Field::Repeat => self.repeats_may_change(),
             Field::Ends => {
                 self.repeats_may_change()
@@ -506,6 +507,15 @@ impl Form {
                     rrule: (v.repeat != o.repeat || v.ends != o.ends || v.days != o.days)
                         .then_some(rrule),
                 };
+                if v.calendar != o.calendar && occurrence.is_none() {
+                    return Ok(EditRequest::Move {
+                        item: *item,
+                        uid: uid.clone(),
+                        to: v.calendar,
+                        changes,
+                        seen_etag: seen_etag.clone(),
+                    });
+                }
                 Ok(EditRequest::Change {
                     item: *item,
                     uid: uid.clone(),

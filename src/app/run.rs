@@ -281,11 +281,24 @@ impl Edits {
             Err(e) => return Msg::Staged(Err(e)),
         };
         match crate::edit::stage(store, request, Utc::now()) {
-            Ok(outcome) if !outcome.staged.pending => Msg::Staged(Ok("saved".into())),
-            Ok(outcome) => Msg::Staged(Ok(format!(
-                "saved; {}",
-                push_now(engine, outcome.staged.calendar)
-            ))),
+            Ok(outcome) => {
+                // A move changes two calendars: each pushes what waits in it.
+                let waiting: Vec<i64> = std::iter::once(&outcome.staged)
+                    .chain(outcome.also.as_ref())
+                    .filter(|s| s.pending)
+                    .map(|s| s.calendar)
+                    .collect();
+                match waiting.as_slice() {
+                    [] => Msg::Staged(Ok("saved".into())),
+                    [first, rest @ ..] => {
+                        let said = push_now(engine, *first);
+                        for calendar in rest {
+                            push_now(engine, *calendar);
+                        }
+                        Msg::Staged(Ok(format!("saved; {said}")))
+                    }
+                }
+            }
             Err(e) => Msg::Staged(Err(e.to_string())),
         }
     }

@@ -207,6 +207,145 @@ pub(crate) fn resource_name(uid: &str) -> String {
     format!("{safe}.ics")
 }
 
+/// One local edit, inside the caller's transaction (see [`Store::stage`]).
+fn stage_one(tx: &Transaction<'_>, edit: LocalEdit, now: i64) -> Result<Staged, StoreError> {
+    Ok(match edit {
+        LocalEdit::Create { calendar, uid, raw } => {
+            let (remote_id, remote): (Option<String>, bool) = tx
+                .query_row(
+                    "SELECT remote_id, account_id IS NOT NULL FROM calendars WHERE id = ?1",
+                    [calendar],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?
+                .ok_or_else(|| StoreError::NoSuchCalendar(calendar.to_string()))?;
+            let href = child_href(
+                remote_id.as_deref().filter(|_| remote),
+                &resource_name(&uid),
+            );
+            tx.execute(
+                "INSERT INTO items (calendar_id, href, uid, raw, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![calendar, href, uid, raw, now],
+            )?;
+            let item = tx.last_insert_rowid();
+            derive_events(tx, item, calendar, Some(&raw))?;
+            if remote {
+                tx.execute(
+                    "INSERT INTO pending (calendar_id, item_id, href, uid, op, raw, created_at)
+                     VALUES (?1, ?2, ?3, ?4, 'create', ?5, ?6)",
+                    params![calendar, item, href, uid, raw, now],
+                )?;
+            }
+            Staged {
+                calendar,
+                href,
+                pending: remote,
+            }
+        }
+        LocalEdit::Update {
+            item,
+            raw,
+            seen_etag,
+        } => {
+            let row = item_row(tx, item)?;
+            derive_events(tx, item, row.calendar, Some(&raw))?;
+            if row.remote {
+                let folded = tx.execute(
+                    "UPDATE pending SET raw = ?3, op = CASE op WHEN 'delete' THEN 'update' ELSE op END
+                      WHERE calendar_id = ?1 AND href = ?2",
+                    params![row.calendar, row.href, raw],
+                )?;
+                // A conflict waiting on this change shows the latest local version.
+                tx.execute(
+                    "UPDATE conflicts SET local_raw = ?3 WHERE id IN
+                       (SELECT conflict_id FROM pending WHERE calendar_id = ?1 AND href = ?2)",
+                    params![row.calendar, row.href, raw],
+                )?;
+                if folded == 0 {
+                    tx.execute(
+                        "INSERT INTO pending (calendar_id, item_id, href, uid, op, base_etag, base_raw, raw, created_at)
+                         VALUES (?1, ?2, ?3, ?4, 'update', ?5, ?6, ?7, ?8)",
+                        params![
+                            row.calendar,
+                            item,
+                            row.href,
+                            uid_of(&raw).or(row.uid).unwrap_or_default(),
+                            seen_etag.or(row.etag),
+                            row.raw,
+                            raw,
+                            now
+                        ],
+                    )?;
+                }
+            } else {
+                tx.execute(
+                    "UPDATE items SET raw = ?2, uid = ?3, updated_at = ?4, parse_error = NULL WHERE id = ?1",
+                    params![item, raw, uid_of(&raw).or(row.uid), now],
+                )?;
+            }
+            Staged {
+                calendar: row.calendar,
+                href: row.href,
+                pending: row.remote,
+            }
+        }
+        LocalEdit::Delete { item, seen_etag } => {
+            let row = item_row(tx, item)?;
+            let op: Option<String> = tx
+                .query_row(
+                    "SELECT op FROM pending WHERE calendar_id = ?1 AND href = ?2",
+                    params![row.calendar, row.href],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if !row.remote {
+                tx.execute("DELETE FROM items WHERE id = ?1", [item])?;
+            } else if op.as_deref() == Some("create") {
+                // Perhaps never pushed, perhaps on its way now: an unconditional DELETE of our
+                // own new href settles both (a 404 is fine).
+                derive_events(tx, item, row.calendar, None)?;
+                tx.execute(
+                    "UPDATE pending SET op = 'delete', raw = NULL, base_etag = NULL
+                      WHERE calendar_id = ?1 AND href = ?2",
+                    params![row.calendar, row.href],
+                )?;
+            } else {
+                derive_events(tx, item, row.calendar, None)?;
+                if op.is_some() {
+                    tx.execute(
+                        "UPDATE conflicts SET local_raw = NULL, op = 'delete' WHERE id IN
+                           (SELECT conflict_id FROM pending WHERE calendar_id = ?1 AND href = ?2)",
+                        params![row.calendar, row.href],
+                    )?;
+                    tx.execute(
+                        "UPDATE pending SET op = 'delete', raw = NULL WHERE calendar_id = ?1 AND href = ?2",
+                        params![row.calendar, row.href],
+                    )?;
+                } else {
+                    tx.execute(
+                        "INSERT INTO pending (calendar_id, item_id, href, uid, op, base_etag, base_raw, created_at)
+                         VALUES (?1, ?2, ?3, ?4, 'delete', ?5, ?6, ?7)",
+                        params![
+                            row.calendar,
+                            item,
+                            row.href,
+                            row.uid.unwrap_or_default(),
+                            seen_etag.or(row.etag),
+                            row.raw,
+                            now
+                        ],
+                    )?;
+                }
+            }
+            Staged {
+                calendar: row.calendar,
+                href: row.href,
+                pending: row.remote,
+            }
+        }
+    })
+}
+
 /// Replaces an item's event rows with those read from `raw` (none when `raw` is `None`).
 fn derive_events(
     tx: &Transaction<'_>,
@@ -262,141 +401,23 @@ impl Store {
     /// into) a pending change with the etag it was based on; on a local calendar it is final.
     pub fn stage(&mut self, edit: LocalEdit, now: i64) -> Result<Staged, StoreError> {
         let tx = self.write()?;
-        let staged = match edit {
-            LocalEdit::Create { calendar, uid, raw } => {
-                let (remote_id, remote): (Option<String>, bool) = tx
-                    .query_row(
-                        "SELECT remote_id, account_id IS NOT NULL FROM calendars WHERE id = ?1",
-                        [calendar],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()?
-                    .ok_or_else(|| StoreError::NoSuchCalendar(calendar.to_string()))?;
-                let href = child_href(
-                    remote_id.as_deref().filter(|_| remote),
-                    &resource_name(&uid),
-                );
-                tx.execute(
-                    "INSERT INTO items (calendar_id, href, uid, raw, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![calendar, href, uid, raw, now],
-                )?;
-                let item = tx.last_insert_rowid();
-                derive_events(&tx, item, calendar, Some(&raw))?;
-                if remote {
-                    tx.execute(
-                        "INSERT INTO pending (calendar_id, item_id, href, uid, op, raw, created_at)
-                         VALUES (?1, ?2, ?3, ?4, 'create', ?5, ?6)",
-                        params![calendar, item, href, uid, raw, now],
-                    )?;
-                }
-                Staged {
-                    calendar,
-                    href,
-                    pending: remote,
-                }
-            }
-            LocalEdit::Update {
-                item,
-                raw,
-                seen_etag,
-            } => {
-                let row = item_row(&tx, item)?;
-                derive_events(&tx, item, row.calendar, Some(&raw))?;
-                if row.remote {
-                    let folded = tx.execute(
-                        "UPDATE pending SET raw = ?3, op = CASE op WHEN 'delete' THEN 'update' ELSE op END
-                          WHERE calendar_id = ?1 AND href = ?2",
-                        params![row.calendar, row.href, raw],
-                    )?;
-                    // A conflict waiting on this change shows the latest local version.
-                    tx.execute(
-                        "UPDATE conflicts SET local_raw = ?3 WHERE id IN
-                           (SELECT conflict_id FROM pending WHERE calendar_id = ?1 AND href = ?2)",
-                        params![row.calendar, row.href, raw],
-                    )?;
-                    if folded == 0 {
-                        tx.execute(
-                            "INSERT INTO pending (calendar_id, item_id, href, uid, op, base_etag, base_raw, raw, created_at)
-                             VALUES (?1, ?2, ?3, ?4, 'update', ?5, ?6, ?7, ?8)",
-                            params![
-                                row.calendar,
-                                item,
-                                row.href,
-                                uid_of(&raw).or(row.uid).unwrap_or_default(),
-                                seen_etag.or(row.etag),
-                                row.raw,
-                                raw,
-                                now
-                            ],
-                        )?;
-                    }
-                } else {
-                    tx.execute(
-                        "UPDATE items SET raw = ?2, uid = ?3, updated_at = ?4, parse_error = NULL WHERE id = ?1",
-                        params![item, raw, uid_of(&raw).or(row.uid), now],
-                    )?;
-                }
-                Staged {
-                    calendar: row.calendar,
-                    href: row.href,
-                    pending: row.remote,
-                }
-            }
-            LocalEdit::Delete { item, seen_etag } => {
-                let row = item_row(&tx, item)?;
-                let op: Option<String> = tx
-                    .query_row(
-                        "SELECT op FROM pending WHERE calendar_id = ?1 AND href = ?2",
-                        params![row.calendar, row.href],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                if !row.remote {
-                    tx.execute("DELETE FROM items WHERE id = ?1", [item])?;
-                } else if op.as_deref() == Some("create") {
-                    // Perhaps never pushed, perhaps on its way now: an unconditional DELETE of our
-                    // own new href settles both (a 404 is fine).
-                    derive_events(&tx, item, row.calendar, None)?;
-                    tx.execute(
-                        "UPDATE pending SET op = 'delete', raw = NULL, base_etag = NULL
-                          WHERE calendar_id = ?1 AND href = ?2",
-                        params![row.calendar, row.href],
-                    )?;
-                } else {
-                    derive_events(&tx, item, row.calendar, None)?;
-                    if op.is_some() {
-                        tx.execute(
-                            "UPDATE conflicts SET local_raw = NULL, op = 'delete' WHERE id IN
-                               (SELECT conflict_id FROM pending WHERE calendar_id = ?1 AND href = ?2)",
-                            params![row.calendar, row.href],
-                        )?;
-                        tx.execute(
-                            "UPDATE pending SET op = 'delete', raw = NULL WHERE calendar_id = ?1 AND href = ?2",
-                            params![row.calendar, row.href],
-                        )?;
-                    } else {
-                        tx.execute(
-                            "INSERT INTO pending (calendar_id, item_id, href, uid, op, base_etag, base_raw, created_at)
-                             VALUES (?1, ?2, ?3, ?4, 'delete', ?5, ?6, ?7)",
-                            params![
-                                row.calendar,
-                                item,
-                                row.href,
-                                row.uid.unwrap_or_default(),
-                                seen_etag.or(row.etag),
-                                row.raw,
-                                now
-                            ],
-                        )?;
-                    }
-                }
-                Staged {
-                    calendar: row.calendar,
-                    href: row.href,
-                    pending: row.remote,
-                }
-            }
-        };
+        let staged = stage_one(&tx, edit, now)?;
+        tx.commit()?;
+        Ok(staged)
+    }
+
+    /// Several local edits in one transaction, in order: all of them or none (a move to another
+    /// calendar is a create there and a delete here).
+    pub fn stage_all(
+        &mut self,
+        edits: Vec<LocalEdit>,
+        now: i64,
+    ) -> Result<Vec<Staged>, StoreError> {
+        let tx = self.write()?;
+        let staged = edits
+            .into_iter()
+            .map(|edit| stage_one(&tx, edit, now))
+            .collect::<Result<Vec<_>, _>>()?;
         tx.commit()?;
         Ok(staged)
     }

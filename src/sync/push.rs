@@ -62,17 +62,7 @@ pub async fn push_calendar(
                     "the server gave this event an etag that cannot be sent back in {header} \
                      (it holds control characters), so it cannot be changed safely"
                 );
-                let (etag, raw) = match server_copy(dav, &change, &url).await? {
-                    ServerCopy::Item { etag, raw } => (etag, Some(raw)),
-                    ServerCopy::Gone => (None, None),
-                };
-                let id = store.record_conflict(
-                    change.id,
-                    etag.as_deref(),
-                    raw.as_deref(),
-                    Some(&reason),
-                    now(),
-                )?;
+                let id = hold_as_conflict(store, dav, &change, &url, &reason).await?;
                 tracing::warn!(conflict = id, href = change.href, "unsendable etag");
                 report.conflicts += 1;
             }
@@ -173,17 +163,7 @@ async fn push_one(
             }
             // Trying again will not help: the person decides, with both versions in front of
             // them (keep theirs drops the change; keep both may get a new event accepted).
-            let (etag, raw) = match server_copy(dav, change, url).await? {
-                ServerCopy::Item { etag, raw } => (etag, Some(raw)),
-                ServerCopy::Gone => (None, None),
-            };
-            let id = store.record_conflict(
-                change.id,
-                etag.as_deref(),
-                raw.as_deref(),
-                Some(&message),
-                now(),
-            )?;
+            let id = hold_as_conflict(store, dav, change, url, &message).await?;
             tracing::info!(
                 conflict = id,
                 href = change.href,
@@ -216,6 +196,29 @@ async fn settle(
         _ => store.pushed(change, None, None, now())?,
     }
     Ok(())
+}
+
+/// Holds a change the server will not take as it stands as a conflict with `reason`, beside the
+/// server's copy, so the person decides (keep theirs drops it; keep both may get it accepted as a
+/// new event). Returns the conflict's id.
+async fn hold_as_conflict(
+    store: &mut Store,
+    dav: &CalDav,
+    change: &PendingChange,
+    url: &Url,
+    reason: &str,
+) -> Result<i64, SyncError> {
+    let (etag, raw) = match server_copy(dav, change, url).await? {
+        ServerCopy::Item { etag, raw } => (etag, Some(raw)),
+        ServerCopy::Gone => (None, None),
+    };
+    Ok(store.record_conflict(
+        change.id,
+        etag.as_deref(),
+        raw.as_deref(),
+        Some(reason),
+        now(),
+    )?)
 }
 
 /// Fetches what the server holds after a refused write: conditionally, so a copy the cache already

@@ -155,6 +155,9 @@ pub fn days_of(start: NaiveDateTime, end: NaiveDateTime) -> (NaiveDate, NaiveDat
 
 /// Reads an iCalendar stream into items grouped by UID, keeping every good event and reporting the rest.
 pub fn read_calendar(src: &str) -> ParsedCalendar {
+    // The parser reads past a byte-order mark and counts its spans from after it: so must the
+    // slices below, or every item's text is three bytes off.
+    let src = src.strip_prefix('\u{feff}').unwrap_or(src);
     let Document { components, errors } = ical::parse(src);
     let mut out = ParsedCalendar {
         errors,
@@ -478,6 +481,20 @@ fn dates_of(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_byte_order_mark_does_not_shift_the_items_text() {
+        let body = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:a\r\nDTSTART:20261123T090000Z\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let plain = read_calendar(body);
+        let marked = read_calendar(&format!("\u{feff}{body}"));
+        assert_eq!(marked.items.len(), 1);
+        assert_eq!(marked.items[0].raw, plain.items[0].raw);
+        assert!(
+            marked.items[0].raw.starts_with("BEGIN:VCALENDAR\r\n"),
+            "{}",
+            marked.items[0].raw
+        );
+    }
+
     use super::*;
 
     const TWO: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nX-WR-CALNAME:Work\r\n\

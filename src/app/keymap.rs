@@ -77,7 +77,7 @@ pub const KEYMAP: &[Binding] = &[
     Binding {
         keys: &[KeyCode::Char('g')],
         action: Action::GoTo,
-        help: "go to a date (24/12, dec 24, tomorrow, fri, +3d)",
+        help: "go to a date (24/12, dec 24, tomorrow, +3d)",
     },
     Binding {
         keys: &[KeyCode::Char('z')],

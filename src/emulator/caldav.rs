@@ -44,6 +44,7 @@ pub struct Faults {
     /// Every reply waits this long (a long one: a server that accepts and never answers).
     pub delay_ms: u64,
     /// Every reply body comes one byte per this many milliseconds (a server that trickles).
+    /// PROTOCOLS.md §4 "slow replies" (issue 10, item 9).
     pub trickle_ms: u64,
     /// The next N 207 replies have a broken XML body.
     pub malformed_next: usize,
@@ -51,16 +52,19 @@ pub struct Faults {
     /// iCalendar; the stored body and its etag are unchanged.
     pub corrupt_item: Option<String>,
     /// Href name whose calendar-data in REPORT replies carries a byte that is not UTF-8 (inside
-    /// its SUMMARY), in an otherwise well-formed reply.
+    /// its SUMMARY), in an otherwise well-formed reply. PROTOCOLS.md §4 "malformed JSON/XML", per
+    /// item (issue 10, item 6).
     pub non_utf8_item: Option<String>,
     /// Href name whose etag in listings ends in CR LF (XML character references): a value the
-    /// client cannot send back in `If-Match`.
+    /// client cannot send back in `If-Match`. PROTOCOLS.md §1 [obs] "etags may arrive with `&quot;`
+    /// escapes … compare etags after XML unescaping" taken to control characters (issue 10, item 3).
     pub unsendable_etag: Option<String>,
     /// Listings (PROPFIND Depth 1, every REPORT) carry one extra response whose href is on
     /// another origin (`http://evil.example/...`).
     pub foreign_href: bool,
     /// Listings (calendar PROPFIND Depth 1, every REPORT) carry responses on this origin but
-    /// outside the calendar (`../other/outside.ics`, `/elsewhere/outside.ics`).
+    /// outside the calendar (`../other/outside.ics`, `/elsewhere/outside.ics`). PROTOCOLS.md §1
+    /// "Hrefs … resolve against the request URL"; a hostile server's listing (issue 10, item 4).
     pub outside_href: bool,
     /// [obs] calendar-multiget silently omits this href name.
     pub drop_from_multiget: Option<String>,
@@ -98,7 +102,8 @@ pub(crate) struct Calendar {
     /// Bumped by every change; the `n` of the sync token.
     pub counter: u64,
     /// Serial of this collection's creation: its `DAV:resource-id` and `DAV:creationdate` (RFC
-    /// 5842, RFC 4918 15.1), new when a calendar is removed and added again at the same URL.
+    /// 5842, RFC 4918 15.1), new when a calendar is removed and added again at the same URL
+    /// (PROTOCOLS.md §1 [obs] "Notice the collection's identity changing").
     pub created: u64,
     pub items: BTreeMap<String, Item>,
     /// Href name -> counter value of its latest change (put or delete). Deleted names stay as

@@ -1099,3 +1099,49 @@ async fn an_event_moves_to_another_calendar_and_a_change_meanwhile_is_a_conflict
         }
     }
 }
+
+/// A write landed but its answer was lost (the process died), and the person then changed the
+/// event again, only removing something (the location). The next push meets a 412; the server's
+/// copy is our earlier write, so the later edit must go as an update of it, not be adopted away.
+#[tokio::test]
+async fn an_edit_made_after_a_lost_write_reply_is_pushed_not_adopted_away() {
+    for create in [true, false] {
+        let emu = emulator().await;
+        let mut c = synced_with_e1(&emu).await;
+        let uid = if create {
+            c.create("Dentist")
+        } else {
+            c.edit(
+                "e1",
+                Changes {
+                    location: Some("Room 9".into()),
+                    ..Changes::default()
+                },
+            );
+            "e1".to_string()
+        };
+        let pending = c.store.pending_changes(c.calendar()).unwrap().remove(0);
+        let name = pending.href.rsplit('/').next().unwrap().to_string();
+        let sent = pending.raw.clone().unwrap();
+        // What the dying process did: it noted the text, sent it, and the server stored it.
+        c.store.note_sent(pending.id, &sent).unwrap();
+        c.far.put(&name, &sent).await;
+        // After the restart, the person clears the location.
+        c.edit(
+            &uid,
+            Changes {
+                location: Some(String::new()),
+                ..Changes::default()
+            },
+        );
+        c.sync().await;
+        let run = c.sync().await;
+        assert_eq!(run.conflicts, 0, "create={create}: {run:#?}");
+        let on_server = unfold(&c.far.with_uid(&uid).await[0]);
+        assert!(
+            !on_server.contains("LOCATION:Room"),
+            "create={create}: the removal reached the server:\n{on_server}"
+        );
+        c.assert_in_step().await;
+    }
+}

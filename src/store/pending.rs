@@ -103,6 +103,8 @@ pub struct PendingChange {
     pub cached_raw: Option<String>,
     /// The server copy the change was based on (`None` for a create).
     pub base_raw: Option<String>,
+    /// The text an earlier push sent whose answer never came, if one did.
+    pub sent_raw: Option<String>,
 }
 
 /// Which side of a conflict to keep.
@@ -526,7 +528,7 @@ impl Store {
     pub fn pending_changes(&self, calendar: i64) -> Result<Vec<PendingChange>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT p.id, p.calendar_id, p.item_id, p.href, p.uid, p.op, p.base_etag, p.raw, i.etag, i.raw,
-                    p.base_raw
+                    p.base_raw, p.sent_raw
                FROM pending p LEFT JOIN items i ON i.id = p.item_id
               WHERE p.calendar_id = ?1 AND p.conflict_id IS NULL ORDER BY p.id",
         )?;
@@ -543,6 +545,7 @@ impl Store {
                 cached_etag: r.get(8)?,
                 cached_raw: r.get(9)?,
                 base_raw: r.get(10)?,
+                sent_raw: r.get(11)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -612,6 +615,16 @@ impl Store {
         let tx = self.write()?;
         rebase_on(&tx, sent, etag, Some(server_text), now)?;
         tx.commit()?;
+        Ok(())
+    }
+
+    /// A push is about to send `raw` for a pending change: until its answer comes, that is the
+    /// write the server may hold (a crash or a cut can lose the answer, not the write).
+    pub fn note_sent(&mut self, pending: i64, raw: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE pending SET sent_raw = ?2 WHERE id = ?1",
+            params![pending, raw],
+        )?;
         Ok(())
     }
 
@@ -849,14 +862,14 @@ fn rebase_on(
                 )?;
             }
             tx.execute(
-                "UPDATE pending SET base_etag = ?2, base_raw = ?3, last_error = NULL,
+                "UPDATE pending SET base_etag = ?2, base_raw = ?3, last_error = NULL, sent_raw = NULL,
                         op = CASE op WHEN 'create' THEN 'update' ELSE op END WHERE id = ?1",
                 params![sent.id, etag, text],
             )?;
         }
         None => {
             tx.execute(
-                "UPDATE pending SET base_etag = NULL, base_raw = NULL, last_error = NULL,
+                "UPDATE pending SET base_etag = NULL, base_raw = NULL, last_error = NULL, sent_raw = NULL,
                         op = CASE op WHEN 'delete' THEN 'delete' ELSE 'create' END WHERE id = ?1",
                 [sent.id],
             )?;

@@ -177,6 +177,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE accounts ADD COLUMN last_error TEXT;
     ALTER TABLE accounts ADD COLUMN next_run INTEGER;
     "#,
+    // 8: the text last sent for a pending change whose answer never came (a crash, a cut, a run
+    //    ended): a 412 later is judged against that write, not against an edit folded in since.
+    r#"
+    ALTER TABLE pending ADD COLUMN sent_raw TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -91,6 +91,7 @@ async fn push_one(
                 (_, Some(etag)) => Precondition::Match(etag),
                 (_, None) => Precondition::None,
             };
+            store.note_sent(change.id, raw)?;
             dav.put(url, raw, pre).await?
         }
         (_, None) => {
@@ -257,6 +258,18 @@ fn refused(
     copy: ServerCopy,
     report: &mut PushReport,
 ) -> Result<(), SyncError> {
+    // An earlier write of ours whose answer never came, with an edit folded in since: the server
+    // holds that write, so the edit goes next round as an update of it. (Judged against the text
+    // sent, never the current one: an edit that only removed something would look held.)
+    if let (ServerCopy::Item { etag, raw }, Some(sent), Some(mine)) =
+        (&copy, change.sent_raw.as_deref(), change.raw.as_deref())
+        && sent != mine
+        && change.op != PendingOp::Delete
+        && holds_our_change(sent, change.base_raw.as_deref(), raw)
+    {
+        store.rebase(change, etag.as_deref(), raw, now())?;
+        return Ok(());
+    }
     match (change.op, copy) {
         (PendingOp::Delete, ServerCopy::Gone) => store.pushed(change, None, None, now())?,
         (PendingOp::Create, ServerCopy::Gone) => {
@@ -269,9 +282,12 @@ fn refused(
                 store.pushed(change, etag.as_deref(), Some(&raw), now())?;
                 report.pushed += 1;
             } else if uid_of(&raw).as_deref() == Some(change.uid.as_str()) {
-                // Our own create, whose reply was lost, with a later edit folded in since: the
-                // edit goes next round as an update of what the server holds.
-                store.rebase(change, etag.as_deref(), &raw, now())?;
+                // The same event, but not a write of ours (that was judged above): another
+                // client's copy (a move, an import elsewhere). Both versions go to the pane.
+                let id =
+                    store.record_conflict(change.id, etag.as_deref(), Some(&raw), None, now())?;
+                tracing::info!(conflict = id, href = change.href, "same UID at our href");
+                report.conflicts += 1;
             } else {
                 let name = format!("{}.ics", crate::domain::edit::new_uid());
                 store.move_pending(change.id, &name)?;

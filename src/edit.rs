@@ -90,7 +90,13 @@ fn on_current_item(
     store: &mut Store,
     mut request: EditRequest,
     now: i64,
-) -> Result<EditRequest, EditFailure> {
+) -> Result<(EditRequest, Option<Restored>), EditFailure> {
+    // `$EDITOR` text names its event by the UID it holds; the person may have changed that UID,
+    // so the etag shown also tells the event apart from another one at a reused item id.
+    let replaced_uid = match &request {
+        EditRequest::Replace { raw, .. } => validate(raw).ok(),
+        _ => None,
+    };
     let (item, uid, seen) = match &mut request {
         EditRequest::Change {
             item,
@@ -114,26 +120,41 @@ fn on_current_item(
             item: Some(item),
             seen_etag,
             ..
-        } => (item, None, seen_etag.is_some()),
-        _ => return Ok(request),
+        } => {
+            let same_version = seen_etag.is_some() && store.item_etag(*item)? == *seen_etag;
+            let held = store.item_uid(*item)?;
+            let here =
+                held.is_some() && (same_version || seen_etag.is_none() || held == replaced_uid);
+            if here && store.item_text(*item)?.is_some() {
+                return Ok((request, None));
+            }
+            (item, replaced_uid.clone(), seen_etag.is_some())
+        }
+        _ => return Ok((request, None)),
     };
     let held = store.item_uid(*item)?;
-    let here = match (&held, &uid) {
-        (Some(held), Some(uid)) => held == uid,
-        (held, None) => held.is_some(),
-        (None, Some(_)) => false,
-    };
+    let here = matches!((&held, &uid), (Some(held), Some(uid)) if held == uid);
     if here && store.item_text(*item)?.is_some() {
-        return Ok(request);
+        return Ok((request, None));
     }
     if !here
         && seen
-        && let Some(restored) = store.restore_removed(*item, uid.as_deref(), now)?
+        && let Some((restored, inserted)) = store.restore_removed(*item, uid.as_deref(), now)?
     {
+        let undo = inserted.then_some(Restored {
+            now: restored,
+            was: *item,
+        });
         *item = restored;
-        return Ok(request);
+        return Ok((request, undo));
     }
     Err(EditFailure::Gone)
+}
+
+/// An item put back for an edit (see [`on_current_item`]): its id now and the id it had.
+struct Restored {
+    now: i64,
+    was: i64,
 }
 
 /// Turns a request into a staged change (one transaction).
@@ -143,7 +164,24 @@ pub fn stage(
     now: DateTime<Utc>,
 ) -> Result<Outcome, EditFailure> {
     let ts = now.timestamp();
-    let request = on_current_item(store, request, ts)?;
+    let (request, restored) = on_current_item(store, request, ts)?;
+    let staged = stage_on_current(store, request, now);
+    // A save that fails (text that does not read …) leaves nothing behind: an event put back for
+    // it goes again, as it was.
+    if staged.is_err()
+        && let Some(r) = restored
+    {
+        store.unrestore(r.now, r.was)?;
+    }
+    staged
+}
+
+fn stage_on_current(
+    store: &mut Store,
+    request: EditRequest,
+    now: DateTime<Utc>,
+) -> Result<Outcome, EditFailure> {
+    let ts = now.timestamp();
     let sample = store.sample_calendar()?.map(|(id, _)| id);
     let item = match &request {
         EditRequest::Change { item, .. }

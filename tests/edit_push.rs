@@ -1145,3 +1145,44 @@ async fn an_edit_made_after_a_lost_write_reply_is_pushed_not_adopted_away() {
         c.assert_in_step().await;
     }
 }
+
+/// `$EDITOR` is open on e1 when the server deletes it and adds e2, which the cache stores under
+/// e1's old item id (ids are reused). Saving must not land on e2: e1's version comes back and its
+/// push is a "deleted on the server" conflict; e2 is untouched. A save that fails first (text that
+/// does not read) leaves nothing behind, and the next try still finds e1.
+#[tokio::test]
+async fn an_editor_save_never_lands_on_another_event_at_a_reused_id() {
+    let emu = emulator().await;
+    let mut c = synced_with_e1(&emu).await;
+    let item = c.item("e1");
+    let seen = c
+        .cached()
+        .into_iter()
+        .find(|(h, _)| h.ends_with("/e1.ics"))
+        .map(|(_, e)| e)
+        .unwrap();
+    c.far.delete("e1.ics").await;
+    c.sync().await;
+    c.far.put("e2.ics", &rich("e2", "Someone else's")).await;
+    c.sync().await;
+    assert_eq!(c.item("e2"), item, "the id was reused (the test needs it)");
+    let calendar = c.calendar();
+    let save = |raw: String| EditRequest::Replace {
+        item: Some(item),
+        calendar,
+        raw,
+        seen_etag: Some(seen.clone()),
+    };
+    // First a save that does not read: refused, and nothing is put back.
+    let bad = save("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".into());
+    assert!(stage(&mut c.store, bad, Utc::now()).is_err());
+    assert_eq!(c.shown(), ["Someone else's"]);
+    // Then a good one: staged as e1, never as e2.
+    let good = save(rich("e1", "Typed"));
+    stage(&mut c.store, good, Utc::now()).expect("staged");
+    assert_eq!(c.shown(), ["Someone else's", "Typed"]);
+    let run = c.sync().await;
+    assert_eq!((run.pushed, run.conflicts), (0, 1), "{run:#?}");
+    assert_eq!(summary(&c.far.with_uid("e2").await[0]), "Someone else's");
+    assert_eq!(c.store.conflicts().unwrap()[0].remote_raw, None);
+}

@@ -156,6 +156,7 @@ async fn watched(
     let mut ticks = tokio::time::interval(tick);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut announced = false;
+    let started = Instant::now();
     let waiting = |secs: u64| SyncEvent::Waiting {
         account: account.to_string(),
         secs,
@@ -164,7 +165,8 @@ async fn watched(
         tokio::select! {
             r = &mut run => break r,
             _ = ticks.tick() => {
-                let waited = http.counters.waited();
+                // Never more than this run's own age (a wait left over from an earlier run).
+                let waited = http.counters.waited().min(started.elapsed());
                 if waited >= http.stall {
                     tracing::warn!(account, secs = waited.as_secs(), "the server stopped answering");
                     break Err(SyncError::Stalled(waited.as_secs()));

@@ -157,7 +157,11 @@ impl Counters {
     }
 
     fn begin(&self) {
-        if self.in_flight.fetch_add(1, Ordering::Relaxed) == 0 {
+        // A new wait starts only after a reply: a retry of an attempt that got none goes on
+        // counting from the first (a run's watchdog bounds this by the run's own age).
+        if self.in_flight.fetch_add(1, Ordering::Relaxed) == 0
+            && self.last_reply.load(Ordering::Relaxed) >= self.busy_since.load(Ordering::Relaxed)
+        {
             self.busy_since.store(now_ms(), Ordering::Relaxed);
         }
     }
@@ -507,6 +511,24 @@ mod tests {
         }
         assert!(http.backoff(1) <= Duration::from_millis(800));
         assert!(http.backoff(8) >= http.retry.cap / 2);
+    }
+
+    #[test]
+    fn retries_without_a_reply_keep_counting_the_wait_and_a_reply_resets_it() {
+        let c = Counters::default();
+        // A reply 40 s ago; a request began 30 s ago and got none.
+        c.last_reply.store(now_ms() - 40_000, Ordering::Relaxed);
+        c.begin();
+        c.busy_since.store(now_ms() - 30_000, Ordering::Relaxed);
+        c.end(false);
+        // The retry of an attempt that got no reply: still waiting since the first one.
+        c.begin();
+        assert!(c.waited() >= Duration::from_secs(29), "{:?}", c.waited());
+        c.end(true);
+        c.begin();
+        assert!(c.waited() < Duration::from_secs(5), "{:?}", c.waited());
+        c.end(true);
+        assert_eq!(c.waited(), Duration::ZERO);
     }
 
     #[test]

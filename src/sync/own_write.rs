@@ -43,7 +43,8 @@ pub fn holds_our_change(sent: &str, base: Option<&str>, theirs: &str) -> bool {
 }
 
 /// Every event component's property lines, as a multiset. Each line is prefixed with the event it
-/// belongs to (UID and RECURRENCE-ID) and the path of nested components (a VALARM's lines).
+/// belongs to (UID and RECURRENCE-ID) and the path of nested components (the first VALARM's lines,
+/// the second's …).
 fn lines(raw: &str) -> HashMap<Line, usize> {
     let doc = ical::parse(raw);
     let mut out = HashMap::new();
@@ -71,8 +72,9 @@ fn add_component(out: &mut HashMap<Line, usize>, key: &str, top: &Component) {
         for p in c.properties.iter().filter(|p| !STAMPS.contains(&&*p.name)) {
             *out.entry(format!("{path}|{}", normal(p))).or_insert(0) += 1;
         }
-        for child in &c.children {
-            stack.push((format!("{path}/{}", child.name), child));
+        // Each child by its place: two alarms that swapped a trigger are a change.
+        for (i, child) in c.children.iter().enumerate() {
+            stack.push((format!("{path}/{}#{i}", child.name), child));
         }
     }
 }
@@ -159,6 +161,23 @@ mod tests {
         assert!(holds_our_change(&mine, None, &mine));
         assert!(!holds_our_change(&mine, Some(BASE), "garbage"));
         assert!(!holds_our_change("garbage", None, BASE));
+    }
+
+    #[test]
+    fn alarms_that_swapped_their_triggers_are_not_ours() {
+        let alarms = |a: &str, b: &str| {
+            BASE.replace(
+                "END:VEVENT",
+                &format!(
+                    "BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:{a}\r\nEND:VALARM\r\n\
+                     BEGIN:VALARM\r\nACTION:AUDIO\r\nTRIGGER:{b}\r\nEND:VALARM\r\nEND:VEVENT"
+                ),
+            )
+        };
+        let mine = alarms("-PT15M", "-PT5M");
+        let theirs = alarms("-PT5M", "-PT15M");
+        assert!(!holds_our_change(&mine, Some(BASE), &theirs));
+        assert!(holds_our_change(&mine, Some(BASE), &mine));
     }
 
     #[test]

@@ -302,6 +302,16 @@ impl Case {
         v
     }
 
+    /// The etag the cache holds for the resource called `name` (what an open form shows).
+    fn etag_of(&self, name: &str) -> String {
+        let suffix = format!("/{name}");
+        self.cached()
+            .into_iter()
+            .find(|(h, _)| h.ends_with(&suffix))
+            .map(|(_, e)| e)
+            .unwrap_or_else(|| panic!("{name} is in the cache"))
+    }
+
     /// The summaries the view shows, sorted.
     fn shown(&self) -> Vec<String> {
         let reader = self.store.reader().unwrap();
@@ -718,12 +728,7 @@ async fn an_edit_saved_after_the_server_deleted_the_event_is_a_conflict_not_lost
         let mut c = synced_with_e1(&emu).await;
         // What the open form shows: the item and the etag of the version on screen.
         let item = c.item("e1");
-        let seen = c
-            .cached()
-            .into_iter()
-            .find(|(h, _)| h.ends_with("/e1.ics"))
-            .map(|(_, e)| e)
-            .unwrap();
+        let seen = c.etag_of("e1.ics");
         c.far.delete("e1.ics").await;
         c.sync().await;
         assert!(c.shown().is_empty(), "{way}: the pull removed it");
@@ -1054,12 +1059,7 @@ async fn an_event_moves_to_another_calendar_and_a_change_meanwhile_is_a_conflict
             .unwrap()
             .0;
         let item = c.item("e1");
-        let seen = c
-            .cached()
-            .into_iter()
-            .find(|(h, _)| h.ends_with("/e1.ics"))
-            .map(|(_, e)| e)
-            .unwrap();
+        let seen = c.etag_of("e1.ics");
         if changed_meanwhile {
             c.far.put("e1.ics", &rich("e1", "Theirs")).await;
         }
@@ -1155,12 +1155,7 @@ async fn an_editor_save_never_lands_on_another_event_at_a_reused_id() {
     let emu = emulator().await;
     let mut c = synced_with_e1(&emu).await;
     let item = c.item("e1");
-    let seen = c
-        .cached()
-        .into_iter()
-        .find(|(h, _)| h.ends_with("/e1.ics"))
-        .map(|(_, e)| e)
-        .unwrap();
+    let seen = c.etag_of("e1.ics");
     c.far.delete("e1.ics").await;
     c.sync().await;
     c.far.put("e2.ics", &rich("e2", "Someone else's")).await;

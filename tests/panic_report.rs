@@ -2,67 +2,11 @@
 //! the program with the terminal given back, one line on the screen and the backtrace in the log.
 //! Driven through the real binary in tmux; `ALMANAC_TEST_PANIC` picks the part that panics.
 
+mod support;
+
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
 
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "panic"])
-    }
-
-    /// Waits until `ok` holds, or fails with what `what` names and the last screen.
-    fn wait_for(&self, what: &str, ok: impl Fn() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while !ok() {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{}",
-                self.screen()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .arg("kill-server")
-            .output();
-    }
-}
-
-fn tmux_available() -> bool {
-    let found = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "tmux is required under CI=true"
-        );
-        eprintln!("skipping: tmux is not installed");
-    }
-    found
-}
+use support::tmux::{Tmux, tmux_available};
 
 /// Starts almanac in tmux with `site` set to panic, runs `trigger` once the month is on screen, and
 /// checks what the person is left with once the program has ended.
@@ -82,24 +26,8 @@ fn panic_leaves_a_usable_terminal(site: &str, config: Option<&Path>, trigger: &[
         bin = env!("CARGO_BIN_EXE_almanac"),
         after = after.display(),
     );
-    let tmux = Tmux {
-        socket: format!("almanac-panic-{site}-{}", std::process::id()),
-    };
-    tmux.run(&[
-        "-f",
-        "/dev/null",
-        "new-session",
-        "-d",
-        "-s",
-        "panic",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &cmd,
-    ]);
-    tmux.run(&["set-option", "-g", "escape-time", "0"]);
-    tmux.wait_for("the month", || tmux.screen().contains("November 2026"));
+    let tmux = Tmux::start(&format!("panic-{site}"), "panic", 100, 30, &cmd);
+    tmux.wait_text("November 2026");
     let modes = || {
         tmux.run(&[
             "display-message",
@@ -114,12 +42,10 @@ fn panic_leaves_a_usable_terminal(site: &str, config: Option<&Path>, trigger: &[
         "1 1",
         "the TUI holds the screen and the mouse"
     );
-    for k in trigger {
-        tmux.run(&["send-keys", "-t", "panic", k]);
-    }
+    tmux.keys(trigger);
 
-    tmux.wait_for("the program to end", || after.exists());
-    tmux.wait_for("the exit status", || {
+    tmux.wait_until("the program to end", || after.exists());
+    tmux.wait_until("the exit status", || {
         std::fs::read_to_string(&after).is_ok_and(|s| s.ends_with('\n'))
     });
     assert_eq!(std::fs::read_to_string(&after).unwrap().trim(), "101");

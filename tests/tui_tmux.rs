@@ -1,78 +1,10 @@
 //! End to end: the real binary in a real terminal (tmux), driven by keys, read back from the screen.
 
+mod support;
+
 use std::process::Command;
-use std::time::{Duration, Instant};
 
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "e2e"])
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.run(&["send-keys", "-t", "e2e", k]);
-        }
-    }
-
-    /// Waits until the screen satisfies `ok`, or fails with the last screen.
-    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let screen = self.screen();
-            if ok(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn wait_text(&self, text: &str) -> String {
-        self.wait_for(text, |s| s.contains(text))
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .arg("kill-server")
-            .output();
-    }
-}
-
-fn tmux_available() -> bool {
-    let found = Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "tmux is required under CI=true"
-        );
-        eprintln!("skipping: tmux is not installed");
-    }
-    found
-}
+use support::tmux::{Tmux, tmux_available};
 
 #[test]
 fn browse_the_sample_month_with_keys_in_a_real_terminal() {
@@ -80,29 +12,13 @@ fn browse_the_sample_month_with_keys_in_a_real_terminal() {
         return;
     }
     let data = tempfile::tempdir().unwrap();
-    let tmux = Tmux {
-        socket: format!("almanac-e2e-{}", std::process::id()),
-    };
     let cmd = format!(
         "env ALMANAC_DATA_DIR={} XDG_CONFIG_HOME={} ALMANAC_TODAY=2026-11-23 TZ=Europe/Berlin TERM=xterm-256color {}; sleep 30",
         data.path().display(),
         data.path().join("cfg").display(),
         env!("CARGO_BIN_EXE_almanac")
     );
-    tmux.run(&[
-        "-f",
-        "/dev/null",
-        "new-session",
-        "-d",
-        "-s",
-        "e2e",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &cmd,
-    ]);
-    tmux.run(&["set-option", "-g", "escape-time", "0"]);
+    let tmux = Tmux::start("e2e", "e2e", 120, 40, &cmd);
 
     let first = tmux.wait_text("November 2026");
     assert!(first.contains("SAMPLE DATA"), "{first}");
@@ -158,9 +74,6 @@ fn a_shell_import_reaches_the_open_tui() {
         return;
     }
     let data = tempfile::tempdir().unwrap();
-    let tmux = Tmux {
-        socket: format!("almanac-import-{}", std::process::id()),
-    };
     let env = [
         ("ALMANAC_DATA_DIR", data.path().display().to_string()),
         (
@@ -176,19 +89,7 @@ fn a_shell_import_reaches_the_open_tui() {
         vars.join(" "),
         env!("CARGO_BIN_EXE_almanac")
     );
-    tmux.run(&[
-        "-f",
-        "/dev/null",
-        "new-session",
-        "-d",
-        "-s",
-        "e2e",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &cmd,
-    ]);
+    let tmux = Tmux::start("import", "e2e", 120, 40, &cmd);
     let first = tmux.wait_text("November 2026");
     assert!(first.contains("SAMPLE DATA"), "{first}");
     let file = data.path().join("mine.ics");
@@ -243,29 +144,13 @@ fn live(name: &str, seed: impl FnOnce(&almanac::emulator::caldav::CalDavEmulator
         ),
     )
     .unwrap();
-    let tmux = Tmux {
-        socket: format!("almanac-{name}-{}", std::process::id()),
-    };
     let cmd = format!(
         "env ALMANAC_DATA_DIR={} ALMANAC_CONFIG={} ALMANAC_TODAY=2026-11-23 TZ=UTC TERM=xterm-256color {}; sleep 30",
         data.path().display(),
         config.display(),
         env!("CARGO_BIN_EXE_almanac")
     );
-    tmux.run(&[
-        "-f",
-        "/dev/null",
-        "new-session",
-        "-d",
-        "-s",
-        "e2e",
-        "-x",
-        "140",
-        "-y",
-        "40",
-        &cmd,
-    ]);
-    tmux.run(&["set-option", "-g", "escape-time", "0"]);
+    let tmux = Tmux::start(name, "e2e", 140, 40, &cmd);
     Live {
         tmux,
         emu,

@@ -203,18 +203,9 @@ fn count_to_until(parts: &mut Parts, start: NaiveDateTime) {
     else {
         return;
     };
-    let unit: i64 = match parts
-        .get("FREQ")
-        .unwrap_or("")
-        .to_ascii_uppercase()
-        .as_str()
-    {
-        "SECONDLY" => 1,
-        "MINUTELY" => 60,
-        "HOURLY" => 3_600,
-        "DAILY" => 86_400,
-        "WEEKLY" => 604_800,
-        _ => return,
+    // Evenly spaced rules only: months and years differ in length.
+    let Some(unit) = fixed_unit_secs(parts) else {
+        return;
     };
     let interval: i64 = parts
         .get("INTERVAL")
@@ -437,26 +428,39 @@ fn never_matches(parts: &Parts) -> bool {
         .any(|m| days.iter().any(|d| (1..=longest(*m)).contains(&d.abs())))
 }
 
+/// Seconds in one FREQ unit of a rule whose periods all last the same (SECONDLY to WEEKLY).
+fn fixed_unit_secs(parts: &Parts) -> Option<i64> {
+    match parts
+        .get("FREQ")
+        .unwrap_or("")
+        .to_ascii_uppercase()
+        .as_str()
+    {
+        "SECONDLY" => Some(1),
+        "MINUTELY" => Some(60),
+        "HOURLY" => Some(3_600),
+        "DAILY" => Some(86_400),
+        "WEEKLY" => Some(604_800),
+        _ => None,
+    }
+}
+
 /// The length of the rule's period (FREQ times INTERVAL) in seconds, months and years averaged.
 fn period_secs(parts: &Parts) -> i64 {
     let interval: i64 = parts
         .get("INTERVAL")
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
-    let unit: i64 = match parts
-        .get("FREQ")
-        .unwrap_or("")
-        .to_ascii_uppercase()
-        .as_str()
-    {
-        "SECONDLY" => 1,
-        "MINUTELY" => 60,
-        "HOURLY" => 3_600,
-        "DAILY" => 86_400,
-        "WEEKLY" => 604_800,
-        "MONTHLY" => 2_629_746,
-        _ => 31_556_952,
-    };
+    let unit = fixed_unit_secs(parts).unwrap_or_else(|| {
+        if parts
+            .get("FREQ")
+            .is_some_and(|f| f.eq_ignore_ascii_case("MONTHLY"))
+        {
+            2_629_746
+        } else {
+            31_556_952
+        }
+    });
     (unit * interval).max(1)
 }
 

@@ -35,24 +35,35 @@ pub enum Clock {
 }
 
 /// An account as configured (sync uses it; the cache keeps its state).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccountConfig {
     pub name: String,
     pub kind: AccountKind,
+    /// CalDAV: the server; ics: the feed (`https://`, `webcal://` or a file path).
     pub url: Option<String>,
     pub username: Option<String>,
     pub password: Option<Secret>,
     #[serde(default, deserialize_with = "every")]
     pub sync_every: Option<std::time::Duration>,
+    /// Google and Graph: the person's own OAuth client.
     pub client_id: Option<String>,
+    /// Google: the Desktop client's secret (same forms as a password).
+    pub client_secret: Option<Secret>,
     pub ca_file: Option<PathBuf>,
+    /// Google: the API base, default `https://www.googleapis.com/calendar/v3/`.
+    pub api_url: Option<String>,
+    /// Google: the consent page, default `https://accounts.google.com/o/oauth2/v2/auth`.
+    pub auth_url: Option<String>,
+    /// Google: the token endpoint, default `https://oauth2.googleapis.com/token`.
+    pub token_url: Option<String>,
 }
 
 /// The kinds of remote.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AccountKind {
+    #[default]
     Caldav,
     Google,
     Graph,
@@ -414,6 +425,8 @@ fn expected_value(key: &str) -> Option<&'static str> {
         "url" => "a string in quotes: url = \"https://dav.example.org/\"",
         "username" => "a string in quotes: username = \"alice\"",
         "client_id" => "a string in quotes: client_id = \"…\"",
+        "client_secret" => "a table: client_secret = { value = \"…\" } (or command, env)",
+        "api_url" | "auth_url" | "token_url" => "a URL in quotes: api_url = \"https://…\"",
         "password" => SECRET_FORMS,
         "command" => "a list of strings: command = [\"pass\", \"show\", \"dav/alice\"]",
         "env" => "a variable name in quotes: env = \"VAR\"",

@@ -65,6 +65,10 @@ pub enum EditFailure {
         "the bundled sample is read-only (it is replaced every week): add events of your own with `a` or `almanac add`"
     )]
     Sample,
+    #[error(
+        "'{0}' is read-only (a subscription, or shared with you to read): its events cannot be changed here"
+    )]
+    ReadOnly(String),
 }
 
 /// New events never go into the bundled sample, which is rewritten every week and dropped once
@@ -196,6 +200,21 @@ fn stage_on_current(
         && store.item_text(item)?.is_some_and(|(c, _)| c == sample)
     {
         return Err(EditFailure::Sample);
+    }
+    let target = match &request {
+        EditRequest::Create { calendar, .. } => Some(*calendar),
+        EditRequest::Move { to, .. } => Some(*to),
+        EditRequest::Replace { calendar, .. } => Some(*calendar),
+        _ => None,
+    };
+    let source = match item {
+        Some(item) => store.item_text(item)?.map(|(c, _)| c),
+        None => None,
+    };
+    for calendar in source.into_iter().chain(target) {
+        if let Some(name) = store.read_only_calendar(calendar)? {
+            return Err(EditFailure::ReadOnly(name));
+        }
     }
     let (edit, uid) = match request {
         EditRequest::Create { calendar, event } => {

@@ -316,6 +316,7 @@ fn demo(cli: &Cli, data_dir: &Path, started: Instant) -> Result<(), CliError> {
         sync_every: Some(every.max(std::time::Duration::from_secs(2))),
         client_id: None,
         ca_file: None,
+        ..Default::default()
     };
     let status = format!(
         "Demo: a CalDAV server at {} changes the Work calendar every {}s; s opens the sync pane",

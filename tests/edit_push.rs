@@ -173,6 +173,7 @@ impl Case {
             sync_every: None,
             client_id: None,
             ca_file: None,
+            ..Default::default()
         })
         .unwrap();
         dav.http.retry = RetryPolicy {

@@ -38,6 +38,7 @@ fn account(emu: &CalDavEmulator, password: &str) -> AccountConfig {
         sync_every: None,
         client_id: None,
         ca_file: None,
+        ..Default::default()
     }
 }
 

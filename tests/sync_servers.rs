@@ -44,6 +44,7 @@ fn client(server: &Server) -> CalDav {
         sync_every: None,
         client_id: None,
         ca_file: None,
+        ..Default::default()
     })
     .expect("a client for the test server")
 }

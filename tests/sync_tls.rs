@@ -83,6 +83,7 @@ async fn a_ca_file_makes_a_self_signed_server_trusted() {
         sync_every: None,
         client_id: None,
         ca_file: ca,
+        ..Default::default()
     };
     let data = tempfile::tempdir().unwrap();
     let mut store = Store::open(data.path()).unwrap();

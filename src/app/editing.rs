@@ -60,7 +60,7 @@ pub fn add(model: &mut Model) -> Vec<Command> {
     let calendars: Vec<(i64, String)> = model
         .calendars
         .iter()
-        .filter(|c| !(c.hidden || c.is_sample && personal_exists))
+        .filter(|c| !(c.hidden || c.read_only || c.is_sample && personal_exists))
         .map(|c| {
             if c.is_sample {
                 (c.id, format!("{PERSONAL} (new, on this computer)"))
@@ -109,6 +109,14 @@ pub fn begin(model: &mut Model, intent: Intent) -> Vec<Command> {
     // Said at once, not after a form was filled in for nothing.
     if model.calendar(calendar).is_some_and(|c| c.is_sample) {
         say(model, &EditFailure::Sample.to_string(), true);
+        return Vec::new();
+    }
+    if let Some(c) = model.calendar(calendar).filter(|c| c.read_only) {
+        say(
+            model,
+            &EditFailure::ReadOnly(c.name.clone()).to_string(),
+            true,
+        );
         return Vec::new();
     }
     // Always read afresh: the etag the edit is based on must be the one the form shows.
@@ -321,7 +329,7 @@ fn open_edit_form(
             model
                 .calendars
                 .iter()
-                .filter(|c| c.id != occ.calendar_id && !c.hidden && !c.is_sample)
+                .filter(|c| c.id != occ.calendar_id && !c.hidden && !c.is_sample && !c.read_only)
                 .map(|c| (c.id, c.name.clone())),
         );
     }

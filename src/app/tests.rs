@@ -55,6 +55,7 @@ pub(super) fn loaded(occurrences: Vec<Occurrence>) -> Model {
         color: None,
         is_sample: false,
         hidden: false,
+        read_only: false,
     };
     update(
         &mut m,

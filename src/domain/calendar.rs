@@ -10,4 +10,6 @@ pub struct Calendar {
     /// The bundled sample, shown until the person adds data of their own.
     pub is_sample: bool,
     pub hidden: bool,
+    /// The person may not change it (a subscription, a calendar shared read-only).
+    pub read_only: bool,
 }

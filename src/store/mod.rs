@@ -172,6 +172,19 @@ impl Store {
             .optional()?)
     }
 
+    /// The name of `calendar` if the person may not change it (a subscription, a read-only
+    /// share).
+    pub fn read_only_calendar(&self, calendar: i64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT name FROM calendars WHERE id = ?1 AND read_only = 1",
+                [calendar],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// True when some calendar other than the sample holds at least one item.
     pub fn has_own_data(&self) -> Result<bool, StoreError> {
         Ok(self.conn.query_row(

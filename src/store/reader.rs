@@ -301,8 +301,9 @@ fn occurrence_from_row(r: &Row<'_>) -> rusqlite::Result<Occurrence> {
 }
 
 pub(crate) fn calendars(conn: &Connection) -> Result<Vec<Calendar>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached("SELECT id, name, color, is_sample, hidden FROM calendars ORDER BY id")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, name, color, is_sample, hidden, read_only FROM calendars ORDER BY id",
+    )?;
     let rows = stmt.query_map([], |r| {
         Ok(Calendar {
             id: r.get(0)?,
@@ -310,6 +311,7 @@ pub(crate) fn calendars(conn: &Connection) -> Result<Vec<Calendar>, StoreError> 
             color: r.get(2)?,
             is_sample: r.get(3)?,
             hidden: r.get(4)?,
+            read_only: r.get(5)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -182,6 +182,13 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE pending ADD COLUMN sent_raw TEXT;
     "#,
+    // 9: every remote's items in its own format (`ical`, or `google`: a JSON array of one
+    //    series' Google event resources), and calendars the person may not change (a
+    //    subscription, a calendar shared read-only).
+    r#"
+    ALTER TABLE items ADD COLUMN format TEXT NOT NULL DEFAULT 'ical';
+    ALTER TABLE calendars ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -7,6 +7,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::items::insert_events;
 use super::{Store, StoreError};
+use crate::domain::format::Format;
 use crate::domain::read_calendar;
 
 /// An account as the cache knows it.
@@ -376,8 +377,9 @@ impl Store {
     ) -> Result<Applied, StoreError> {
         let tx = self.write()?;
         let mut applied = Applied::default();
+        let format = calendar_format(&tx, calendar)?;
         for item in &page.upserts {
-            upsert_fetched(&tx, calendar, item, now, &mut applied)?;
+            upsert_fetched(&tx, calendar, format, item, now, &mut applied)?;
         }
         {
             let mut remove = tx.prepare_cached(
@@ -412,6 +414,24 @@ impl Store {
         }
         tx.commit()?;
         Ok(applied)
+    }
+
+    /// Marks a calendar as one the person may not change (a subscription, a read-only share).
+    pub fn set_read_only(&mut self, calendar: i64, read_only: bool) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE calendars SET read_only = ?2 WHERE id = ?1 AND read_only <> ?2",
+            params![calendar, read_only],
+        )?;
+        Ok(())
+    }
+
+    /// Drops a calendar's stored token (a feed that stopped sending an ETag).
+    pub fn forget_token(&mut self, calendar: i64) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE calendars SET sync_token = NULL WHERE id = ?1",
+            [calendar],
+        )?;
+        Ok(())
     }
 
     /// Stores a calendar's ctag learned without a run (its token showed nothing changed).
@@ -459,10 +479,29 @@ impl Store {
     }
 }
 
+/// The format a calendar's items come in, from its account's kind (local calendars: iCalendar).
+pub(crate) fn calendar_format(
+    tx: &rusqlite::Connection,
+    calendar: i64,
+) -> Result<Format, StoreError> {
+    let kind: Option<String> = tx
+        .query_row(
+            "SELECT a.kind FROM calendars c JOIN accounts a ON a.id = c.account_id WHERE c.id = ?1",
+            [calendar],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(match kind.as_deref() {
+        Some("google") => Format::GoogleJson,
+        _ => Format::ICalendar,
+    })
+}
+
 /// Stores one fetched resource: its raw text and etag always, its events when it can be read.
 fn upsert_fetched(
     tx: &Transaction<'_>,
     calendar: i64,
+    format: Format,
     item: &FetchedItem,
     now: i64,
     applied: &mut Applied,
@@ -516,10 +555,10 @@ fn upsert_fetched(
         }
         None => {
             tx.prepare_cached(
-                "INSERT INTO items (calendar_id, href, uid, etag, raw, parse_error, updated_at, confirmed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                "INSERT INTO items (calendar_id, href, uid, etag, raw, parse_error, updated_at, confirmed_at, format)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
             )?
-            .execute(params![calendar, item.href, uid, item.etag, item.raw, error, now])?;
+            .execute(params![calendar, item.href, uid, item.etag, item.raw, error, now, format.as_str()])?;
             applied.added += 1;
             tx.last_insert_rowid()
         }

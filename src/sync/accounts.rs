@@ -9,6 +9,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::caldav::CalDav;
 use super::engine::{AccountReport, SyncOptions, sync_caldav};
 use super::http::Http;
+use super::ics::{Subscription, subscription_for, sync_subscription};
 use super::{SyncError, SyncEvent};
 use crate::config::{AccountConfig, AccountKind};
 use crate::store::Store;
@@ -93,7 +94,14 @@ pub async fn sync_accounts(
 /// client keeps its connection pool between runs.
 #[derive(Default)]
 pub struct Remotes {
-    clients: HashMap<String, CalDav>,
+    clients: HashMap<String, AccountRemote>,
+}
+
+/// An account's remote, by kind: built once, kept for the engine's life.
+#[derive(Debug, Clone)]
+pub enum AccountRemote {
+    CalDav(CalDav),
+    Ics(Subscription),
 }
 
 impl Remotes {
@@ -126,27 +134,24 @@ impl Remotes {
         opts: &SyncOptions,
         events: Option<&UnboundedSender<SyncEvent>>,
     ) -> AccountReport {
-        if acc.kind != AccountKind::Caldav {
-            return failed(
-                acc,
-                format!(
-                    "{:?} accounts are not supported by this build yet",
-                    acc.kind
-                )
-                .to_lowercase(),
-            );
-        }
-        let dav = match self.client(acc) {
-            Ok(dav) => dav,
+        let remote = match self.remote(acc) {
+            Ok(remote) => remote,
             Err(e) => return failed(acc, e.to_string()),
+        };
+        let dav = match remote {
+            AccountRemote::Ics(sub) => {
+                return sync_subscription(store, &acc.name, &sub, opts, events).await;
+            }
+            AccountRemote::CalDav(dav) => dav,
         };
         let report = sync_caldav(store, &acc.name, &dav, opts, events).await;
         if !report.unauthorized {
             return report;
         }
         self.clients.remove(&acc.name);
-        let fresh = match self.client(acc) {
-            Ok(fresh) => fresh,
+        let fresh = match self.remote(acc) {
+            Ok(AccountRemote::CalDav(fresh)) => fresh,
+            Ok(_) => return report,
             Err(e) => return failed(acc, e.to_string()),
         };
         if fresh.http.credentials() == dav.http.credentials() {
@@ -159,13 +164,25 @@ impl Remotes {
         sync_caldav(store, &acc.name, &fresh, opts, events).await
     }
 
-    fn client(&mut self, acc: &AccountConfig) -> Result<CalDav, SyncError> {
-        if let Some(dav) = self.clients.get(&acc.name) {
-            return Ok(dav.clone());
+    fn remote(&mut self, acc: &AccountConfig) -> Result<AccountRemote, SyncError> {
+        if let Some(remote) = self.clients.get(&acc.name) {
+            return Ok(remote.clone());
         }
-        let dav = caldav_for(acc)?;
-        self.clients.insert(acc.name.clone(), dav.clone());
-        Ok(dav)
+        let remote = match acc.kind {
+            AccountKind::Caldav => AccountRemote::CalDav(caldav_for(acc)?),
+            AccountKind::Ics => AccountRemote::Ics(subscription_for(acc)?),
+            AccountKind::Google | AccountKind::Graph => {
+                return Err(SyncError::Config(
+                    format!(
+                        "{:?} accounts are not supported by this build yet",
+                        acc.kind
+                    )
+                    .to_lowercase(),
+                ));
+            }
+        };
+        self.clients.insert(acc.name.clone(), remote.clone());
+        Ok(remote)
     }
 }
 
@@ -192,6 +209,7 @@ mod tests {
             sync_every: None,
             client_id: None,
             ca_file: None,
+            ..Default::default()
         };
         let dav = caldav_for(&acc).unwrap();
         assert_eq!(dav.http.origin().as_str(), "https://dav.example.org/dav/");

@@ -345,7 +345,7 @@ async fn sync_calendar(
         .is_none_or(|t| started_at - t > RECONCILE_EVERY_SECS);
     // Local edits go first: a changed server copy then shows as a 412 on the push, not as a
     // silent overwrite by the pull.
-    match push_calendar(store, dav, state.id, &cal.url).await {
+    match push_calendar(store, dav, state.id, cal.url.as_str()).await {
         Ok(pushed) => {
             report.pushed = pushed.pushed;
             report.conflicts = pushed.conflicts;

@@ -5,8 +5,10 @@ pub mod accounts;
 pub mod caldav;
 pub mod engine;
 pub mod http;
-pub mod own_write;
+pub mod ics;
+pub mod plan;
 pub mod push;
+pub mod remote;
 pub mod runner;
 
 pub use engine::{AccountReport, CalendarReport, SyncOptions};

@@ -1,19 +1,16 @@
 //! Pushing local edits: each pending change goes to the server with the etag it was based on, in the
-//! order it was made. A 412 (or a vanished resource) becomes a conflict that keeps both versions; a
-//! network failure stops the round and leaves the rest queued, in order, for the next one.
+//! order it was made. A refused condition (or a vanished item) becomes a conflict that keeps both
+//! versions; a network failure stops the round and leaves the rest queued, in order, for the next
+//! one. This module only does the I/O: what each answer means is decided in [`super::plan`].
 
-use reqwest::Url;
 use serde::Serialize;
 
 use super::SyncError;
-use super::caldav::{CalDav, DavError, Got, Precondition, Written};
+use super::caldav::DavError;
 use super::http::HttpError;
-use super::own_write::holds_our_change;
-use crate::domain::ical;
+use super::plan::{self, AfterRefusal, AfterWrite, ServerCopy};
+use super::remote::{Got, Remote, Write, WriteOutcome};
 use crate::store::{PendingChange, PendingOp, Store};
-
-/// Refusals that no retry can change (the request itself is unacceptable to this server).
-const REFUSED_FOR_GOOD: &[u16] = &[400, 403, 405, 409, 413, 415, 422];
 
 /// What one push round did for a calendar.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -34,26 +31,23 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-/// The server copy a refused write found.
-enum ServerCopy {
-    Item { etag: Option<String>, raw: String },
-    Gone,
-}
-
-/// Pushes a calendar's pending changes, oldest first. Returns at the first transport failure (the
-/// server is unreachable: later changes must not overtake earlier ones).
-pub async fn push_calendar(
+/// Pushes a calendar's pending changes, oldest first, to `cal` (the calendar's remote id).
+/// Returns at the first transport failure (the server is unreachable: later changes must not
+/// overtake earlier ones).
+pub async fn push_calendar<R: Remote + Sync>(
     store: &mut Store,
-    dav: &CalDav,
+    remote: &R,
     calendar: i64,
-    collection: &Url,
+    cal: &str,
 ) -> Result<PushReport, SyncError> {
-    let mut report = PushReport::default();
-    for change in store.pending_changes(calendar)? {
-        // The href is a path on the calendar's origin (never `join`: `//host/…` would leave it).
-        let mut url = collection.clone();
-        url.set_path(&change.href);
-        match push_one(store, dav, &change, &url, &mut report).await {
+    let mut push = Push {
+        store,
+        remote,
+        cal,
+        report: PushReport::default(),
+    };
+    for change in push.store.pending_changes(calendar)? {
+        match push.one(&change).await {
             Ok(()) => {}
             // This change cannot be sent as it stands (the server gave an etag no header can
             // hold): it is held back as a conflict, and the rest of the queue goes on.
@@ -62,294 +56,230 @@ pub async fn push_calendar(
                     "the server gave this event an etag that cannot be sent back in {header} \
                      (it holds control characters), so it cannot be changed safely"
                 );
-                let id = hold_as_conflict(store, dav, &change, &url, &reason).await?;
+                let id = push.hold_as_conflict(&change, &reason).await?;
                 tracing::warn!(conflict = id, href = change.href, "unsendable etag");
-                report.conflicts += 1;
+                push.report.conflicts += 1;
             }
             Err(SyncError::Dav(DavError::Http(e))) => {
-                store.push_failed(change.id, &e.to_string())?;
+                push.store.push_failed(change.id, &e.to_string())?;
                 return Err(SyncError::Dav(DavError::Http(e)));
             }
             Err(e) => return Err(e),
         }
     }
-    Ok(report)
+    Ok(push.report)
 }
 
-async fn push_one(
-    store: &mut Store,
-    dav: &CalDav,
-    change: &PendingChange,
-    url: &Url,
-    report: &mut PushReport,
-) -> Result<(), SyncError> {
-    let written = match (change.op, change.raw.as_deref()) {
-        (PendingOp::Delete, _) => dav.delete(url, change.base_etag.as_deref()).await?,
-        (op, Some(raw)) => {
-            let pre = match (op, change.base_etag.as_deref()) {
-                (PendingOp::Create, _) => Precondition::Create,
-                (_, Some(etag)) => Precondition::Match(etag),
-                (_, None) => Precondition::None,
-            };
-            store.note_sent(change.id, raw)?;
-            dav.put(url, raw, pre).await?
+/// One calendar's push in progress.
+struct Push<'a, R> {
+    store: &'a mut Store,
+    remote: &'a R,
+    cal: &'a str,
+    report: PushReport,
+}
+
+impl<R: Remote + Sync> Push<'_, R> {
+    async fn one(&mut self, change: &PendingChange) -> Result<(), SyncError> {
+        let write = match (change.op, change.raw.as_deref()) {
+            (PendingOp::Delete, _) => Write::Delete {
+                etag: change.base_etag.as_deref(),
+            },
+            (PendingOp::Create, Some(raw)) => Write::Create { raw },
+            (PendingOp::Update, Some(raw)) => Write::Update {
+                raw,
+                etag: change.base_etag.as_deref(),
+            },
+            (PendingOp::Create | PendingOp::Update, None) => {
+                self.store
+                    .push_failed(change.id, "the local version is missing")?;
+                return Ok(());
+            }
+        };
+        if let Write::Create { raw } | Write::Update { raw, .. } = write {
+            self.store.note_sent(change.id, raw)?;
         }
-        (_, None) => {
-            store.push_failed(change.id, "the local version is missing")?;
+        let outcome = self.remote.write(self.cal, &change.href, write).await?;
+        self.after_write(change, outcome, true).await
+    }
+
+    /// Carries out what `outcome` means; `conditioned` is false for the unconditioned retry
+    /// after a refusal on the very version the change is based on.
+    async fn after_write(
+        &mut self,
+        change: &PendingChange,
+        outcome: WriteOutcome,
+        conditioned: bool,
+    ) -> Result<(), SyncError> {
+        let next = plan::after_write(change.op, outcome.clone());
+        if !conditioned && !matches!(next, AfterWrite::Settle { .. } | AfterWrite::Done) {
+            let message = format!(
+                "the server refuses this {} even on the version it holds ({outcome:?})",
+                change.op.as_str()
+            );
+            self.store.push_failed(change.id, &message)?;
+            self.report
+                .refused
+                .push(format!("{}: {message}", change.href));
             return Ok(());
         }
-    };
-    match written {
-        Written::Done { etag } => settle(store, dav, change, url, etag).await?,
-        // Deleting what is already gone is done.
-        Written::Gone if change.op == PendingOp::Delete => {
-            store.pushed(change, None, None, now())?;
+        match next {
+            AfterWrite::Settle { id, etag } => self.settle(change, id, etag).await?,
+            AfterWrite::Done => self.store.pushed(change, None, None, now())?,
+            AfterWrite::FetchCopy => {
+                let copy = self.server_copy(change).await?;
+                return self.after_refusal(change, copy).await;
+            }
+            AfterWrite::Retry { reason } => {
+                tracing::warn!(href = change.href, reason, "push refused");
+                self.store.push_failed(change.id, &reason)?;
+                self.report
+                    .refused
+                    .push(format!("{}: {reason}", change.href));
+                return Ok(());
+            }
+            AfterWrite::Hold { reason } => {
+                // Trying again will not help: the person decides, with both versions in front
+                // of them (keep theirs drops the change; keep both may get a new event accepted).
+                let id = self.hold_as_conflict(change, &reason).await?;
+                tracing::info!(
+                    conflict = id,
+                    href = change.href,
+                    "refused for good: held as a conflict"
+                );
+                self.report.conflicts += 1;
+                return Ok(());
+            }
         }
-        Written::Gone => {
-            let copy = server_copy(dav, change, url).await?;
-            refused(store, change, copy, report)?;
-            return Ok(());
-        }
-        Written::PreconditionFailed => {
-            let copy = server_copy(dav, change, url).await?;
-            if holds_base(change, &copy) {
-                // The server holds the very version this change is based on, yet refused the
-                // condition: a weak etag under RFC 9110's strong comparison, or a server that
-                // answers 412 for other reasons. Checked just now, so the write goes unconditioned.
+        self.report.pushed += 1;
+        Ok(())
+    }
+
+    /// Carries out the decision on a refused write once the server's copy is known.
+    async fn after_refusal(
+        &mut self,
+        change: &PendingChange,
+        copy: ServerCopy,
+    ) -> Result<(), SyncError> {
+        let format = self.remote.format();
+        match plan::after_refusal(change, copy, format) {
+            AfterRefusal::WriteUnconditioned => {
                 tracing::warn!(
                     href = change.href,
-                    "412 on an unchanged copy; writing without If-Match"
+                    "refused on an unchanged copy; writing without a condition"
                 );
-                let again = match change.raw.as_deref() {
+                let write = match change.raw.as_deref() {
                     Some(raw) if change.op != PendingOp::Delete => {
-                        dav.put(url, raw, Precondition::None).await?
+                        Write::Update { raw, etag: None }
                     }
-                    _ => dav.delete(url, None).await?,
+                    _ => Write::Delete { etag: None },
                 };
-                match again {
-                    Written::Done { etag } => settle(store, dav, change, url, etag).await?,
-                    Written::Gone if change.op == PendingOp::Delete => {
-                        store.pushed(change, None, None, now())?;
-                    }
-                    other => {
-                        let message = format!(
-                            "the server refuses this {} even on the version it holds ({other:?})",
-                            change.op.as_str()
-                        );
-                        store.push_failed(change.id, &message)?;
-                        report.refused.push(format!("{}: {message}", change.href));
-                        return Ok(());
-                    }
-                }
-                report.pushed += 1;
-                return Ok(());
+                let outcome = self.remote.write(self.cal, &change.href, write).await?;
+                Box::pin(self.after_write(change, outcome, false)).await?;
             }
-            refused(store, change, copy, report)?;
-            return Ok(());
-        }
-        Written::Refused { status, reason } => {
-            let message = if reason.is_empty() {
-                format!("the server refused the {} ({status})", change.op.as_str())
-            } else {
-                format!(
-                    "the server refused the {} ({status}): {reason}",
-                    change.op.as_str()
-                )
-            };
-            tracing::warn!(href = change.href, status, "push refused");
-            if !REFUSED_FOR_GOOD.contains(&status) {
-                store.push_failed(change.id, &message)?;
-                report.refused.push(format!("{}: {message}", change.href));
-                return Ok(());
+            AfterRefusal::AlreadyGone => self.store.pushed(change, None, None, now())?,
+            AfterRefusal::Adopt { etag, raw } => {
+                self.store
+                    .pushed(change, etag.as_deref(), Some(&raw), now())?;
+                self.report.pushed += 1;
             }
-            // Trying again will not help: the person decides, with both versions in front of
-            // them (keep theirs drops the change; keep both may get a new event accepted).
-            let id = hold_as_conflict(store, dav, change, url, &message).await?;
-            tracing::info!(
-                conflict = id,
-                href = change.href,
-                "refused for good: held as a conflict"
-            );
-            report.conflicts += 1;
-            return Ok(());
-        }
-    }
-    report.pushed += 1;
-    Ok(())
-}
-
-/// A write went through: the cache takes the server's new state. Without an ETag in the reply the
-/// server may have changed the data on store, so its copy is fetched.
-async fn settle(
-    store: &mut Store,
-    dav: &CalDav,
-    change: &PendingChange,
-    url: &Url,
-    etag: Option<String>,
-) -> Result<(), SyncError> {
-    if change.op == PendingOp::Delete || etag.is_some() {
-        store.pushed(change, etag.as_deref(), None, now())?;
-        return Ok(());
-    }
-    match dav.get(url).await? {
-        Got::Item { etag, raw } => store.pushed(change, etag.as_deref(), Some(&raw), now())?,
-        // Stored but not readable now: the next sync brings the etag.
-        _ => store.pushed(change, None, None, now())?,
-    }
-    Ok(())
-}
-
-/// Holds a change the server will not take as it stands as a conflict with `reason`, beside the
-/// server's copy, so the person decides (keep theirs drops it; keep both may get it accepted as a
-/// new event). Returns the conflict's id.
-async fn hold_as_conflict(
-    store: &mut Store,
-    dav: &CalDav,
-    change: &PendingChange,
-    url: &Url,
-    reason: &str,
-) -> Result<i64, SyncError> {
-    let (etag, raw) = match server_copy(dav, change, url).await? {
-        ServerCopy::Item { etag, raw } => (etag, Some(raw)),
-        ServerCopy::Gone => (None, None),
-    };
-    Ok(store.record_conflict(
-        change.id,
-        etag.as_deref(),
-        raw.as_deref(),
-        Some(reason),
-        now(),
-    )?)
-}
-
-/// Fetches what the server holds after a refused write: conditionally, so a copy the cache already
-/// holds costs a 304.
-async fn server_copy(
-    dav: &CalDav,
-    change: &PendingChange,
-    url: &Url,
-) -> Result<ServerCopy, SyncError> {
-    let known = change
-        .cached_etag
-        .as_deref()
-        .filter(|e| change.op != PendingOp::Create && sendable(e));
-    Ok(match dav.get_unless(url, known).await? {
-        Got::Item { etag, raw } => ServerCopy::Item { etag, raw },
-        Got::NotModified => ServerCopy::Item {
-            etag: change.cached_etag.clone(),
-            raw: change.cached_raw.clone().unwrap_or_default(),
-        },
-        Got::Gone => ServerCopy::Gone,
-        Got::Refused(status) => {
-            return Err(SyncError::Protocol(format!(
-                "the server refused to show its copy of {} ({status})",
-                change.href
-            )));
-        }
-    })
-}
-
-/// A write was refused because the server's copy is not the base. If that copy is our own earlier
-/// write (a reply lost to a crash or a cut), it is adopted; a create whose href another resource
-/// took moves to a fresh href; anything else is a conflict that keeps both versions.
-fn refused(
-    store: &mut Store,
-    change: &PendingChange,
-    copy: ServerCopy,
-    report: &mut PushReport,
-) -> Result<(), SyncError> {
-    // An earlier write of ours whose answer never came, with an edit folded in since: the server
-    // holds that write, so the edit goes next round as an update of it. (Judged against the text
-    // sent, never the current one: an edit that only removed something would look held.)
-    if let (ServerCopy::Item { etag, raw }, Some(sent), Some(mine)) =
-        (&copy, change.sent_raw.as_deref(), change.raw.as_deref())
-        && sent != mine
-        && change.op != PendingOp::Delete
-        && holds_our_change(sent, change.base_raw.as_deref(), raw)
-    {
-        store.rebase(change, etag.as_deref(), raw, now())?;
-        return Ok(());
-    }
-    match (change.op, copy) {
-        (PendingOp::Delete, ServerCopy::Gone) => store.pushed(change, None, None, now())?,
-        (PendingOp::Create, ServerCopy::Gone) => {
-            // Taken and freed again meanwhile: try once more next round.
-            store.push_failed(change.id, "the href was busy; retrying")?;
-        }
-        (PendingOp::Create, ServerCopy::Item { etag, raw }) => {
-            let mine = change.raw.as_deref().unwrap_or_default();
-            if same_write(change, mine, &raw) {
-                store.pushed(change, etag.as_deref(), Some(&raw), now())?;
-                report.pushed += 1;
-            } else if uid_of(&raw).as_deref() == Some(change.uid.as_str()) {
-                // The same event, but not a write of ours (that was judged above): another
-                // client's copy (a move, an import elsewhere). Both versions go to the pane.
-                let id =
-                    store.record_conflict(change.id, etag.as_deref(), Some(&raw), None, now())?;
-                tracing::info!(conflict = id, href = change.href, "same UID at our href");
-                report.conflicts += 1;
-            } else {
+            AfterRefusal::Rebase { etag, raw } => {
+                self.store.rebase(change, etag.as_deref(), &raw, now())?;
+            }
+            AfterRefusal::Conflict { etag, raw } => {
+                let id = self.store.record_conflict(
+                    change.id,
+                    etag.as_deref(),
+                    raw.as_deref(),
+                    None,
+                    now(),
+                )?;
+                tracing::info!(conflict = id, href = change.href, "conflict recorded");
+                self.report.conflicts += 1;
+            }
+            AfterRefusal::MoveToFreshId => {
                 let name = format!("{}.ics", crate::domain::edit::new_uid());
-                store.move_pending(change.id, &name)?;
-                store.push_failed(change.id, "the href was taken by another event; moved")?;
+                self.store.move_pending(change.id, &name)?;
+                self.store
+                    .push_failed(change.id, "the href was taken by another event; moved")?;
             }
+            AfterRefusal::Retry { reason } => self.store.push_failed(change.id, &reason)?,
         }
-        (PendingOp::Update, ServerCopy::Item { etag, raw })
-            if change
-                .raw
-                .as_deref()
-                .is_some_and(|mine| same_write(change, mine, &raw)) =>
-        {
-            store.pushed(change, etag.as_deref(), Some(&raw), now())?;
-            report.pushed += 1;
-        }
-        (_, ServerCopy::Item { etag, raw }) => {
-            let id = store.record_conflict(change.id, etag.as_deref(), Some(&raw), None, now())?;
-            tracing::info!(conflict = id, href = change.href, "conflict recorded");
-            report.conflicts += 1;
-        }
-        (_, ServerCopy::Gone) => {
-            let id = store.record_conflict(change.id, None, None, None, now())?;
-            tracing::info!(
-                conflict = id,
-                href = change.href,
-                "conflict: deleted on the server"
-            );
-            report.conflicts += 1;
-        }
+        Ok(())
     }
-    Ok(())
-}
 
-fn uid_of(raw: &str) -> Option<String> {
-    let doc = ical::parse(raw);
-    doc.components
-        .iter()
-        .filter(|c| c.name == "VCALENDAR")
-        .flat_map(|c| c.children.iter().filter(|e| e.name == "VEVENT"))
-        .find_map(|ev| ev.property("UID").map(|p| p.value.trim().to_string()))
-}
+    /// A write went through: the cache takes the server's new state. Without an etag in the
+    /// reply the server may have changed the data on store, so its copy is fetched.
+    async fn settle(
+        &mut self,
+        change: &PendingChange,
+        id: Option<String>,
+        etag: Option<String>,
+    ) -> Result<(), SyncError> {
+        if let Some(id) = id.filter(|id| *id != change.href) {
+            self.store.move_pending(change.id, &id)?;
+        }
+        if change.op == PendingOp::Delete || etag.is_some() {
+            self.store.pushed(change, etag.as_deref(), None, now())?;
+            return Ok(());
+        }
+        match self.remote.fetch(self.cal, &change.href, None).await? {
+            Got::Item { etag, raw } => {
+                self.store
+                    .pushed(change, etag.as_deref(), Some(&raw), now())?
+            }
+            // Stored but not readable now: the next sync brings the etag.
+            _ => self.store.pushed(change, None, None, now())?,
+        }
+        Ok(())
+    }
 
-/// Whether the server's copy already holds this change (our own write whose reply was lost):
-/// judged by content, never by stamps another client repeats in the same second.
-fn same_write(change: &PendingChange, mine: &str, theirs: &str) -> bool {
-    holds_our_change(mine, change.base_raw.as_deref(), theirs)
+    /// Holds a change the server will not take as it stands as a conflict with `reason`, beside
+    /// the server's copy. Returns the conflict's id.
+    async fn hold_as_conflict(
+        &mut self,
+        change: &PendingChange,
+        reason: &str,
+    ) -> Result<i64, SyncError> {
+        let (etag, raw) = match self.server_copy(change).await? {
+            ServerCopy::Item { etag, raw } => (etag, Some(raw)),
+            ServerCopy::Gone => (None, None),
+        };
+        Ok(self.store.record_conflict(
+            change.id,
+            etag.as_deref(),
+            raw.as_deref(),
+            Some(reason),
+            now(),
+        )?)
+    }
+
+    /// Fetches what the server holds after a refused write: conditionally, so a copy the cache
+    /// already holds costs a 304.
+    async fn server_copy(&mut self, change: &PendingChange) -> Result<ServerCopy, SyncError> {
+        let known = change
+            .cached_etag
+            .as_deref()
+            .filter(|e| change.op != PendingOp::Create && sendable(e));
+        Ok(
+            match self.remote.fetch(self.cal, &change.href, known).await? {
+                Got::Item { etag, raw } => ServerCopy::Item { etag, raw },
+                Got::NotModified => ServerCopy::Item {
+                    etag: change.cached_etag.clone(),
+                    raw: change.cached_raw.clone().unwrap_or_default(),
+                },
+                Got::Gone => ServerCopy::Gone,
+                Got::Refused(status) => {
+                    return Err(SyncError::Protocol(format!(
+                        "the server refused to show its copy of {} ({status})",
+                        change.href
+                    )));
+                }
+            },
+        )
+    }
 }
 
 /// Whether an etag can go back in a header (no CR, LF, NUL or other controls).
 fn sendable(etag: &str) -> bool {
     reqwest::header::HeaderValue::from_str(etag).is_ok()
-}
-
-/// Whether the server's copy is the version the change is based on.
-fn holds_base(change: &PendingChange, copy: &ServerCopy) -> bool {
-    match (copy, &change.base_etag) {
-        (
-            ServerCopy::Item {
-                etag: Some(etag), ..
-            },
-            Some(base),
-        ) => etag == base,
-        _ => false,
-    }
 }

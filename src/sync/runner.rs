@@ -16,6 +16,9 @@ use crate::store::Store;
 
 /// Without `sync_every`, an account is synced this often.
 pub const DEFAULT_EVERY: Duration = Duration::from_secs(15 * 60);
+/// Without `sync_every`, a subscription is refreshed this often (feeds change seldom, and their
+/// servers ask for restraint).
+pub const DEFAULT_FEED_EVERY: Duration = Duration::from_secs(3600);
 
 /// How soon edits that could not be pushed are tried again.
 const RETRY_PUSH: Duration = Duration::from_secs(60);
@@ -62,7 +65,12 @@ async fn engine_loop(
 ) {
     let every: Vec<Duration> = accounts
         .iter()
-        .map(|a| a.sync_every.unwrap_or(DEFAULT_EVERY))
+        .map(|a| {
+            a.sync_every.unwrap_or(match a.kind {
+                crate::config::AccountKind::Ics => DEFAULT_FEED_EVERY,
+                _ => DEFAULT_EVERY,
+            })
+        })
         .collect();
     // Every account is due at once: the first frame is already on screen from the cache.
     let mut due: Vec<Instant> = vec![Instant::now(); accounts.len()];

@@ -2,6 +2,7 @@
 //! [`xml`], as values without I/O; this module sends them through the one [`Http`] client and turns
 //! replies into listings, deltas and fetched items.
 
+mod remote;
 pub mod xml;
 
 use reqwest::{StatusCode, Url};
@@ -58,20 +59,7 @@ pub struct SyncPage {
     pub skipped: Vec<String>,
 }
 
-/// What a GET of one item found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Got {
-    Item {
-        etag: Option<String>,
-        raw: String,
-    },
-    /// 404 or 410: the server no longer has it.
-    Gone,
-    /// 304: the copy whose etag was given is still current.
-    NotModified,
-    /// Any other status (403 for a private item, …): the cached copy stays.
-    Refused(u16),
-}
+pub use super::remote::Got;
 
 /// The condition a write sets on the server's copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

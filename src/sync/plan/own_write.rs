@@ -14,6 +14,97 @@
 use std::collections::HashMap;
 
 use crate::domain::ical::{self, Component, Property};
+use crate::sync::remote::Format;
+
+/// Whether `theirs` holds the change `sent` made to `base`, for items written in `format`.
+pub fn holds(format: Format, sent: &str, base: Option<&str>, theirs: &str) -> bool {
+    match format {
+        Format::ICalendar => holds_our_change(sent, base, theirs),
+        Format::GoogleJson => json_holds_our_change(sent, base, theirs),
+    }
+}
+
+/// The UID of the first event of an item written in `format`.
+pub fn uid_of(format: Format, raw: &str) -> Option<String> {
+    match format {
+        Format::ICalendar => {
+            let doc = ical::parse(raw);
+            doc.components
+                .iter()
+                .filter(|c| c.name == "VCALENDAR")
+                .flat_map(|c| c.children.iter().filter(|e| e.name == "VEVENT"))
+                .find_map(|ev| ev.property("UID").map(|p| p.value.trim().to_string()))
+        }
+        Format::GoogleJson => {
+            let v: serde_json::Value = serde_json::from_str(raw).ok()?;
+            let first = v.as_array()?.first()?;
+            first
+                .get("iCalUID")
+                .or_else(|| first.get("id"))
+                .and_then(|u| u.as_str())
+                .map(str::to_string)
+        }
+    }
+}
+
+/// Fields Google sets on store, never ours to compare.
+const SERVER_FIELDS: &[&str] = &[
+    "etag",
+    "updated",
+    "created",
+    "sequence",
+    "htmlLink",
+    "kind",
+    "creator",
+    "organizer",
+    "iCalUID",
+    "hangoutLink",
+    "conferenceData",
+];
+
+/// The JSON form of [`holds_our_change`]: every event of the group we sent is in theirs (by id)
+/// with every field we sent equal, and no field our change removed from its base came back.
+fn json_holds_our_change(sent: &str, base: Option<&str>, theirs: &str) -> bool {
+    use serde_json::Value;
+    if sent == theirs {
+        return true;
+    }
+    let events = |raw: &str| -> Option<Vec<Value>> {
+        match serde_json::from_str::<Value>(raw).ok()? {
+            Value::Array(a) => Some(a),
+            one @ Value::Object(_) => Some(vec![one]),
+            _ => None,
+        }
+    };
+    let (Some(sent), Some(theirs)) = (events(sent), events(theirs)) else {
+        return false;
+    };
+    let base = base.and_then(events).unwrap_or_default();
+    let by_id = |list: &[Value], id: &Value| list.iter().find(|e| e.get("id") == Some(id)).cloned();
+    sent.iter().all(|mine| {
+        let Some(id) = mine.get("id") else {
+            return false;
+        };
+        let Some(Value::Object(copy)) = by_id(&theirs, id) else {
+            return false;
+        };
+        let Value::Object(mine) = mine else {
+            return false;
+        };
+        let kept = mine
+            .iter()
+            .filter(|(k, _)| !SERVER_FIELDS.contains(&k.as_str()))
+            .all(|(k, v)| copy.get(k) == Some(v));
+        let removed_stay_removed = match by_id(&base, id) {
+            Some(Value::Object(was)) => was
+                .keys()
+                .filter(|k| !SERVER_FIELDS.contains(&k.as_str()) && !mine.contains_key(*k))
+                .all(|k| !copy.contains_key(k)),
+            _ => true,
+        };
+        kept && removed_stay_removed
+    })
+}
 
 /// Properties servers set or bump on store: they tell nothing about whose write a copy is.
 const STAMPS: &[&str] = &["DTSTAMP", "LAST-MODIFIED", "SEQUENCE"];
@@ -191,5 +282,26 @@ mod tests {
         let mine = cal(&over("20261124T100000Z", "x"));
         let theirs = cal(&over("20261126T100000Z", "x"));
         assert!(!holds_our_change(&mine, Some(BASE), &theirs));
+    }
+}
+
+#[cfg(test)]
+mod json_tests {
+    use super::*;
+
+    #[test]
+    fn a_google_copy_holds_our_change_when_every_field_we_sent_is_there() {
+        let base = r#"[{"id":"abc12","etag":"\"1\"","summary":"Lunch","location":"Cafe"}]"#;
+        let sent = r#"[{"id":"abc12","etag":"\"1\"","summary":"Dinner"}]"#;
+        let stored = r#"[{"id":"abc12","etag":"\"2\"","summary":"Dinner","sequence":1}]"#;
+        assert!(holds(Format::GoogleJson, sent, Some(base), stored));
+        // Another client's summary: not ours.
+        let other = r#"[{"id":"abc12","etag":"\"2\"","summary":"Brunch"}]"#;
+        assert!(!holds(Format::GoogleJson, sent, Some(base), other));
+        // Our change removed the location; a copy that still has it is not ours.
+        let kept = r#"[{"id":"abc12","etag":"\"2\"","summary":"Dinner","location":"Cafe"}]"#;
+        assert!(!holds(Format::GoogleJson, sent, Some(base), kept));
+        assert!(!holds(Format::GoogleJson, sent, Some(base), "not json"));
+        assert_eq!(uid_of(Format::GoogleJson, stored).as_deref(), Some("abc12"));
     }
 }

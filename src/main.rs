@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use almanac::app::Model;
 use almanac::app::Status;
@@ -408,6 +408,44 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
                     "sync failed for {failed} account(s); see above"
                 )));
             }
+            Ok(())
+        }
+        Some(CommandLine::Login {
+            account,
+            no_browser,
+        }) => {
+            let config = load_config(&cli)?;
+            let acc = config
+                .accounts
+                .iter()
+                .find(|a| a.name == *account)
+                .ok_or_else(|| {
+                    CliError::Usage(format!("no account named '{account}' in the config"))
+                })?;
+            if acc.kind != AccountKind::Google {
+                return Err(CliError::Usage(format!(
+                    "'{account}' is a {} account: only google accounts sign in",
+                    format!("{:?}", acc.kind).to_lowercase()
+                )));
+            }
+            let oauth = almanac::sync::google::oauth_for(acc)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let path = almanac::sync::google::auth::token_path(data_dir, &acc.name);
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| CliError::Runtime(e.to_string()))?;
+            let mut out = std::io::stdout();
+            let timeout = std::env::var("ALMANAC_LOGIN_TIMEOUT")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .map_or(almanac::sync::google::auth::LOGIN_TIMEOUT, Duration::from_secs);
+            runtime
+                .block_on(almanac::sync::google::auth::login(
+                    &oauth, &path, &mut out, !no_browser, timeout,
+                ))
+                .map_err(|e| CliError::Runtime(format!("sign-in failed: {e}")))?;
+            println!("signed in: the tokens are in {}", path.display());
             Ok(())
         }
         Some(CommandLine::Status { json }) => {

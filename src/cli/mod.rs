@@ -85,6 +85,15 @@ pub enum CommandLine {
         #[arg(long)]
         json: bool,
     },
+    /// Sign a Google account in: prints the consent page's address, waits for the browser to
+    /// come back to a loopback port, and stores the tokens (mode 0600) in the data directory.
+    Login {
+        /// The account's name in the config.
+        account: String,
+        /// Only print the address (over SSH: forward the port it names).
+        #[arg(long)]
+        no_browser: bool,
+    },
     /// Per calendar: account, kind, strategy, token, ctag, last run, counts, pending, conflicts.
     Status {
         #[arg(long)]

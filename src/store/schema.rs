@@ -189,6 +189,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE items ADD COLUMN format TEXT NOT NULL DEFAULT 'ical';
     ALTER TABLE calendars ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 10: an account's own cursor (Google's calendar list sync token).
+    r#"
+    ALTER TABLE accounts ADD COLUMN cursor TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -425,6 +425,56 @@ impl Store {
         Ok(())
     }
 
+    /// An account's own cursor (Google's calendar list sync token), if it has one.
+    pub fn account_cursor(&self, account: i64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT cursor FROM accounts WHERE id = ?1",
+                [account],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
+    /// Stores an account's own cursor, after the changes it covers are stored.
+    pub fn set_account_cursor(
+        &mut self,
+        account: i64,
+        cursor: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE accounts SET cursor = ?2 WHERE id = ?1",
+            params![account, cursor],
+        )?;
+        Ok(())
+    }
+
+    /// The raw text the cache holds for each of `hrefs` in `calendar` that it has.
+    pub fn item_raws(
+        &self,
+        calendar: i64,
+        hrefs: &[String],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT raw FROM items WHERE calendar_id = ?1 AND href = ?2")?;
+        let mut out = HashMap::new();
+        for href in hrefs {
+            if out.contains_key(href) {
+                continue;
+            }
+            if let Some(raw) = stmt
+                .query_row(params![calendar, href], |r| r.get::<_, String>(0))
+                .optional()?
+            {
+                out.insert(href.clone(), raw);
+            }
+        }
+        Ok(out)
+    }
+
     /// Drops a calendar's stored token (a feed that stopped sending an ETag).
     pub fn forget_token(&mut self, calendar: i64) -> Result<(), StoreError> {
         self.conn.execute(

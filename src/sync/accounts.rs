@@ -1,6 +1,7 @@
 //! From configured accounts to running remotes.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::time::Duration;
 
 use reqwest::Url;
@@ -8,6 +9,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::caldav::CalDav;
 use super::engine::{AccountReport, SyncOptions, sync_caldav};
+use super::google::{Google, google_for, sync_google};
 use super::http::Http;
 use super::ics::{Subscription, subscription_for, sync_subscription};
 use super::{SyncError, SyncEvent};
@@ -102,6 +104,7 @@ pub struct Remotes {
 pub enum AccountRemote {
     CalDav(CalDav),
     Ics(Subscription),
+    Google(Box<Google>),
 }
 
 impl Remotes {
@@ -134,13 +137,21 @@ impl Remotes {
         opts: &SyncOptions,
         events: Option<&UnboundedSender<SyncEvent>>,
     ) -> AccountReport {
-        let remote = match self.remote(acc) {
+        let data_dir = store
+            .path()
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let remote = match self.remote(acc, &data_dir) {
             Ok(remote) => remote,
             Err(e) => return failed(acc, e.to_string()),
         };
         let dav = match remote {
             AccountRemote::Ics(sub) => {
                 return sync_subscription(store, &acc.name, &sub, opts, events).await;
+            }
+            AccountRemote::Google(google) => {
+                return sync_google(store, &acc.name, &google, opts, events).await;
             }
             AccountRemote::CalDav(dav) => dav,
         };
@@ -149,7 +160,7 @@ impl Remotes {
             return report;
         }
         self.clients.remove(&acc.name);
-        let fresh = match self.remote(acc) {
+        let fresh = match self.remote(acc, &data_dir) {
             Ok(AccountRemote::CalDav(fresh)) => fresh,
             Ok(_) => return report,
             Err(e) => return failed(acc, e.to_string()),
@@ -164,14 +175,15 @@ impl Remotes {
         sync_caldav(store, &acc.name, &fresh, opts, events).await
     }
 
-    fn remote(&mut self, acc: &AccountConfig) -> Result<AccountRemote, SyncError> {
+    fn remote(&mut self, acc: &AccountConfig, data_dir: &Path) -> Result<AccountRemote, SyncError> {
         if let Some(remote) = self.clients.get(&acc.name) {
             return Ok(remote.clone());
         }
         let remote = match acc.kind {
             AccountKind::Caldav => AccountRemote::CalDav(caldav_for(acc)?),
             AccountKind::Ics => AccountRemote::Ics(subscription_for(acc)?),
-            AccountKind::Google | AccountKind::Graph => {
+            AccountKind::Google => AccountRemote::Google(Box::new(google_for(acc, data_dir)?)),
+            AccountKind::Graph => {
                 return Err(SyncError::Config(
                     format!(
                         "{:?} accounts are not supported by this build yet",

@@ -89,13 +89,16 @@ pub struct AccountReport {
     /// The server refused the credentials: a client built anew asks for the password again.
     #[serde(skip)]
     pub unauthorized: bool,
+    /// The account must sign in (again) before any run can succeed: no automatic retries.
+    #[serde(skip)]
+    pub needs_sign_in: bool,
 }
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn emit(events: Option<&UnboundedSender<SyncEvent>>, e: SyncEvent) {
+pub(crate) fn emit(events: Option<&UnboundedSender<SyncEvent>>, e: SyncEvent) {
     if let Some(tx) = events {
         let _ = tx.send(e);
     }
@@ -145,7 +148,7 @@ pub async fn sync_caldav(
 /// hears "waiting" (every tick, with the seconds), and past the client's stall bound the run ends.
 /// Ending it at any await point is safe: every store write is one transaction with the state
 /// that covers it.
-async fn watched(
+pub(crate) async fn watched(
     run: impl std::future::Future<Output = Result<(), SyncError>>,
     http: &super::http::Http,
     account: &str,

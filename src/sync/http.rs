@@ -96,6 +96,13 @@ impl Request {
         self.body = Some(body);
         self
     }
+    /// A JSON body (Google).
+    pub fn json(mut self, body: String) -> Request {
+        self.headers
+            .push(("content-type", "application/json; charset=utf-8".into()));
+        self.body = Some(body);
+        self
+    }
     /// An XML body (PROPFIND, REPORT).
     pub fn xml(mut self, body: String) -> Request {
         self.headers

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod caldav;
 pub mod engine;
+pub mod google;
 pub mod http;
 pub mod ics;
 pub mod plan;
@@ -72,6 +73,12 @@ pub enum SyncError {
         "the server stopped answering (no reply for {0} s): the run ended, and the next one tries again"
     )]
     Stalled(u64),
+    /// The account must sign in (again): no retry helps until it does.
+    #[error("{0}")]
+    SignIn(String),
+    /// The service asked for a rest longer than a run waits (unix seconds).
+    #[error("{message}")]
+    Paused { message: String, until: i64 },
 }
 
 impl SyncError {
@@ -81,6 +88,7 @@ impl SyncError {
             SyncError::Dav(caldav::DavError::Http(http::HttpError::RateLimited {
                 until, ..
             })) => Some(*until),
+            SyncError::Paused { until, .. } => Some(*until),
             _ => None,
         }
     }

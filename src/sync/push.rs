@@ -88,6 +88,7 @@ impl<R: Remote + Sync> Push<'_, R> {
             (PendingOp::Update, Some(raw)) => Write::Update {
                 raw,
                 etag: change.base_etag.as_deref(),
+                base: change.base_raw.as_deref(),
             },
             (PendingOp::Create | PendingOp::Update, None) => {
                 self.store
@@ -123,7 +124,9 @@ impl<R: Remote + Sync> Push<'_, R> {
             return Ok(());
         }
         match next {
-            AfterWrite::Settle { id, etag } => self.settle(change, id, etag).await?,
+            AfterWrite::Settle { id, etag, stored } => {
+                self.settle(change, id, etag, stored).await?
+            }
             AfterWrite::Done => self.store.pushed(change, None, None, now())?,
             AfterWrite::FetchCopy => {
                 let copy = self.server_copy(change).await?;
@@ -168,9 +171,11 @@ impl<R: Remote + Sync> Push<'_, R> {
                     "refused on an unchanged copy; writing without a condition"
                 );
                 let write = match change.raw.as_deref() {
-                    Some(raw) if change.op != PendingOp::Delete => {
-                        Write::Update { raw, etag: None }
-                    }
+                    Some(raw) if change.op != PendingOp::Delete => Write::Update {
+                        raw,
+                        etag: None,
+                        base: change.base_raw.as_deref(),
+                    },
                     _ => Write::Delete { etag: None },
                 };
                 let outcome = self.remote.write(self.cal, &change.href, write).await?;
@@ -214,9 +219,15 @@ impl<R: Remote + Sync> Push<'_, R> {
         change: &PendingChange,
         id: Option<String>,
         etag: Option<String>,
+        stored: Option<String>,
     ) -> Result<(), SyncError> {
         if let Some(id) = id.filter(|id| *id != change.href) {
             self.store.move_pending(change.id, &id)?;
+        }
+        if let Some(stored) = stored.filter(|_| change.op != PendingOp::Delete) {
+            self.store
+                .pushed(change, etag.as_deref(), Some(&stored), now())?;
+            return Ok(());
         }
         if change.op == PendingOp::Delete || etag.is_some() {
             self.store.pushed(change, etag.as_deref(), None, now())?;
@@ -262,7 +273,10 @@ impl<R: Remote + Sync> Push<'_, R> {
             .filter(|e| change.op != PendingOp::Create && sendable(e));
         Ok(
             match self.remote.fetch(self.cal, &change.href, known).await? {
-                Got::Item { etag, raw } => ServerCopy::Item { etag, raw },
+                Got::Item { etag, raw } => ServerCopy::Item {
+                    etag,
+                    raw: plan::server_copy(self.remote.format(), raw, change.cached_raw.as_deref()),
+                },
                 Got::NotModified => ServerCopy::Item {
                     etag: change.cached_etag.clone(),
                     raw: change.cached_raw.clone().unwrap_or_default(),

@@ -40,7 +40,13 @@ pub enum Write<'a> {
     /// A new item at an id nobody holds yet (CalDAV `If-None-Match: *`; Google insert).
     Create { raw: &'a str },
     /// The item's new text, if the server still holds `etag` (unconditioned without one).
-    Update { raw: &'a str, etag: Option<&'a str> },
+    /// `base` is the server's text the change was made on (a remote that writes an item as
+    /// several requests sends only what changed).
+    Update {
+        raw: &'a str,
+        etag: Option<&'a str>,
+        base: Option<&'a str>,
+    },
     /// The item goes, if the server still holds `etag` (unconditioned without one).
     Delete { etag: Option<&'a str> },
 }
@@ -60,10 +66,11 @@ impl Write<'_> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOutcome {
     /// Stored (or deleted). `id` when the remote placed it elsewhere than asked; the new etag
-    /// when the reply carried one.
+    /// when the reply carried one; the text the server now holds when the replies gave it.
     Done {
         id: Option<ItemId>,
         etag: Option<String>,
+        stored: Option<String>,
     },
     /// The condition failed: the server's copy is not the one the write was based on (CalDAV
     /// 412; Google 412 `conditionNotMet`, 400 "Invalid sequence value", a 409 on our own id).

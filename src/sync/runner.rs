@@ -16,6 +16,8 @@ use crate::store::Store;
 
 /// Without `sync_every`, an account is synced this often.
 pub const DEFAULT_EVERY: Duration = Duration::from_secs(15 * 60);
+/// An account that must sign in again is not retried on its own before this.
+const SIGNED_OUT_RECHECK: Duration = Duration::from_secs(24 * 3600);
 /// Without `sync_every`, a subscription is refreshed this often (feeds change seldom, and their
 /// servers ask for restraint).
 pub const DEFAULT_FEED_EVERY: Duration = Duration::from_secs(3600);
@@ -168,6 +170,11 @@ async fn engine_loop(
                 due[i] = due[i].min(Instant::now() + RETRY_PUSH);
             }
             quiet[i] = None;
+            if r.needs_sign_in {
+                // No retry can help until the person signs in (`almanac login`); a manual sync
+                // tries again, reading the tokens anew.
+                due[i] = Instant::now() + SIGNED_OUT_RECHECK;
+            }
             if let Some(at) = r.retry_at {
                 let wait = (at - chrono::Utc::now().timestamp()).max(1) as u64;
                 let until = Instant::now() + Duration::from_secs(wait);

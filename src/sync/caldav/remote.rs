@@ -42,14 +42,18 @@ impl Remote for CalDav {
         let url = member(cal, id)?;
         let written = match write {
             Write::Create { raw } => self.put(&url, raw, Precondition::Create).await?,
-            Write::Update { raw, etag } => {
+            Write::Update { raw, etag, .. } => {
                 let pre = etag.map_or(Precondition::None, Precondition::Match);
                 self.put(&url, raw, pre).await?
             }
             Write::Delete { etag } => self.delete(&url, etag).await?,
         };
         Ok(match written {
-            Written::Done { etag } => WriteOutcome::Done { id: None, etag },
+            Written::Done { etag } => WriteOutcome::Done {
+                id: None,
+                etag,
+                stored: None,
+            },
             Written::PreconditionFailed => WriteOutcome::Changed,
             Written::Gone => WriteOutcome::Gone,
             Written::Refused { status, reason } => {

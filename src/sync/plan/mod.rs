@@ -25,6 +25,7 @@ pub enum AfterWrite {
     Settle {
         id: Option<ItemId>,
         etag: Option<String>,
+        stored: Option<String>,
     },
     /// Deleting what is already gone is done.
     Done,
@@ -40,7 +41,7 @@ pub enum AfterWrite {
 /// What a write's outcome means for the change that was sent.
 pub fn after_write(op: PendingOp, outcome: WriteOutcome) -> AfterWrite {
     match (outcome, op) {
-        (WriteOutcome::Done { id, etag }, _) => AfterWrite::Settle { id, etag },
+        (WriteOutcome::Done { id, etag, stored }, _) => AfterWrite::Settle { id, etag, stored },
         (WriteOutcome::Gone, PendingOp::Delete) => AfterWrite::Done,
         (WriteOutcome::Gone, PendingOp::Create | PendingOp::Update) => AfterWrite::FetchCopy,
         (WriteOutcome::Changed, _) => AfterWrite::FetchCopy,
@@ -146,6 +147,15 @@ pub fn after_refusal(change: &PendingChange, copy: ServerCopy, format: Format) -
             etag: None,
             raw: None,
         },
+    }
+}
+
+/// The server's copy as fetched, made whole: a Google fetch brings one event, and a series'
+/// other events (listed apart) come from the copy the cache holds.
+pub fn server_copy(format: Format, fetched: String, cached: Option<&str>) -> String {
+    match format {
+        Format::ICalendar => fetched,
+        Format::GoogleJson => super::google::groups::merge_copy(&fetched, cached),
     }
 }
 

@@ -36,12 +36,14 @@ fn write_outcomes_map_to_one_next_step_each() {
     let done = WriteOutcome::Done {
         id: None,
         etag: Some("\"2\"".into()),
+        stored: None,
     };
     assert_eq!(
         after_write(PendingOp::Update, done),
         AfterWrite::Settle {
             id: None,
-            etag: Some("\"2\"".into())
+            etag: Some("\"2\"".into()),
+            stored: None,
         }
     );
     assert_eq!(

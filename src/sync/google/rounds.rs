@@ -1,0 +1,472 @@
+//! A Google account's round: the calendar list by its own sync token, then per calendar its
+//! pending edits, then its events by sync token, page by page, each page applied with the cursor
+//! that covers it. PROTOCOLS.md §2 "Sync rounds".
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use serde_json::Value;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::api::{ApiError, Google};
+use super::groups::fold_page;
+use crate::store::{ChangeSet, RemoteCalendar, RunRecord, StateUpdate, Store};
+use crate::sync::engine::{AccountReport, CalendarReport, SyncOptions, emit, watched};
+use crate::sync::push::push_calendar;
+use crate::sync::{SyncError, SyncEvent};
+
+/// The strategy's name in the sync pane and `status`.
+pub const SYNC_TOKEN: &str = "syncToken";
+/// Events per page: PROTOCOLS.md §2 "Sync rounds" (`maxResults=1000`; the API allows 2500).
+pub const PAGE_SIZE: usize = 1000;
+/// Calendar list entries per page (the API's most, 250).
+const LIST_PAGE_SIZE: &str = "250";
+/// Pages followed in one round before it ends with a message (PROTOCOLS.md §2 "cap pages per
+/// round"; gdata-provider#464): a server that keeps paging must not hold the engine for ever.
+const MAX_PAGES: usize = 2_000;
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// One round for a Google account.
+pub async fn sync_google(
+    store: &mut Store,
+    account: &str,
+    google: &Google,
+    opts: &SyncOptions,
+    events: Option<&UnboundedSender<SyncEvent>>,
+) -> AccountReport {
+    let started = Instant::now();
+    let (req0, bytes0) = google.http.counters.snapshot();
+    let mut report = AccountReport {
+        account: account.to_string(),
+        ..AccountReport::default()
+    };
+    let outcome = {
+        let run = run_account(store, account, google, opts, events, &mut report);
+        watched(run, &google.http, account, events).await
+    };
+    if let Err(e) = outcome {
+        report.retry_at = report.retry_at.or(e.retry_at());
+        report.needs_sign_in = matches!(e, SyncError::SignIn(_));
+        let message = e.to_string();
+        emit(
+            events,
+            SyncEvent::Failed {
+                account: account.to_string(),
+                calendar: None,
+                message: message.clone(),
+            },
+        );
+        report.error = Some(message);
+    }
+    let (req1, bytes1) = google.http.counters.snapshot();
+    report.requests = req1 - req0;
+    report.bytes = bytes1 - bytes0;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    report
+}
+
+/// A calendar list entry, as far as the cache needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    id: String,
+    name: String,
+    color: Option<String>,
+    /// `None` for a calendar a delta did not mention (its mark stays).
+    read_only: Option<bool>,
+}
+
+/// `#RRGGBB` (Google's colours are always written so).
+fn is_hex_color(c: &str) -> bool {
+    c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|d| d.is_ascii_hexdigit())
+}
+
+fn entry(v: &Value) -> Option<Entry> {
+    let id = v.get("id")?.as_str()?.to_string();
+    let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    let name = text("summaryOverride")
+        .or_else(|| text("summary"))
+        .unwrap_or_else(|| id.clone());
+    let role = text("accessRole").unwrap_or_default();
+    Some(Entry {
+        name,
+        color: text("backgroundColor").filter(|c| is_hex_color(c)),
+        read_only: Some(matches!(role.as_str(), "reader" | "freeBusyReader")),
+        id,
+    })
+}
+
+async fn run_account(
+    store: &mut Store,
+    account: &str,
+    google: &Google,
+    opts: &SyncOptions,
+    events: Option<&UnboundedSender<SyncEvent>>,
+    report: &mut AccountReport,
+) -> Result<(), SyncError> {
+    let row = store.account(account, "google", google.api_base(), now())?;
+    let listed = calendar_list(store, row.id, google).await?;
+    let remote: Vec<RemoteCalendar> = listed
+        .iter()
+        .map(|e| RemoteCalendar {
+            remote_id: e.id.clone(),
+            name: e.name.clone(),
+            color: e.color.clone(),
+            components: vec!["VEVENT".into()],
+        })
+        .collect();
+    let change = store.reconcile_calendars(row.id, &remote)?;
+    if !change.added.is_empty() {
+        store.drop_sample()?;
+    }
+    if change != Default::default() {
+        tracing::info!(account, ?change, "calendars changed");
+        emit(events, SyncEvent::CalendarsChanged);
+    }
+    for state in store.calendar_syncs(row.id)? {
+        if let Some(read_only) = listed
+            .iter()
+            .find(|e| e.id == state.remote_id)
+            .and_then(|e| e.read_only)
+        {
+            store.set_read_only(state.id, read_only)?;
+        }
+        if opts.calendar.as_ref().is_some_and(|c| *c != state.name) {
+            continue;
+        }
+        if !listed.iter().any(|e| e.id == state.remote_id) {
+            for change in store.pending_changes(state.id)? {
+                store.record_conflict(
+                    change.id,
+                    None,
+                    None,
+                    Some("the calendar no longer exists on the server"),
+                    now(),
+                )?;
+            }
+            continue;
+        }
+        let r = sync_calendar(store, google, &state, opts.full, events).await;
+        let retry_at = r.retry_at;
+        report.calendars.push(r);
+        if retry_at.is_some() {
+            report.retry_at = retry_at;
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The calendar list, by its own sync token: a round with no change costs one request. A
+/// delta is merged into the calendars the cache knows; an expired token lists them all.
+async fn calendar_list(
+    store: &mut Store,
+    account: i64,
+    google: &Google,
+) -> Result<Vec<Entry>, SyncError> {
+    let mut token = store.account_cursor(account)?;
+    let mut restarted = false;
+    'round: loop {
+        let mut entries: Vec<Value> = Vec::new();
+        let mut page: Option<String> = None;
+        let mut pages = 0;
+        let next_token = loop {
+            let mut query = vec![("maxResults", LIST_PAGE_SIZE.to_string())];
+            if let Some(t) = &token {
+                query.push(("syncToken", t.clone()));
+            } else {
+                query.push(("showHidden", "true".into()));
+            }
+            if let Some(p) = &page {
+                query.push(("pageToken", p.clone()));
+            }
+            let q: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (status, body, resp) = google
+                .get_json(google.url(&["users", "me", "calendarList"], &q))
+                .await?;
+            if expired(status, &resp) && token.is_some() && !restarted {
+                restarted = true;
+                token = None;
+                continue 'round;
+            }
+            if status != 200 {
+                return Err(SyncError::Protocol(format!(
+                    "listing calendars: {}",
+                    ApiError::of(&resp).words()
+                )));
+            }
+            entries.extend(body["items"].as_array().cloned().unwrap_or_default());
+            pages += 1;
+            match body["nextPageToken"].as_str() {
+                Some(p) if pages < MAX_PAGES => page = Some(p.to_string()),
+                Some(_) => {
+                    return Err(SyncError::Protocol(format!(
+                        "the calendar list went on past {MAX_PAGES} pages"
+                    )));
+                }
+                None => break body["nextSyncToken"].as_str().map(str::to_string),
+            }
+        };
+        let mut list: Vec<Entry> = if token.is_some() {
+            // A delta: the calendars known, changed by what it lists.
+            store
+                .calendar_syncs(account)?
+                .into_iter()
+                .map(|c| Entry {
+                    id: c.remote_id,
+                    name: c.name,
+                    color: None,
+                    read_only: None,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for v in &entries {
+            let Some(e) = entry(v) else { continue };
+            list.retain(|k| k.id != e.id);
+            if v.get("deleted").and_then(Value::as_bool) != Some(true) {
+                list.push(e);
+            }
+        }
+        store.set_account_cursor(account, next_token.as_deref())?;
+        return Ok(list);
+    }
+}
+
+/// Whether a reply says the sync token is no longer good: `410` (`fullSyncRequired`), or `400`
+/// "Invalid sync token value." [obs], to be treated as a 410 (PROTOCOLS.md §2 "Sync rounds").
+fn expired(status: u16, resp: &crate::sync::http::Response) -> bool {
+    status == 410
+        || (status == 400
+            && ApiError::of(resp)
+                .message
+                .to_ascii_lowercase()
+                .contains("sync token"))
+}
+
+/// One calendar: pending edits first, then its events from the stored token (or all of them).
+async fn sync_calendar(
+    store: &mut Store,
+    google: &Google,
+    state: &crate::store::CalendarSync,
+    full: bool,
+    events: Option<&UnboundedSender<SyncEvent>>,
+) -> CalendarReport {
+    let started = Instant::now();
+    let started_at = now();
+    let (req0, bytes0) = google.http.counters.snapshot();
+    let mut report = CalendarReport {
+        calendar: state.name.clone(),
+        calendar_id: state.id,
+        strategy: SYNC_TOKEN.to_string(),
+        ..CalendarReport::default()
+    };
+    // A write that fails for now stays queued and does not stop the pull: the person keeps
+    // seeing others' changes while their own edit waits.
+    match push_calendar(store, google, state.id, &state.remote_id).await {
+        Ok(pushed) => {
+            report.pushed = pushed.pushed;
+            report.conflicts = pushed.conflicts;
+            if !pushed.is_empty() {
+                emit(
+                    events,
+                    SyncEvent::Pushed {
+                        calendar: state.id,
+                        pushed: pushed.pushed,
+                        conflicts: pushed.conflicts,
+                    },
+                );
+            }
+            report.push_refused = pushed.refused;
+        }
+        Err(e) => {
+            report.retry_at = e.retry_at();
+            report.error = Some(format!("pushing local changes: {e}"));
+            if report.retry_at.is_some() || matches!(e, SyncError::SignIn(_)) {
+                return report;
+            }
+        }
+    }
+    let token = (!full && state.strategy.as_deref() == Some(SYNC_TOKEN))
+        .then(|| state.sync_token.clone())
+        .flatten();
+    let outcome = pull(store, google, state, token, events, &mut report).await;
+    let (req1, bytes1) = google.http.counters.snapshot();
+    report.requests = req1 - req0;
+    report.bytes = bytes1 - bytes0;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    if let Err(e) = outcome {
+        report.retry_at = report.retry_at.or(e.retry_at());
+        let message = e.to_string();
+        report.error = Some(match report.error.take() {
+            Some(push) => format!("{push}; {message}"),
+            None => message.clone(),
+        });
+        emit(
+            events,
+            SyncEvent::Failed {
+                account: String::new(),
+                calendar: Some(state.id),
+                message,
+            },
+        );
+    }
+    let record = RunRecord {
+        started_at,
+        finished_at: now(),
+        duration_ms: report.duration_ms,
+        strategy: report.strategy.clone(),
+        requests: report.requests,
+        bytes: report.bytes,
+        added: report.added,
+        changed: report.changed,
+        removed: report.removed,
+        error: report.error.clone(),
+    };
+    if let Err(e) = store.record_run(state.id, &record) {
+        tracing::warn!(error = %e, "cannot record the sync run");
+    }
+    emit(
+        events,
+        SyncEvent::Finished {
+            calendar: state.id,
+            report: Box::new(report.clone()),
+        },
+    );
+    report
+}
+
+/// The events round: every page applied as it comes, the next sync token stored with the last
+/// one. Without a token (first run, expiry) it is a full listing reconciled by id: what it does
+/// not name goes, except items with pending edits or conflicts.
+async fn pull(
+    store: &mut Store,
+    google: &Google,
+    state: &crate::store::CalendarSync,
+    mut token: Option<String>,
+    events: Option<&UnboundedSender<SyncEvent>>,
+    report: &mut CalendarReport,
+) -> Result<(), SyncError> {
+    let mut restarted = false;
+    let page_size = PAGE_SIZE.to_string();
+    'round: loop {
+        // In a full listing, every group the pages name.
+        let mut seen: Option<HashSet<String>> = token.is_none().then(HashSet::new);
+        let mut page: Option<String> = None;
+        let mut pages = 0;
+        let mut announced = false;
+        loop {
+            let mut query = vec![
+                ("singleEvents", "false".to_string()),
+                ("maxResults", page_size.clone()),
+            ];
+            if let Some(t) = &token {
+                query.push(("syncToken", t.clone()));
+            }
+            if let Some(p) = &page {
+                query.push(("pageToken", p.clone()));
+            }
+            let q: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let url = google.url(&["calendars", &state.remote_id, "events"], &q);
+            let (status, body, resp) = google.get_json(url).await?;
+            if expired(status, &resp) && token.is_some() && !restarted {
+                tracing::info!(calendar = state.id, "sync token expired: full listing");
+                restarted = true;
+                token = None;
+                continue 'round;
+            }
+            if status != 200 {
+                return Err(SyncError::Protocol(format!(
+                    "listing events: {}",
+                    ApiError::of(&resp).words()
+                )));
+            }
+            let items = body["items"].as_array().cloned().unwrap_or_default();
+            pages += 1;
+            let next_page = body["nextPageToken"].as_str().map(str::to_string);
+            let last = next_page.is_none();
+            if !announced && (!items.is_empty() || last && seen.is_some()) {
+                announced = true;
+                emit(
+                    events,
+                    SyncEvent::Started {
+                        calendar: state.id,
+                        name: state.name.clone(),
+                    },
+                );
+            }
+            let touched: Vec<String> = items
+                .iter()
+                .filter_map(|e| super::groups::group_id(e).map(str::to_string))
+                .collect();
+            let cached = store.item_raws(state.id, &touched)?;
+            let mut folded = fold_page(&items, &cached);
+            report.unreadable.append(&mut folded.skipped);
+            if let Some(seen) = &mut seen {
+                seen.extend(folded.upserts.iter().map(|i| i.href.clone()));
+            }
+            let mut removals = folded.removals;
+            if let (true, Some(seen)) = (last, &seen) {
+                removals.extend(
+                    store
+                        .item_etags(state.id)?
+                        .into_keys()
+                        .filter(|id| !seen.contains(id)),
+                );
+                removals.sort();
+                removals.dedup();
+            }
+            let update = last.then(|| StateUpdate {
+                strategy: SYNC_TOKEN.into(),
+                sync_token: body["nextSyncToken"].as_str().map(str::to_string),
+                ctag: None,
+                seen_token: None,
+                full: seen.is_some(),
+            });
+            if last && update.as_ref().is_some_and(|u| u.sync_token.is_none()) {
+                tracing::warn!(
+                    calendar = state.id,
+                    "the last page carried no nextSyncToken"
+                );
+            }
+            let applied = store.apply(
+                state.id,
+                &ChangeSet {
+                    upserts: folded.upserts,
+                    removals,
+                    state: update,
+                },
+                now(),
+            )?;
+            report.added += applied.added;
+            report.changed += applied.changed;
+            report.removed += applied.removed;
+            for (id, reason) in &applied.unreadable {
+                report.unreadable.push(format!("{id}: {reason}"));
+            }
+            if applied.added + applied.changed + applied.removed > 0 {
+                emit(
+                    events,
+                    SyncEvent::Applied {
+                        calendar: state.id,
+                        added: applied.added,
+                        changed: applied.changed,
+                        removed: applied.removed,
+                    },
+                );
+            }
+            match next_page {
+                None => return Ok(()),
+                Some(_) if pages >= MAX_PAGES => {
+                    return Err(SyncError::Protocol(format!(
+                        "Google kept paging past {MAX_PAGES} pages; the round ended and the next one starts over"
+                    )));
+                }
+                Some(p) => page = Some(p),
+            }
+        }
+    }
+}

@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod diff;
 pub mod edit;
 pub mod event;
+pub mod google;
 pub mod ical;
 pub mod ical_stream;
 pub mod recur;

@@ -11,7 +11,7 @@ use crate::domain::edit::lines::{fold, one_line, time_line};
 use crate::domain::edit::{wall_clock, zone_definitions};
 use crate::domain::event::dates_of;
 use crate::domain::ical::{self, ItemError, Property, escape_text};
-use crate::domain::time::{EventTime, ZoneMap};
+use crate::domain::time::{EventTime, When, ZoneMap};
 
 const EOL: &str = "\r\n";
 
@@ -134,7 +134,8 @@ pub(super) fn group_text(list: &[Value], with_zones: bool) -> GroupText {
         return out;
     }
     let Some(uid) = group_uid(list, &roles) else {
-        out.errors.push(at(0, "no event of the group has an id".into()));
+        out.errors
+            .push(at(0, "no event of the group has an id".into()));
         return out;
     };
     let master = roles.master.map(|i| (i, &list[i]));
@@ -193,7 +194,9 @@ pub(super) fn group_text(list: &[Value], with_zones: bool) -> GroupText {
         return out;
     }
 
-    let mut text = String::from("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//almanac//Google Calendar//EN\r\n");
+    let mut text = String::from(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//almanac//Google Calendar//EN\r\n",
+    );
     if with_zones {
         let refs: Vec<&EventTime> = times.iter().collect();
         for zone in zone_definitions(&refs, &[], EOL) {
@@ -304,11 +307,7 @@ fn stamp(text: &str) -> Option<String> {
     (text.len() <= 64)
         .then(|| DateTime::parse_from_rfc3339(text).ok())
         .flatten()
-        .map(|t| {
-            t.with_timezone(&Utc)
-                .format("%Y%m%dT%H%M%SZ")
-                .to_string()
-        })
+        .map(|t| t.with_timezone(&Utc).format("%Y%m%dT%H%M%SZ").to_string())
 }
 
 /// `t` (an EXDATE, RDATE or original start) in the form of the master's start, as Google means
@@ -333,6 +332,22 @@ pub(super) fn in_master_form(t: EventTime, master_start: &EventTime) -> EventTim
                 _ => EventTime::Floating(local),
             }
         }
+        // An instant is written as wall-clock time in the master's zone, as the master writes it.
+        (
+            EventTime::Zoned {
+                tzid,
+                zone: Some(zone),
+                ..
+            },
+            t,
+        ) => match t.normalise() {
+            When::Instant(u) => EventTime::Zoned {
+                local: zone.utc_to_local(u),
+                tzid: tzid.clone(),
+                zone: Some(zone.clone()),
+            },
+            _ => t,
+        },
         (_, t) => t,
     }
 }
@@ -355,11 +370,7 @@ fn recurrence_lines(master: &Value, start: &EventTime) -> Vec<String> {
     {
         let text = one_line(text);
         let doc = ical::parse(&format!("BEGIN:X\n{}\nEND:X\n", text.trim()));
-        let Some(p) = doc
-            .components
-            .first()
-            .and_then(|c| c.properties.first())
-        else {
+        let Some(p) = doc.components.first().and_then(|c| c.properties.first()) else {
             continue;
         };
         match p.name.as_str() {
@@ -380,8 +391,7 @@ fn recurrence_lines(master: &Value, start: &EventTime) -> Vec<String> {
                     if values > MAX_RECURRENCE_VALUES {
                         return out;
                     }
-                    if let Some(line) = date_line(&p.name, value, tzid.as_deref(), period, start)
-                    {
+                    if let Some(line) = date_line(&p.name, value, tzid.as_deref(), period, start) {
                         out.push(line);
                     }
                 }

@@ -104,7 +104,10 @@ pub(super) fn time_object(t: &EventTime, keep: Option<&str>) -> Map<String, Valu
     };
     match t {
         EventTime::Date(d) => {
-            out.insert("date".into(), Value::String(d.format("%Y-%m-%d").to_string()));
+            out.insert(
+                "date".into(),
+                Value::String(d.format("%Y-%m-%d").to_string()),
+            );
         }
         EventTime::Zoned {
             local,

@@ -231,9 +231,9 @@ pub fn cancel_occurrence(master: &Value, original_start: When) -> Result<Value, 
 /// The master's start and the `timeZone` it names.
 fn master_start(master: &Value) -> Result<(EventTime, Option<String>), EditError> {
     let start = master.get("start");
-    let ms = start.and_then(read_time).ok_or_else(|| {
-        EditError::Invalid("the series has no readable start".into())
-    })?;
+    let ms = start
+        .and_then(read_time)
+        .ok_or_else(|| EditError::Invalid("the series has no readable start".into()))?;
     let zone = start
         .and_then(|s| str_of(s, "timeZone"))
         .map(str::to_string);

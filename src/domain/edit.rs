@@ -24,7 +24,7 @@ use lines::{
     time_value,
 };
 
-mod lines;
+pub(super) mod lines;
 
 /// The fields of a new event.
 #[derive(Debug, Clone, PartialEq)]
@@ -595,12 +595,22 @@ fn touch(lines: &mut Lines, now: DateTime<Utc>) {
 /// The end that keeps the event's length when only its start moves. An all-day end is rounded up
 /// to whole days (at least one).
 fn keep_duration(before: &Times, new_start: &EventTime) -> EventTime {
-    let secs = match (before.start.normalise(), before.end.normalise()) {
+    end_keeping_length(&before.start, &before.end, new_start)
+}
+
+/// The end of an event that ran from `start` to `end` once its start moves to `new_start`: the
+/// same length, rounded up to whole days (at least one) for an all-day start.
+pub(super) fn end_keeping_length(
+    start: &EventTime,
+    end: &EventTime,
+    new_start: &EventTime,
+) -> EventTime {
+    let secs = match (start.normalise(), end.normalise()) {
         (When::Date(s), When::Date(e)) => (e - s).num_seconds(),
         (When::Instant(s), When::Instant(e)) => (e - s).num_seconds(),
         (When::Floating(s), When::Floating(e)) => (e - s).num_seconds(),
-        _ => wall_clock(&before.end)
-            .signed_duration_since(wall_clock(&before.start))
+        _ => wall_clock(end)
+            .signed_duration_since(wall_clock(start))
             .num_seconds(),
     }
     .max(0);
@@ -610,7 +620,7 @@ fn keep_duration(before: &Times, new_start: &EventTime) -> EventTime {
     }
 }
 
-fn check_order(start: &EventTime, end: &EventTime) -> Result<(), EditError> {
+pub(super) fn check_order(start: &EventTime, end: &EventTime) -> Result<(), EditError> {
     if is_date(start) != is_date(end) {
         return Err(EditError::Invalid(
             "start and end must both be all-day or both have a time of day".into(),
@@ -629,7 +639,7 @@ fn check_order(start: &EventTime, end: &EventTime) -> Result<(), EditError> {
 }
 
 /// Fails when `rule` is not a repetition rule the reader can expand.
-fn check_rule(rule: &str, start: &EventTime) -> Result<(), EditError> {
+pub(super) fn check_rule(rule: &str, start: &EventTime) -> Result<(), EditError> {
     let from = wall_clock(start);
     let series = Series {
         start: from,
@@ -650,7 +660,7 @@ fn is_date(t: &EventTime) -> bool {
 }
 
 /// The wall-clock time a time is written with (midnight for a date).
-fn wall_clock(t: &EventTime) -> NaiveDateTime {
+pub(super) fn wall_clock(t: &EventTime) -> NaiveDateTime {
     match t {
         EventTime::Date(d) => midnight(*d),
         EventTime::Utc(u) => u.naive_utc(),
@@ -660,7 +670,7 @@ fn wall_clock(t: &EventTime) -> NaiveDateTime {
 
 /// An instance's original start written the way `form` (the master's DTSTART) writes times. Zones
 /// that are not known are read as UTC-equivalent, as [`EventTime::normalise`] reads them.
-fn in_form_of(instance: When, form: &EventTime) -> EventTime {
+pub(super) fn in_form_of(instance: When, form: &EventTime) -> EventTime {
     let naive = match instance {
         When::Date(d) => midnight(d),
         When::Instant(t) => t.naive_utc(),
@@ -681,7 +691,7 @@ fn in_form_of(instance: When, form: &EventTime) -> EventTime {
     }
 }
 
-fn describe(w: When) -> String {
+pub(super) fn describe(w: When) -> String {
     match w {
         When::Date(d) => d.format("%Y-%m-%d").to_string(),
         When::Instant(t) => t.format("%Y-%m-%d %H:%M UTC").to_string(),
@@ -691,7 +701,7 @@ fn describe(w: When) -> String {
 
 /// VTIMEZONE blocks (with line ending `eol`) for the IANA zones `times` are written in, each TZID
 /// once, skipping those `defined` already.
-fn zone_definitions(times: &[&EventTime], defined: &[&str], eol: &str) -> Vec<String> {
+pub(super) fn zone_definitions(times: &[&EventTime], defined: &[&str], eol: &str) -> Vec<String> {
     let mut done: Vec<&str> = defined.to_vec();
     let mut out = Vec::new();
     for t in times {

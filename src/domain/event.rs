@@ -434,7 +434,7 @@ fn date_list(
 }
 
 /// The values of one RDATE or EXDATE property.
-fn dates_of(
+pub(super) fn dates_of(
     p: &Property,
     name: &str,
     zones: &ZoneMap,

@@ -6,6 +6,7 @@ pub mod diff;
 pub mod edit;
 pub mod event;
 pub mod format;
+pub mod google;
 pub mod ical;
 pub mod ical_stream;
 pub mod recur;

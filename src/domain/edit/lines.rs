@@ -8,7 +8,7 @@ use crate::domain::ical::{Component, escape_text};
 use crate::domain::time::EventTime;
 
 /// A time's value: `YYYYMMDD`, `YYYYMMDDTHHMMSSZ` or wall-clock `YYYYMMDDTHHMMSS`.
-pub(super) fn time_value(t: &EventTime) -> String {
+pub(in crate::domain) fn time_value(t: &EventTime) -> String {
     match t {
         EventTime::Date(d) => d.format("%Y%m%d").to_string(),
         EventTime::Utc(u) => u.format("%Y%m%dT%H%M%SZ").to_string(),
@@ -20,7 +20,7 @@ pub(super) fn time_value(t: &EventTime) -> String {
 
 /// A DTSTART-like content line in the form of `t`, after the parameters `kept` (which must not
 /// name TZID or VALUE).
-pub(super) fn time_line(name: &str, mut kept: Vec<String>, t: &EventTime) -> String {
+pub(in crate::domain) fn time_line(name: &str, mut kept: Vec<String>, t: &EventTime) -> String {
     match t {
         EventTime::Date(_) => kept.push("VALUE=DATE".into()),
         EventTime::Zoned { tzid, .. } => kept.push(param("TZID", tzid)),
@@ -39,7 +39,7 @@ fn param(name: &str, value: &str) -> String {
     }
 }
 
-pub(super) fn content_line(name: &str, params: &[String], value: &str) -> String {
+pub(in crate::domain) fn content_line(name: &str, params: &[String], value: &str) -> String {
     let mut line = name.to_string();
     for p in params {
         line.push(';');
@@ -51,7 +51,7 @@ pub(super) fn content_line(name: &str, params: &[String], value: &str) -> String
 }
 
 /// A value that is not TEXT, kept on one line (control characters would break the file).
-pub(super) fn one_line(value: &str) -> String {
+pub(in crate::domain) fn one_line(value: &str) -> String {
     value.chars().filter(|c| !c.is_control()).collect()
 }
 
@@ -61,7 +61,7 @@ pub(super) fn line_ending(src: &str) -> &'static str {
 
 /// One content line folded at 75 octets on character boundaries (RFC 5545 3.1), each physical line
 /// ended with `eol`.
-pub(super) fn fold(line: &str, eol: &str) -> String {
+pub(in crate::domain) fn fold(line: &str, eol: &str) -> String {
     const LIMIT: usize = 75;
     let mut out = String::with_capacity(line.len() + line.len() / 60 * 3 + 2);
     let mut width = 0;

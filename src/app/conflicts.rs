@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use super::model::{Mode, Model, Status};
 use super::update::Command;
 use crate::domain::diff::{FieldDiff, diff};
-use crate::domain::read_calendar;
+use crate::domain::format::read_any as read_calendar;
 use crate::domain::text::sanitize;
 use crate::store::{Conflict, Keep, PendingOp};
 

@@ -8,7 +8,8 @@ use crossterm::event::{KeyCode, KeyEvent};
 use super::form::{Form, Outcome, Repeat, Target, Values, repeat_fields};
 use super::model::{Mode, Model, Status};
 use super::update::Command;
-use crate::domain::{EventDetail, Occurrence, When, read_calendar};
+use crate::domain::format::read_any as read_calendar;
+use crate::domain::{EventDetail, Occurrence, When};
 use crate::edit::{EditFailure, EditRequest, PERSONAL};
 
 /// What a key asked to do with the selected event.

@@ -10,7 +10,8 @@ use crate::domain::diff::{FieldDiff, diff};
 use crate::domain::edit::{Changes, NewEvent};
 use crate::domain::text::sanitize;
 use crate::domain::tz::Zone;
-use crate::domain::{EventTime, When, read_calendar};
+use crate::domain::format::read_any as read_calendar;
+use crate::domain::{EventTime, When};
 use crate::edit::{EditFailure, EditRequest, Outcome, stage};
 use crate::store::{Conflict, Store};
 

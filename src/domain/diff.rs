@@ -68,8 +68,8 @@ fn values(ev: Option<&Component>, names: &[&str]) -> Option<String> {
 /// there: every field of the other side is listed. Overrides of single instances count as
 /// "instances".
 pub fn diff(local: Option<&str>, remote: Option<&str>) -> Vec<FieldDiff> {
-    let l = local.map(ical::parse);
-    let r = remote.map(ical::parse);
+    let l = local.map(|raw| ical::parse(&super::format::as_ical(raw)));
+    let r = remote.map(|raw| ical::parse(&super::format::as_ical(raw)));
     let lm = l.as_ref().and_then(master);
     let rm = r.as_ref().and_then(master);
     let mut out = Vec::new();

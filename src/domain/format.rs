@@ -27,3 +27,57 @@ impl Format {
         }
     }
 }
+
+impl Format {
+    /// The format `raw` is written in, read from its first character: a JSON array or object
+    /// is Google's, anything else iCalendar. For code that holds text without its item row
+    /// (conflicts, forms); the cache's `format` column is the record.
+    pub fn of_text(raw: &str) -> Format {
+        match raw.trim_start().as_bytes().first() {
+            Some(b'[' | b'{') => Format::GoogleJson,
+            _ => Format::ICalendar,
+        }
+    }
+}
+
+/// Reads an item written in `format` into the events it holds, the same way for every format.
+pub fn read_item(format: Format, raw: &str) -> super::ParsedCalendar {
+    match format {
+        Format::ICalendar => super::read_calendar(raw),
+        Format::GoogleJson => super::google::read_group(raw),
+    }
+}
+
+/// Reads text whose format is told by the text itself (see [`Format::of_text`]).
+pub fn read_any(raw: &str) -> super::ParsedCalendar {
+    read_item(Format::of_text(raw), raw)
+}
+
+/// The item as iCalendar text (for export and field-by-field comparison).
+pub fn as_ical(raw: &str) -> std::borrow::Cow<'_, str> {
+    match Format::of_text(raw) {
+        Format::ICalendar => std::borrow::Cow::Borrowed(raw),
+        Format::GoogleJson => std::borrow::Cow::Owned(super::google::to_ical(raw)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn google_groups_and_icalendar_read_into_the_same_events() {
+        let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:u1\r\nDTSTAMP:20260101T000000Z\r\n\
+                   DTSTART:20261123T080000Z\r\nDTEND:20261123T090000Z\r\nSUMMARY:Standup\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let json = r#"[{"id":"u1x","iCalUID":"u1","summary":"Standup","start":{"dateTime":"2026-11-23T08:00:00Z"},"end":{"dateTime":"2026-11-23T09:00:00Z"}}]"#;
+        assert_eq!(Format::of_text(json), Format::GoogleJson);
+        assert_eq!(Format::of_text(ics), Format::ICalendar);
+        let a = read_any(ics);
+        let b = read_any(json);
+        let (ea, eb) = (&a.items[0].events[0], &b.items[0].events[0]);
+        assert_eq!((&ea.uid, &ea.summary), (&eb.uid, &eb.summary));
+        assert_eq!(ea.start.normalise(), eb.start.normalise());
+        assert_eq!(ea.end.normalise(), eb.end.normalise());
+        assert!(as_ical(json).contains("SUMMARY:Standup"));
+    }
+}

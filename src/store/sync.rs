@@ -7,8 +7,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::items::insert_events;
 use super::{Store, StoreError};
-use crate::domain::format::Format;
-use crate::domain::read_calendar;
+use crate::domain::format::{Format, read_item};
 
 /// An account as the cache knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -556,7 +555,7 @@ fn upsert_fetched(
     now: i64,
     applied: &mut Applied,
 ) -> Result<(), StoreError> {
-    let parsed = read_calendar(&item.raw);
+    let parsed = read_item(format, &item.raw);
     let events: Vec<_> = parsed.items.iter().flat_map(|i| i.events.clone()).collect();
     let uid = parsed.items.first().map(|i| i.uid.clone());
     let error = if let Some(problem) = &item.problem {

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::items::insert_events;
 use super::{Store, StoreError};
-use crate::domain::read_calendar;
+use crate::domain::format::{Format, read_item};
 
 mod conflicts;
 mod push;
@@ -303,7 +303,7 @@ fn derive_events(
     tx.prepare_cached("DELETE FROM events WHERE item_id = ?1")?
         .execute([item])?;
     if let Some(raw) = raw {
-        let parsed = read_calendar(raw);
+        let parsed = read_item(super::sync::calendar_format(tx, calendar)?, raw);
         let events: Vec<_> = parsed.items.into_iter().flat_map(|i| i.events).collect();
         insert_events(tx, item, calendar, &events)?;
     }
@@ -311,7 +311,10 @@ fn derive_events(
 }
 
 fn uid_of(raw: &str) -> Option<String> {
-    read_calendar(raw).items.first().map(|i| i.uid.clone())
+    read_item(Format::of_text(raw), raw)
+        .items
+        .first()
+        .map(|i| i.uid.clone())
 }
 
 struct ItemRow {

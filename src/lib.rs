@@ -2,7 +2,8 @@
 //!
 //! Module map:
 //! - [`domain`]: calendars, events, times and zones, recurrence, the iCalendar reader and the
-//!   span-preserving writer. Imports nothing of ours.
+//!   span-preserving writer, Google event JSON (read through the iCalendar reader, edited field by
+//!   field). Imports nothing of ours.
 //! - [`store`]: the SQLite cache (schema, migrations, the writer, read connections, pending local
 //!   edits, conflicts, sync state).
 //! - [`sync`]: the engine that keeps the cache in step with servers (push pending edits, then pull),

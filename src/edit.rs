@@ -4,10 +4,11 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::When;
 use crate::domain::edit::{
     Changes, EditError, NewEvent, delete_occurrence, edit_event, new_event, new_uid, validate,
 };
+use crate::domain::format::Format;
+use crate::domain::{When, google};
 use crate::store::{LocalEdit, Staged, Store, StoreError};
 
 /// What a person asked for.
@@ -50,6 +51,44 @@ pub enum EditRequest {
         raw: String,
         seen_etag: Option<String>,
     },
+}
+
+/// Checks text typed in `$EDITOR`, in the item's own format; returns its UID.
+fn validate_any(raw: &str) -> Result<String, EditError> {
+    match Format::of_text(raw) {
+        Format::ICalendar => validate(raw),
+        Format::GoogleJson => {
+            let parsed = google::read_group(raw);
+            if let Some(first) = parsed.errors.first() {
+                return Err(EditError::Invalid(first.to_string()));
+            }
+            parsed
+                .items
+                .into_iter()
+                .next()
+                .map(|i| i.uid)
+                .ok_or_else(|| EditError::Invalid("there is no event".into()))
+        }
+    }
+}
+
+/// A Google event for another Google calendar: the same fields under a new id of ours (ids and
+/// etags belong to the calendar they were made in). Only single events move: a series'
+/// exceptions are tied to their master's id.
+fn google_copy(raw: &str) -> Result<String, EditFailure> {
+    let refused = || {
+        EditFailure::Edit(EditError::Invalid(
+            "a repeating Google event cannot move to another calendar here yet".into(),
+        ))
+    };
+    let list: Vec<serde_json::Value> = serde_json::from_str(raw)
+        .map_err(|e| EditFailure::Edit(EditError::Invalid(e.to_string())))?;
+    if list.len() != 1 || list[0].get("recurrence").is_some() {
+        return Err(refused());
+    }
+    google::as_new_event(raw)
+        .map(|(_, raw)| raw)
+        .ok_or_else(refused)
 }
 
 /// Why an edit could not be staged.
@@ -223,8 +262,20 @@ fn stage_on_current(
             } else {
                 calendar
             };
-            let uid = new_uid();
-            let raw = new_event(&uid, &event, now);
+            let (uid, raw) = match store.calendar_format(calendar)? {
+                Format::ICalendar => {
+                    let uid = new_uid();
+                    let raw = new_event(&uid, &event, now);
+                    (uid, raw)
+                }
+                // Google's id is ours to choose (so a retried insert is recognised): it names
+                // the item until Google gives the event its iCalendar UID.
+                Format::GoogleJson => {
+                    let ev = google::new_event(&event);
+                    let id = ev["id"].as_str().unwrap_or_default().to_string();
+                    (id, serde_json::Value::Array(vec![ev]).to_string())
+                }
+            };
             (
                 LocalEdit::Create {
                     calendar,
@@ -242,7 +293,10 @@ fn stage_on_current(
             seen_etag,
         } => {
             let (_, raw) = store.item_text(item)?.ok_or(EditFailure::Gone)?;
-            let raw = edit_event(&raw, &uid, occurrence, &changes, now)?;
+            let raw = match Format::of_text(&raw) {
+                Format::ICalendar => edit_event(&raw, &uid, occurrence, &changes, now)?,
+                Format::GoogleJson => google::edit_group(&raw, occurrence, &changes)?,
+            };
             (LocalEdit::update(item, raw, seen_etag), uid)
         }
         EditRequest::Delete {
@@ -258,7 +312,10 @@ fn stage_on_current(
             seen_etag,
         } => {
             let (_, raw) = store.item_text(item)?.ok_or(EditFailure::Gone)?;
-            let raw = delete_occurrence(&raw, &uid, when, now)?;
+            let raw = match Format::of_text(&raw) {
+                Format::ICalendar => delete_occurrence(&raw, &uid, when, now)?,
+                Format::GoogleJson => google::delete_occurrence(&raw, when)?,
+            };
             (LocalEdit::update(item, raw, seen_etag), uid)
         }
         EditRequest::Move {
@@ -274,7 +331,7 @@ fn stage_on_current(
             seen_etag,
             ..
         } => {
-            let uid = validate(&raw)?;
+            let uid = validate_any(&raw)?;
             (LocalEdit::update(item, raw, seen_etag), uid)
         }
         EditRequest::Replace {
@@ -324,10 +381,24 @@ fn move_event(
     if Some(to) == sample {
         return Err(EditFailure::Sample);
     }
-    let raw = if *changes == Changes::default() {
-        raw
-    } else {
-        edit_event(&raw, &uid, None, changes, now)?
+    let raw = match (*changes == Changes::default(), Format::of_text(&raw)) {
+        (true, _) => raw,
+        (false, Format::ICalendar) => edit_event(&raw, &uid, None, changes, now)?,
+        (false, Format::GoogleJson) => google::edit_group(&raw, None, changes)?,
+    };
+    let raw = match (Format::of_text(&raw), store.calendar_format(to)?) {
+        (Format::ICalendar, Format::ICalendar) => raw,
+        _ if to == from => raw,
+        // A Google event as an iCalendar resource: everything iCalendar can say.
+        (Format::GoogleJson, Format::ICalendar) => google::to_ical(&raw),
+        (Format::GoogleJson, Format::GoogleJson) => google_copy(&raw)?,
+        (Format::ICalendar, Format::GoogleJson) => {
+            return Err(EditFailure::Edit(EditError::Invalid(
+                "moving an event into a Google calendar from another kind is not supported yet: \
+                 add it there anew (a)"
+                    .into(),
+            )));
+        }
     };
     if to == from {
         let staged = store.stage(LocalEdit::update(item, raw, seen_etag), now.timestamp())?;

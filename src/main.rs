@@ -364,6 +364,11 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
                 .reader()?
                 .calendar_items(calendar)?
                 .ok_or_else(|| CliError::Usage(format!("no calendar named '{calendar}'")))?;
+            // Every item as iCalendar, whatever its remote writes (Google's JSON included).
+            let items: Vec<String> = items
+                .iter()
+                .map(|raw| almanac::domain::format::as_ical(raw).into_owned())
+                .collect();
             let merged = almanac::domain::ical::merge_calendars(&items);
             print!("{}", cli::crlf_lines(&merged));
             Ok(())
@@ -439,10 +444,17 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
             let timeout = std::env::var("ALMANAC_LOGIN_TIMEOUT")
                 .ok()
                 .and_then(|s| s.parse().ok())
-                .map_or(almanac::sync::google::auth::LOGIN_TIMEOUT, Duration::from_secs);
+                .map_or(
+                    almanac::sync::google::auth::LOGIN_TIMEOUT,
+                    Duration::from_secs,
+                );
             runtime
                 .block_on(almanac::sync::google::auth::login(
-                    &oauth, &path, &mut out, !no_browser, timeout,
+                    &oauth,
+                    &path,
+                    &mut out,
+                    !no_browser,
+                    timeout,
                 ))
                 .map_err(|e| CliError::Runtime(format!("sign-in failed: {e}")))?;
             println!("signed in: the tokens are in {}", path.display());

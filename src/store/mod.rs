@@ -172,6 +172,14 @@ impl Store {
             .optional()?)
     }
 
+    /// The format `calendar`'s items are written in (its account's kind decides).
+    pub fn calendar_format(
+        &self,
+        calendar: i64,
+    ) -> Result<crate::domain::format::Format, StoreError> {
+        sync::calendar_format(&self.conn, calendar)
+    }
+
     /// The name of `calendar` if the person may not change it (a subscription, a read-only
     /// share).
     pub fn read_only_calendar(&self, calendar: i64) -> Result<Option<String>, StoreError> {

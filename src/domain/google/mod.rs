@@ -122,3 +122,31 @@ fn objects(raw: &str) -> Result<Vec<Value>, super::edit::EditError> {
 
 #[cfg(test)]
 mod tests;
+
+/// The group as a new event of ours: its master (or only event) with every field the person
+/// sees, under a fresh id, without what belongs to the original (etag, UID, stamps). For "keep
+/// both" of a conflict and a move between Google calendars; a series' exceptions stay with the
+/// original. Returns the new id and the new group's JSON.
+pub fn as_new_event(raw: &str) -> Option<(String, String)> {
+    let list = objects(raw).ok()?;
+    let r = read::roles(&list);
+    let mut copy = list
+        .get(r.master.or_else(|| r.exceptions.first().copied())?)?
+        .clone();
+    let obj = copy.as_object_mut()?;
+    for key in [
+        "etag",
+        "iCalUID",
+        "htmlLink",
+        "created",
+        "updated",
+        "sequence",
+        "recurringEventId",
+        "originalStartTime",
+    ] {
+        obj.remove(key);
+    }
+    let id = new_id();
+    obj.insert("id".into(), Value::String(id.clone()));
+    Some((id, Value::Array(vec![copy]).to_string()))
+}

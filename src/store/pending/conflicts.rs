@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::super::{Store, StoreError};
 use super::{PendingOp, derive_events, resource_name, sibling_href, uid_of};
 use crate::domain::edit::with_uid;
+use crate::domain::format::Format;
 
 /// Which side of a conflict to keep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -196,11 +197,19 @@ impl Store {
             },
             Keep::Remote | Keep::Both => {
                 if let (Keep::Both, Some(local)) = (keep, &c.local_raw) {
-                    let raw = with_uid(local, fresh_uid);
-                    let href = sibling_href(&c.href, &resource_name(fresh_uid));
+                    let format = super::super::sync::calendar_format(&tx, c.calendar_id)?;
+                    let (href, raw) = match format {
+                        Format::ICalendar => (
+                            sibling_href(&c.href, &resource_name(fresh_uid)),
+                            with_uid(local, fresh_uid),
+                        ),
+                        Format::GoogleJson => crate::domain::google::as_new_event(local)
+                            .unwrap_or_else(|| (fresh_uid.to_string(), local.clone())),
+                    };
                     tx.execute(
-                        "INSERT INTO items (calendar_id, href, uid, raw, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![c.calendar_id, href, fresh_uid, raw, now],
+                        "INSERT INTO items (calendar_id, href, uid, raw, updated_at, format)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![c.calendar_id, href, fresh_uid, raw, now, format.as_str()],
                     )?;
                     let new_item = tx.last_insert_rowid();
                     derive_events(&tx, new_item, c.calendar_id, Some(&raw))?;

@@ -166,13 +166,20 @@ fn stage_one(tx: &Transaction<'_>, edit: LocalEdit, now: i64) -> Result<Staged, 
                 )
                 .optional()?
                 .ok_or_else(|| StoreError::NoSuchCalendar(calendar.to_string()))?;
-            let href = child_href(
-                remote_id.as_deref().filter(|_| remote),
-                &resource_name(&uid),
-            );
+            let format = super::sync::calendar_format(tx, calendar)?;
+            // The item's id follows its remote's rule: a CalDAV href is a name in the
+            // collection; a Google event carries the id chosen for it.
+            let href = match format {
+                Format::ICalendar => child_href(
+                    remote_id.as_deref().filter(|_| remote),
+                    &resource_name(&uid),
+                ),
+                Format::GoogleJson => google_id(&raw).unwrap_or_else(|| uid.clone()),
+            };
             tx.execute(
-                "INSERT INTO items (calendar_id, href, uid, raw, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![calendar, href, uid, raw, now],
+                "INSERT INTO items (calendar_id, href, uid, raw, updated_at, format)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![calendar, href, uid, raw, now, format.as_str()],
             )?;
             let item = tx.last_insert_rowid();
             derive_events(tx, item, calendar, Some(&raw))?;
@@ -308,6 +315,17 @@ fn derive_events(
         insert_events(tx, item, calendar, &events)?;
     }
     Ok(())
+}
+
+/// The id a Google group is known by: its first event's series id or own id.
+fn google_id(raw: &str) -> Option<String> {
+    let list: serde_json::Value = serde_json::from_str(raw).ok()?;
+    let first = list.as_array()?.first()?;
+    first
+        .get("recurringEventId")
+        .or_else(|| first.get("id"))
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
 }
 
 fn uid_of(raw: &str) -> Option<String> {

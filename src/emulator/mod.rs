@@ -5,5 +5,7 @@ pub mod caldav;
 mod caldav_handlers;
 mod caldav_xml;
 pub mod demo;
+pub mod google;
 
 pub use caldav::{CalDavEmulator, Faults};
+pub use google::{GoogleEmulator, LoggedRequest, Switches};

@@ -62,11 +62,7 @@ fn lookup(st: &State, cal: &str, id: &str) -> Found {
     let Some((master_id, key)) = id.rsplit_once('_') else {
         return Found::Missing;
     };
-    let Some(master) = calendar
-        .events
-        .get(master_id)
-        .filter(|m| !m.is_cancelled())
-    else {
+    let Some(master) = calendar.events.get(master_id).filter(|m| !m.is_cancelled()) else {
         return Found::Missing;
     };
     match instances::instance_by_suffix(&master.json, key) {
@@ -279,10 +275,7 @@ fn insert(st: &mut State, req: &ApiRequest<'_>, cal: &str) -> Reply {
         Some(id) => id.to_string(),
         None => st.new_event_id(),
     };
-    if st
-        .calendar(cal)
-        .is_some_and(|c| c.events.contains_key(&id))
-    {
+    if st.calendar(cal).is_some_and(|c| c.events.contains_key(&id)) {
         return errors::duplicate();
     }
     if let Err(reply) = check_times(&json) {
@@ -310,10 +303,7 @@ fn insert(st: &mut State, req: &ApiRequest<'_>, cal: &str) -> Reply {
 /// `precondition_failed_next` switch → 412 `conditionNotMet`.
 fn check_if_match(st: &mut State, req: &ApiRequest<'_>, cal: &str, id: &str, etag: &str) -> bool {
     match req.header("if-match") {
-        None => st.violation(format!(
-            "{} events {cal}/{id} without If-Match",
-            req.method
-        )),
+        None => st.violation(format!("{} events {cal}/{id} without If-Match", req.method)),
         Some(v) if v.trim() != "*" && v.trim() != etag => return false,
         Some(_) => {}
     }
@@ -355,11 +345,10 @@ fn write(st: &mut State, req: &ApiRequest<'_>, cal: &str, id: &str, patch: bool)
     if !check_if_match(st, req, cal, id, etag_of(&current)) {
         return errors::condition_not_met();
     }
+    // Google leaves `self` out unless it is true; no organizer at all means the user's own event.
     let organizer_self = current
         .get("organizer")
-        .and_then(|o| o.get("self"))
-        .and_then(Value::as_bool)
-        .unwrap_or(true);
+        .is_none_or(|o| o.get("self").and_then(Value::as_bool).unwrap_or(false));
     if st.switches.forbidden_for_non_organizer && !organizer_self {
         return errors::forbidden_for_non_organizer();
     }
@@ -485,8 +474,15 @@ fn list_instances(st: &mut State, req: &ApiRequest<'_>, cal: &str, id: &str) -> 
     let Some(calendar) = st.calendar(cal) else {
         return errors::not_found();
     };
-    for exception in calendar.events.values().filter(|e| e.master_id() == Some(id)) {
-        let Some(key) = exception.json.get("originalStartTime").and_then(instances::suffix_of)
+    for exception in calendar
+        .events
+        .values()
+        .filter(|e| e.master_id() == Some(id))
+    {
+        let Some(key) = exception
+            .json
+            .get("originalStartTime")
+            .and_then(instances::suffix_of)
         else {
             continue;
         };
@@ -500,9 +496,7 @@ fn list_instances(st: &mut State, req: &ApiRequest<'_>, cal: &str, id: &str) -> 
         let value = Value::Object(exception.json.clone());
         match slot {
             Some(i) => expanded[i].1 = value,
-            None if instances::bounds(&exception.json)
-                .is_some_and(|(s, e)| e > from && s < to) =>
-            {
+            None if instances::bounds(&exception.json).is_some_and(|(s, e)| e > from && s < to) => {
                 expanded.push((key, value));
             }
             None => {}
@@ -545,10 +539,11 @@ mod tests {
 
     #[test]
     fn patch_merges_objects_and_replaces_arrays() {
-        let mut target = json!({"start": {"dateTime": "x", "timeZone": "Z"}, "attendees": [1, 2], "a": 1})
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
+        let mut target =
+            json!({"start": {"dateTime": "x", "timeZone": "Z"}, "attendees": [1, 2], "a": 1})
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
         let patch = json!({"start": {"dateTime": "y"}, "attendees": [3], "a": null})
             .as_object()
             .cloned()

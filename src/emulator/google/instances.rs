@@ -116,8 +116,9 @@ pub(crate) fn suffix_of(original_start: &Value) -> Option<String> {
 }
 
 /// One `EXDATE`/`RDATE` line's values in the series' wall-clock frame. [obs] DATE and DATE-TIME
-/// values may be mixed, zones may be unknown (read floating): parse leniently.
-fn date_list(line: &str, frame: &Frame) -> Vec<NaiveDateTime> {
+/// values may be mixed (a DATE in a timed series names that day's instance), zones may be
+/// unknown (read floating): parse leniently.
+fn date_list(line: &str, frame: &Frame, start: NaiveDateTime) -> Vec<NaiveDateTime> {
     let Some((head, values)) = line.split_once(':') else {
         return Vec::new();
     };
@@ -133,7 +134,7 @@ fn date_list(line: &str, frame: &Frame) -> Vec<NaiveDateTime> {
                 return parse_datetime(utc).map(|t| frame.to_local(t.and_utc()));
             }
             if let Some(day) = parse_date(v) {
-                return day.and_hms_opt(0, 0, 0);
+                return Some(day.and_time(start.time()));
             }
             let local = parse_datetime(v)?;
             match tzid.as_deref().and_then(tz::resolve) {
@@ -165,16 +166,17 @@ fn read_master(master: &Map<String, Value>) -> Option<Master> {
         .iter()
         .find_map(|l| l.strip_prefix("RRULE:"))
         .map(|rule| until_to_local(rule, |t| frame.to_local(t)));
+    let local_start = frame.to_local(start);
     let pick = |name: &str| -> Vec<NaiveDateTime> {
         lines
             .iter()
             .filter(|l| l.starts_with(name))
-            .flat_map(|l| date_list(l, &frame))
+            .flat_map(|l| date_list(l, &frame, local_start))
             .collect()
     };
     Some(Master {
         series: Series {
-            start: frame.to_local(start),
+            start: local_start,
             all_day,
             rrule,
             rdates: pick("RDATE"),
@@ -226,11 +228,7 @@ fn instance_json(
             Frame::AllDay => json!({"date": t.format("%Y-%m-%d").to_string()}),
             frame => {
                 let mut v = json!({"dateTime": frame.rfc3339(t)});
-                if let Some(zone) = master
-                    .get("start")
-                    .and_then(|s| s.get("timeZone"))
-                    .cloned()
-                {
+                if let Some(zone) = master.get("start").and_then(|s| s.get("timeZone")).cloned() {
                     v["timeZone"] = zone;
                 }
                 v

@@ -202,7 +202,8 @@ impl GoogleEmulator {
 
     /// A signed-in user without the browser dance: (access token, refresh token) for the client.
     pub fn issue_tokens(&self, client_id: &str) -> (String, String) {
-        self.lock().issue_tokens(client_id, state::CALENDAR_SCOPE, true)
+        self.lock()
+            .issue_tokens(client_id, state::CALENDAR_SCOPE, true)
     }
 
     /// Adds a calendar to the user's calendarList (`owner`, `writer`, `reader` or

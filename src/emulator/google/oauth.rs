@@ -71,9 +71,7 @@ pub(crate) fn authorize(st: &mut State, req: &ApiRequest<'_>) -> Reply {
         );
     }
     let challenge = q.get("code_challenge").unwrap_or_default();
-    if q.get("code_challenge_method") != Some("S256")
-        || !(43..=128).contains(&challenge.len())
-    {
+    if q.get("code_challenge_method") != Some("S256") || !(43..=128).contains(&challenge.len()) {
         return oauth_error(
             400,
             "invalid_request",
@@ -91,10 +89,7 @@ pub(crate) fn authorize(st: &mut State, req: &ApiRequest<'_>) -> Reply {
     if st.switches.deny_consent {
         return Reply::empty(302).with(
             "location",
-            format!(
-                "{redirect}{sep}error=access_denied&state={}",
-                encode(state)
-            ),
+            format!("{redirect}{sep}error=access_denied&state={}", encode(state)),
         );
     }
     // PROTOCOLS.md §2 "Without `prompt=consent` only the first consent yields a `refresh_token`".
@@ -168,7 +163,11 @@ fn exchange_code(st: &mut State, form: &Query, client_id: &str) -> Reply {
         return oauth_error(400, "invalid_grant", "Invalid code verifier.");
     }
     let (access, refresh) = st.issue_tokens(client_id, &code.scope, code.refresh);
-    token_reply(&access, code.refresh.then_some(refresh.as_str()), &code.scope)
+    token_reply(
+        &access,
+        code.refresh.then_some(refresh.as_str()),
+        &code.scope,
+    )
 }
 
 fn refresh(st: &mut State, form: &Query, client_id: &str) -> Reply {
@@ -206,8 +205,10 @@ fn token_reply(access: &str, refresh: Option<&str>, scope: &str) -> Reply {
     }
     body.insert("scope".into(), json!(scope));
     body.insert("token_type".into(), json!("Bearer"));
-    Reply::json(200, &Value::Object(body))
-        .with("cache-control", "no-cache, no-store, max-age=0, must-revalidate")
+    Reply::json(200, &Value::Object(body)).with(
+        "cache-control",
+        "no-cache, no-store, max-age=0, must-revalidate",
+    )
 }
 
 #[cfg(test)]

@@ -229,7 +229,10 @@ pub(crate) fn open_round(
     let query_hash = query.hash_without(&["pageToken"]);
     if let Some(page) = query.get("pageToken") {
         let Some(cursor) = Cursor::decode(page).filter(|c| c.scope == coll.scope) else {
-            return Err(errors::invalid("Invalid page token value.", Some("pageToken")));
+            return Err(errors::invalid(
+                "Invalid page token value.",
+                Some("pageToken"),
+            ));
         };
         if cursor.query_hash != query_hash {
             // PROTOCOLS.md §4 Google "page tokens bound to their query".
@@ -324,7 +327,6 @@ pub(crate) fn page(
 ) -> (Vec<Value>, Token) {
     if cursor.empties_left > 0 {
         cursor.empties_left -= 1;
-        cursor.page_no += 1;
         return (Vec::new(), Token::Page(cursor.encode()));
     }
     let size = page_size(max_results, &cursor, &st.switches);
@@ -414,7 +416,10 @@ mod tests {
     fn query_hash_ignores_order_and_skipped_names() {
         let a = Query::parse("a=1&b=2&pageToken=x");
         let b = Query::parse("b=2&a=1");
-        assert_eq!(a.hash_without(&["pageToken"]), b.hash_without(&["pageToken"]));
+        assert_eq!(
+            a.hash_without(&["pageToken"]),
+            b.hash_without(&["pageToken"])
+        );
         assert_ne!(a.hash_without(&[]), b.hash_without(&[]));
         assert_eq!(Query::parse("q=a+b%21").get("q"), Some("a b!"));
     }

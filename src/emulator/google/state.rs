@@ -175,7 +175,9 @@ impl State {
         let mut id = String::from("emu");
         let mut x = n.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ n;
         for _ in 0..16 {
-            id.push(char::from(b"0123456789abcdefghijklmnopqrstuv"[(x & 31) as usize]));
+            id.push(char::from(
+                b"0123456789abcdefghijklmnopqrstuv"[(x & 31) as usize],
+            ));
             x >>= 4;
         }
         id.push_str(&n.to_string());
@@ -301,7 +303,12 @@ impl State {
     }
 
     /// The fields Google fills in on insert, where the client left them out.
-    pub(crate) fn complete_new_event(&mut self, cal: &str, id: &str, json: &mut Map<String, Value>) {
+    pub(crate) fn complete_new_event(
+        &mut self,
+        cal: &str,
+        id: &str,
+        json: &mut Map<String, Value>,
+    ) {
         let now = self.now_rfc3339();
         let defaults = [
             ("kind", json!("calendar#event")),
@@ -406,9 +413,8 @@ impl State {
             .iter()
             .filter(|(_, e)| {
                 old(e)
-                    && e.master_id().is_none_or(|m| {
-                        calendar.events.get(m).is_none_or(|master| old(master))
-                    })
+                    && e.master_id()
+                        .is_none_or(|m| calendar.events.get(m).is_none_or(|master| old(master)))
             })
             .map(|(k, _)| k.clone())
             .collect();

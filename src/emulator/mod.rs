@@ -6,6 +6,8 @@ mod caldav_handlers;
 mod caldav_xml;
 pub mod demo;
 pub mod feed;
+pub mod google;
 
 pub use caldav::{CalDavEmulator, Faults};
 pub use feed::{FeedServer, FeedSwitches};
+pub use google::{GoogleEmulator, LoggedRequest, Switches};

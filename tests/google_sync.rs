@@ -88,7 +88,11 @@ fn agenda(dir: &std::path::Path) -> Vec<(String, String)> {
             "Europe/Berlin",
             "--json",
         ])
-        .env("ALMANAC_CONFIG", dir.join("no-config.toml"))
+        .env("ALMANAC_CONFIG", {
+            let empty = dir.join("empty-config.toml");
+            std::fs::write(&empty, "").unwrap();
+            empty
+        })
         .output()
         .unwrap();
     let list: Vec<Value> = serde_json::from_slice(&out.stdout)
@@ -113,8 +117,15 @@ fn calendar_id(store: &Store) -> i64 {
         .expect("the Google calendar is in the cache")
 }
 
-fn item_of(store: &Store, uid: &str) -> i64 {
-    store.items_with_uid(uid).unwrap()[0].0
+/// The cache's item for Google event `id` (found by the UID Google gave it).
+fn item_of(emu: &GoogleEmulator, store: &Store, id: &str) -> (i64, String) {
+    let uid = emu
+        .events("primary-cal")
+        .into_iter()
+        .find(|e| e["id"] == id)
+        .and_then(|e| e["iCalUID"].as_str().map(str::to_string))
+        .unwrap_or_else(|| id.to_string());
+    (store.items_with_uid(&uid).unwrap()[0].0, uid)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,7 +153,10 @@ async fn a_series_with_an_exception_and_a_cancelled_instance_expands_exactly() {
     assert_eq!(
         agenda(dir.path()),
         [
-            ("Dentist".to_string(), "2026-12-03T09:00:00+01:00".to_string()),
+            (
+                "Dentist".to_string(),
+                "2026-12-03T09:00:00+01:00".to_string()
+            ),
             ("Standup".into(), "2026-12-07T10:00:00+01:00".into()),
             ("Standup (moved)".into(), "2026-12-14T12:00:00+01:00".into()),
             ("Standup".into(), "2026-12-28T10:00:00+01:00".into()),
@@ -155,7 +169,10 @@ async fn a_series_with_an_exception_and_a_cancelled_instance_expands_exactly() {
 async fn a_round_without_changes_is_one_list_request_and_one_events_request() {
     let (emu, _dir, mut store, acc) = setup().await;
     for i in 0..30 {
-        emu.put_event("primary-cal", timed(&format!("ev{i:03}aa"), "x", 1 + i % 28, 9));
+        emu.put_event(
+            "primary-cal",
+            timed(&format!("ev{i:03}aa"), "x", 1 + i % 28, 9),
+        );
     }
     let first = sync(&mut store, &acc).await;
     assert_eq!(first.calendars[0].added, 30, "{first:?}");
@@ -177,8 +194,8 @@ async fn a_round_without_changes_is_one_list_request_and_one_events_request() {
     let log = emu.request_log();
     assert!(log.iter().all(|l| l.authorization));
     assert!(
-        log.iter()
-            .any(|l| l.path_and_query.contains("syncToken=") && l.path_and_query.contains("singleEvents=false")),
+        log.iter().any(|l| l.path_and_query.contains("syncToken=")
+            && l.path_and_query.contains("singleEvents=false")),
         "{log:?}"
     );
 }
@@ -187,7 +204,10 @@ async fn a_round_without_changes_is_one_list_request_and_one_events_request() {
 async fn first_sync_pages_through_everything_and_empty_pages_are_followed() {
     let (emu, _dir, mut store, acc) = setup().await;
     for i in 0..25 {
-        emu.put_event("primary-cal", timed(&format!("pg{i:03}aa"), "p", 1 + i % 28, 9));
+        emu.put_event(
+            "primary-cal",
+            timed(&format!("pg{i:03}aa"), "p", 1 + i % 28, 9),
+        );
     }
     emu.set_switches(Switches {
         page_size_cap: Some(10),
@@ -216,7 +236,7 @@ async fn an_expired_or_garbled_token_becomes_a_full_listing_that_keeps_pending_e
     emu.put_event("primary-cal", timed("mine01aa", "Mine", 4, 9));
     sync(&mut store, &acc).await;
     // A local edit waits while the server's token expires.
-    let item = item_of(&store, "mine01aa");
+    let (item, uid) = item_of(&emu, &store, "mine01aa");
     let changes = almanac::domain::edit::Changes {
         summary: Some("Mine, edited".into()),
         ..Default::default()
@@ -225,7 +245,7 @@ async fn an_expired_or_garbled_token_becomes_a_full_listing_that_keeps_pending_e
         &mut store,
         EditRequest::Change {
             item,
-            uid: "mine01aa".into(),
+            uid,
             occurrence: None,
             changes,
             seen_etag: None,
@@ -244,7 +264,11 @@ async fn an_expired_or_garbled_token_becomes_a_full_listing_that_keeps_pending_e
     assert_eq!(c.error, None, "{r:?}");
     assert_eq!(c.pushed, 1, "{r:?}");
     let ids: Vec<String> = {
-        let mut v: Vec<String> = store.item_etags(calendar_id(&store)).unwrap().into_keys().collect();
+        let mut v: Vec<String> = store
+            .item_etags(calendar_id(&store))
+            .unwrap()
+            .into_keys()
+            .collect();
         v.sort();
         v
     };
@@ -262,10 +286,10 @@ async fn writes_carry_if_match_and_a_changed_copy_becomes_a_conflict_resolved_ei
     let (emu, dir, mut store, acc) = setup().await;
     emu.put_event("primary-cal", timed("both01aa", "Lunch", 10, 12));
     sync(&mut store, &acc).await;
-    let item = item_of(&store, "both01aa");
+    let (item, uid) = item_of(&emu, &store, "both01aa");
     let edit = |summary: &str| EditRequest::Change {
         item,
-        uid: "both01aa".into(),
+        uid: uid.clone(),
         occurrence: None,
         changes: almanac::domain::edit::Changes {
             summary: Some(summary.into()),
@@ -283,7 +307,10 @@ async fn writes_carry_if_match_and_a_changed_copy_becomes_a_conflict_resolved_ei
         .into_iter()
         .filter(|l| l.method == "PUT")
         .collect();
-    assert!(!puts.is_empty() && puts.iter().all(|l| l.if_match.is_some()), "{puts:?}");
+    assert!(
+        !puts.is_empty() && puts.iter().all(|l| l.if_match.is_some()),
+        "{puts:?}"
+    );
     assert_eq!(puts.last().unwrap().status, 412);
     let conflicts = store.conflicts().unwrap();
     assert_eq!(conflicts.len(), 1);
@@ -293,9 +320,20 @@ async fn writes_carry_if_match_and_a_changed_copy_becomes_a_conflict_resolved_ei
             .as_deref()
             .is_some_and(|r| r.contains("Lunch moved"))
     );
-    store.resolve(conflicts[0].id, Keep::Local, chrono::Utc::now().timestamp()).unwrap();
+    store
+        .resolve(
+            conflicts[0].id,
+            Keep::Local,
+            "unused-uid",
+            chrono::Utc::now().timestamp(),
+        )
+        .unwrap();
     let r = sync(&mut store, &acc).await;
-    assert_eq!((r.calendars[0].pushed, r.calendars[0].conflicts), (1, 0), "{r:?}");
+    assert_eq!(
+        (r.calendars[0].pushed, r.calendars[0].conflicts),
+        (1, 0),
+        "{r:?}"
+    );
     let server = emu
         .events("primary-cal")
         .into_iter()
@@ -315,12 +353,8 @@ async fn a_new_event_goes_with_our_id_and_a_lost_reply_is_recognised_as_ours() {
         calendar,
         event: almanac::domain::edit::NewEvent {
             summary: summary.into(),
-            start: almanac::domain::EventTime::Utc(
-                "2026-12-15T09:00:00Z".parse().unwrap(),
-            ),
-            end: almanac::domain::EventTime::Utc(
-                "2026-12-15T10:00:00Z".parse().unwrap(),
-            ),
+            start: almanac::domain::EventTime::Utc("2026-12-15T09:00:00Z".parse().unwrap()),
+            end: almanac::domain::EventTime::Utc("2026-12-15T10:00:00Z".parse().unwrap()),
             location: None,
             description: None,
             rrule: None,
@@ -371,8 +405,13 @@ async fn a_dead_refresh_token_asks_to_sign_in_again_once_and_reader_calendars_ar
     assert!(error.contains("almanac login personal"), "{error}");
     assert!(r.needs_sign_in);
     assert!(!error.contains(&tokens.refresh_token));
-    // Only the one refresh: no loop.
-    assert_eq!(emu.requests(), 0, "{:?}", emu.request_log());
+    // Only the one refresh, and no API request after it: no loop.
+    let log = emu.request_log();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(
+        (log[0].path_and_query.as_str(), log[0].status),
+        ("/token", 400)
+    );
 }
 
 #[test]
@@ -435,10 +474,17 @@ fn login_runs_the_loopback_flow_with_pkce_and_stores_the_tokens_for_the_person_o
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     let sync = almanac(&["sync"]).output().unwrap();
-    assert!(sync.status.success(), "{}", String::from_utf8_lossy(&sync.stderr));
+    assert!(
+        sync.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sync.stderr)
+    );
     assert!(String::from_utf8_lossy(&sync.stdout).contains("Personal"));
     // Consent refused: the login says so and fails.
     emu.set_switches(Switches {

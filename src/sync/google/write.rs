@@ -145,7 +145,20 @@ impl Google {
     ) -> Result<Step, SyncError> {
         match (id_of(mine), base) {
             (Some(id), Some(_)) if cancelled(mine) => self.delete(cal, id, etag).await,
-            (Some(id), Some(_)) => self.put(cal, id, mine, etag).await,
+            (Some(id), Some(before)) => {
+                // Google refuses a sequence lower than its own ("Invalid sequence value"): a
+                // change made on an older copy (a conflict resolved as "keep mine") goes with
+                // the server's.
+                let mut event = mine.clone();
+                let theirs = before.get("sequence").and_then(Value::as_i64);
+                let ours = mine.get("sequence").and_then(Value::as_i64);
+                if let (Some(theirs), Some(obj)) = (theirs, event.as_object_mut())
+                    && ours.is_none_or(|o| o < theirs)
+                {
+                    obj.insert("sequence".into(), Value::from(theirs));
+                }
+                self.put(cal, id, &event, etag).await
+            }
             // A new event with our own id.
             (Some(_), None) => self.insert(cal, mine).await,
             // A new exception of an occurrence: Google names the instance; find it.

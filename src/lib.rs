@@ -8,7 +8,8 @@
 //!   edits, conflicts, sync state).
 //! - [`sync`]: the engine that keeps the cache in step with servers (push pending edits, then pull),
 //!   the one HTTP client with its one retry policy, CalDAV requests as values.
-//! - [`emulator`]: a CalDAV server with fault switches, for the tests and `almanac demo`.
+//! - [`emulator`]: CalDAV and Google Calendar servers with fault switches, for the tests and
+//!   `almanac demo`.
 //! - [`config`]: the TOML config layered over embedded defaults, with precise errors.
 //! - [`app`]: the `Model`, messages, `update` (pure: returns `Command`s as data), keymap, run loop.
 //! - [`ui`]: pure drawing of the `Model`, one widget per pane.

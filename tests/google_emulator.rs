@@ -1084,3 +1084,56 @@ async fn testing_consent_screen_kills_refresh_tokens_after_seven_days() {
         "Token has been expired or revoked."
     );
 }
+
+#[tokio::test]
+async fn a_lost_write_reply_still_carries_out_the_write() {
+    let (emu, token) = setup().await;
+    emu.set_switches(Switches {
+        lose_write_reply: 1,
+        ..Switches::default()
+    });
+    let resp = http()
+        .post(format!("{}calendars/work/events", emu.api_url()))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(event("lostrep1", 5).to_string())
+        .send()
+        .await;
+    let body = match resp {
+        Ok(r) => r.text().await.ok(),
+        Err(_) => None,
+    };
+    assert!(body.is_none(), "the reply is cut: {body:?}");
+    assert_eq!(emu.events("work").len(), 1, "but the event is stored");
+    let retry = call(
+        &emu,
+        &token,
+        "POST",
+        "calendars/work/events",
+        Some(event("lostrep1", 5)),
+        &[],
+    )
+    .await;
+    assert_eq!(retry.status, 409);
+}
+
+#[tokio::test]
+async fn too_many_requests_in_flight_is_a_violation() {
+    let (emu, token) = setup().await;
+    emu.set_switches(Switches {
+        max_in_flight: Some(2),
+        delay_ms: 300,
+        ..Switches::default()
+    });
+    let (a, b) = tokio::join!(get(&emu, &token, "colors"), get(&emu, &token, "colors"));
+    assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK));
+    assert!(emu.violations().is_empty(), "{:?}", emu.violations());
+    let (a, b, c) = tokio::join!(
+        get(&emu, &token, "colors"),
+        get(&emu, &token, "colors"),
+        get(&emu, &token, "colors")
+    );
+    assert_eq!([a.status, b.status, c.status], [StatusCode::OK; 3]);
+    assert_eq!(emu.violations().len(), 1, "{:?}", emu.violations());
+    assert!(emu.violations()[0].contains("in flight"));
+}

@@ -187,6 +187,9 @@ fn read_master(master: &Map<String, Value>) -> Option<Master> {
     })
 }
 
+/// Instances keyed by their id suffix, in start order.
+pub(crate) type Instances = Vec<(String, Map<String, Value>)>;
+
 /// The instances of `master` starting in `[from, to)`, as Google serves them (`id`,
 /// `recurringEventId`, `originalStartTime`, shifted `start`/`end`, no `recurrence`), keyed by
 /// their id suffix. `Err` if the rule cannot be expanded.
@@ -194,7 +197,7 @@ pub(crate) fn expand(
     master: &Map<String, Value>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<(String, Map<String, Value>)>, String> {
+) -> Result<Instances, String> {
     let Some(m) = read_master(master) else {
         return Err("not a recurring event with a readable start".into());
     };

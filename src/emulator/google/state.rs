@@ -414,7 +414,7 @@ impl State {
             .filter(|(_, e)| {
                 old(e)
                     && e.master_id()
-                        .is_none_or(|m| calendar.events.get(m).is_none_or(|master| old(master)))
+                        .is_none_or(|m| calendar.events.get(m).is_none_or(old))
             })
             .map(|(k, _)| k.clone())
             .collect();

@@ -455,10 +455,29 @@ fn list_instances(st: &mut State, req: &ApiRequest<'_>, cal: &str, id: &str) -> 
         (Ok(a), Ok(b)) => (a, b),
         (Err(reply), _) | (_, Err(reply)) => return reply,
     };
-    let from = time_min
+    // [doc events.instances] `originalStart`: "The original start time of the instance in the
+    // result": only that instance (an exception in its place) is listed.
+    let original = req
+        .query
+        .get("originalStart")
+        .map(|s| {
+            let key = if s.len() == 10 { "date" } else { "dateTime" };
+            json!({ key: s })
+        })
+        .and_then(|v| {
+            let (utc, _) = instances::bounds_of_time(&v)?;
+            Some((instances::suffix_of(&v)?, utc))
+        });
+    let from = original
+        .as_ref()
+        .map(|(_, utc)| *utc - Duration::days(1))
+        .or(time_min)
         .or_else(|| instances::bounds(&master).map(|(s, _)| s))
         .unwrap_or_default();
-    let to = time_max.unwrap_or(from + Duration::days(366));
+    let to = match &original {
+        Some((_, utc)) => *utc + Duration::days(1),
+        None => time_max.unwrap_or(from + Duration::days(366)),
+    };
     let mut expanded: Vec<(String, Value)> = if has_recurrence(&master) {
         match instances::expand(&master, from, to) {
             Ok(list) => list
@@ -503,6 +522,9 @@ fn list_instances(st: &mut State, req: &ApiRequest<'_>, cal: &str, id: &str) -> 
         }
     }
     expanded.sort_by(|a, b| a.0.cmp(&b.0));
+    if let Some((key, _)) = &original {
+        expanded.retain(|(k, _)| k == key);
+    }
     let coll = Collection {
         scope: format!("instances:{cal}/{id}"),
         generation: calendar.generation,

@@ -109,6 +109,12 @@ fn suffix(utc: DateTime<Utc>, all_day: bool) -> String {
     }
 }
 
+/// The instant a time object (`{"dateTime"}` or `{"date"}`) names.
+pub(crate) fn bounds_of_time(time: &Value) -> Option<(DateTime<Utc>, bool)> {
+    let (utc, frame) = read_time(time)?;
+    Some((utc, matches!(frame, Frame::AllDay)))
+}
+
 /// The suffix an `originalStartTime` names.
 pub(crate) fn suffix_of(original_start: &Value) -> Option<String> {
     let (utc, frame) = read_time(original_start)?;

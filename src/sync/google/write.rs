@@ -24,6 +24,19 @@ enum Step {
     Stop(WriteOutcome),
 }
 
+/// Whether a time object names the same start as `a` (the same instant, or the same date).
+fn same_start(a: &Value) -> impl Fn(&Value) -> bool + '_ {
+    let instant = |v: &Value| {
+        v.get("dateTime")
+            .and_then(Value::as_str)
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+    };
+    move |b: &Value| match (instant(a), instant(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a.get("date").is_some() && a.get("date") == b.get("date"),
+    }
+}
+
 fn id_of(v: &Value) -> Option<&str> {
     v.get("id").and_then(Value::as_str)
 }
@@ -132,7 +145,15 @@ impl Google {
         if status != 200 {
             return Ok(None);
         }
-        Ok(body["items"].as_array().and_then(|a| a.first()).cloned())
+        // Only the instance asked for: a server that ignores `originalStart` lists others.
+        let wanted = same_start(original);
+        Ok(body["items"]
+            .as_array()
+            .and_then(|a| {
+                a.iter()
+                    .find(|i| i.get("originalStartTime").is_some_and(&wanted))
+            })
+            .cloned())
     }
 
     /// One event of a changed group: the request it needs, if any.

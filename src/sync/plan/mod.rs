@@ -93,6 +93,17 @@ pub fn after_refusal(change: &PendingChange, copy: ServerCopy, format: Format) -
     if holds_base(change, &copy) {
         return AfterRefusal::WriteUnconditioned;
     }
+    // [obs] Google moves an etag without a visible edit (an attendee's reply): nothing the
+    // person sees changed, so the change goes again on the server's copy, silently.
+    if let (ServerCopy::Item { etag, raw }, Some(base), PendingOp::Update | PendingOp::Delete) =
+        (&copy, change.base_raw.as_deref(), change.op)
+        && own_write::same_for_the_person(format, base, raw)
+    {
+        return AfterRefusal::Rebase {
+            etag: etag.clone(),
+            raw: raw.clone(),
+        };
+    }
     // An earlier write of ours whose answer never came, with an edit folded in since: the server
     // holds that write. (Judged against the text sent, never the current one: an edit that only
     // removed something would look held.)

@@ -47,6 +47,58 @@ pub fn uid_of(format: Format, raw: &str) -> Option<String> {
     }
 }
 
+/// Whether two copies differ in nothing the person sees (for Google's etag churn: an attendee's
+/// reply moves the etag). iCalendar copies are never judged so: a CalDAV etag moves with the data.
+pub fn same_for_the_person(format: Format, a: &str, b: &str) -> bool {
+    match format {
+        Format::ICalendar => false,
+        Format::GoogleJson => {
+            let view = |raw: &str| -> Option<Vec<serde_json::Value>> {
+                let list: Vec<serde_json::Value> = match serde_json::from_str(raw).ok()? {
+                    serde_json::Value::Array(a) => a,
+                    one => vec![one],
+                };
+                Some(
+                    list.iter()
+                        .map(|e| {
+                            let mut seen = serde_json::Map::new();
+                            for key in VISIBLE_FIELDS {
+                                if let Some(v) = e.get(*key) {
+                                    seen.insert((*key).to_string(), v.clone());
+                                }
+                            }
+                            let emails: Vec<&serde_json::Value> = e
+                                .get("attendees")
+                                .and_then(|a| a.as_array())
+                                .map(|a| a.iter().filter_map(|p| p.get("email")).collect())
+                                .unwrap_or_default();
+                            seen.insert("attendees".into(), serde_json::json!(emails));
+                            serde_json::Value::Object(seen)
+                        })
+                        .collect(),
+                )
+            };
+            matches!((view(a), view(b)), (Some(x), Some(y)) if x == y)
+        }
+    }
+}
+
+/// What a person sees of a Google event (an attendee list is compared by who, not by replies).
+const VISIBLE_FIELDS: &[&str] = &[
+    "id",
+    "status",
+    "summary",
+    "description",
+    "location",
+    "start",
+    "end",
+    "recurrence",
+    "recurringEventId",
+    "originalStartTime",
+    "transparency",
+    "visibility",
+];
+
 /// Fields Google sets on store, never ours to compare.
 const SERVER_FIELDS: &[&str] = &[
     "etag",

@@ -148,6 +148,34 @@ fn creates_and_deletes_meeting_the_server() {
 }
 
 #[test]
+fn a_google_etag_that_moved_with_nothing_visible_is_rebased_silently() {
+    let base = r#"[{"id":"e1","etag":"\"1\"","summary":"Lunch","attendees":[{"email":"a@x","responseStatus":"needsAction"}]}]"#;
+    let replied = r#"[{"id":"e1","etag":"\"2\"","summary":"Lunch","attendees":[{"email":"a@x","responseStatus":"accepted"}]}]"#;
+    let moved =
+        r#"[{"id":"e1","etag":"\"3\"","summary":"Lunch at 2","attendees":[{"email":"a@x"}]}]"#;
+    let mut update = change(PendingOp::Update);
+    update.base_raw = Some(base.into());
+    update.raw = Some(base.replace("Lunch", "Dinner"));
+    assert_eq!(
+        after_refusal(&update, item("\"2\"", replied), Format::GoogleJson),
+        AfterRefusal::Rebase {
+            etag: Some("\"2\"".into()),
+            raw: replied.into()
+        }
+    );
+    assert!(matches!(
+        after_refusal(&update, item("\"3\"", moved), Format::GoogleJson),
+        AfterRefusal::Conflict { .. }
+    ));
+    // CalDAV etags move with the data: never judged so.
+    assert!(!own_write::same_for_the_person(
+        Format::ICalendar,
+        BASE,
+        BASE
+    ));
+}
+
+#[test]
 fn a_full_listing_fetches_what_moved_and_removes_what_it_does_not_name() {
     let cache: HashMap<ItemId, Option<String>> = [
         ("a".to_string(), Some("1".to_string())),

@@ -104,6 +104,37 @@ pub(crate) fn emit(events: Option<&UnboundedSender<SyncEvent>>, e: SyncEvent) {
     }
 }
 
+/// Applies one page of changes with the state that covers it (one transaction), adds its
+/// counts to `report` and tells the view.
+pub(crate) fn apply_page(
+    store: &mut Store,
+    calendar: i64,
+    page: &ChangeSet,
+    report: &mut CalendarReport,
+    events: Option<&UnboundedSender<SyncEvent>>,
+) -> Result<(), SyncError> {
+    let applied = store.apply(calendar, page, now())?;
+    report.added += applied.added;
+    report.changed += applied.changed;
+    report.removed += applied.removed;
+    for (id, reason) in &applied.unreadable {
+        tracing::warn!(id, reason, "item kept raw: cannot be read");
+        report.unreadable.push(format!("{id}: {reason}"));
+    }
+    if applied.added + applied.changed + applied.removed > 0 {
+        emit(
+            events,
+            SyncEvent::Applied {
+                calendar,
+                added: applied.added,
+                changed: applied.changed,
+                removed: applied.removed,
+            },
+        );
+    }
+    Ok(())
+}
+
 /// Runs one round for a CalDAV account: discovery when the home is not known yet, the home listing,
 /// then each calendar that changed.
 pub async fn sync_caldav(

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use reqwest::Url;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::engine::{AccountReport, CalendarReport, SyncOptions};
+use super::engine::{AccountReport, CalendarReport, SyncOptions, apply_page};
 use super::http::{Http, Request};
 use super::plan;
 use super::{SyncError, SyncEvent};
@@ -493,7 +493,8 @@ fn apply_feed(
             },
         );
     }
-    let applied = store.apply(
+    apply_page(
+        store,
         state.id,
         &ChangeSet {
             upserts,
@@ -508,27 +509,11 @@ fn apply_feed(
                 full: true,
             }),
         },
-        now(),
+        report,
+        events,
     )?;
     if etag.is_none() {
         store.forget_token(state.id)?;
-    }
-    report.added = applied.added;
-    report.changed = applied.changed;
-    report.removed = applied.removed;
-    for (href, reason) in &applied.unreadable {
-        report.unreadable.push(format!("{href}: {reason}"));
-    }
-    if applied.added + applied.changed + applied.removed > 0 {
-        emit(
-            events,
-            SyncEvent::Applied {
-                calendar: state.id,
-                added: applied.added,
-                changed: applied.changed,
-                removed: applied.removed,
-            },
-        );
     }
     Ok(())
 }

@@ -4,13 +4,13 @@
 //! live in [`super::plan`], the same for every kind.
 //!
 //! Pulls differ more than writes: CalDAV chooses between collection sync, ctag + etag listings
-//! and multigets inside `caldav/`; delta remotes (subscriptions, Google) hand the engine
-//! [`DeltaPage`]s, each applied with the cursor that covers it.
+//! and multigets inside `caldav/`; subscriptions and Google fold what they list into pages of
+//! changes (the store's `ChangeSet`: upserts, removals and the cursor that covers them), each
+//! applied in one transaction by [`super::engine::apply_page`].
 
 use std::future::Future;
 
 use super::SyncError;
-use crate::store::FetchedItem;
 
 /// An item's id on its remote: a CalDAV href (a path on the server), a Google event id, a
 /// subscription's UID. CalDAV hrefs are ours to choose; Google ids are chosen by the client too,
@@ -80,22 +80,6 @@ pub enum WriteOutcome {
     /// Refused for another reason, in plain words. `for_good`: no retry can change it (the
     /// request itself is unacceptable to this server), so the person decides.
     Refused { for_good: bool, reason: String },
-}
-
-/// One page of changes from a delta remote, applied in one transaction with the cursor that
-/// covers it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeltaPage {
-    /// Items added or changed, in the remote's format.
-    pub upserts: Vec<FetchedItem>,
-    /// Ids the server removed.
-    pub removals: Vec<ItemId>,
-    /// Stored with this page; `None` mid-round (a restart must list again).
-    pub cursor: Option<String>,
-    /// A full listing: whatever the cache holds that no page of the round named is gone.
-    pub full: bool,
-    /// The last page of the round.
-    pub complete: bool,
 }
 
 /// What the engine needs from a remote to push local changes.

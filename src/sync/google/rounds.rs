@@ -11,7 +11,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::api::{ApiError, Google};
 use super::groups::fold_page;
 use crate::store::{ChangeSet, RemoteCalendar, RunRecord, StateUpdate, Store};
-use crate::sync::engine::{AccountReport, CalendarReport, SyncOptions, emit, watched};
+use crate::sync::engine::{AccountReport, CalendarReport, SyncOptions, apply_page, emit, watched};
 use crate::sync::push::push_calendar;
 use crate::sync::{SyncError, SyncEvent};
 
@@ -432,32 +432,17 @@ async fn pull(
                     "the last page carried no nextSyncToken"
                 );
             }
-            let applied = store.apply(
+            apply_page(
+                store,
                 state.id,
                 &ChangeSet {
                     upserts: folded.upserts,
                     removals,
                     state: update,
                 },
-                now(),
+                report,
+                events,
             )?;
-            report.added += applied.added;
-            report.changed += applied.changed;
-            report.removed += applied.removed;
-            for (id, reason) in &applied.unreadable {
-                report.unreadable.push(format!("{id}: {reason}"));
-            }
-            if applied.added + applied.changed + applied.removed > 0 {
-                emit(
-                    events,
-                    SyncEvent::Applied {
-                        calendar: state.id,
-                        added: applied.added,
-                        changed: applied.changed,
-                        removed: applied.removed,
-                    },
-                );
-            }
             match next_page {
                 None => return Ok(()),
                 Some(_) if pages >= MAX_PAGES => {

@@ -382,7 +382,21 @@ async fn calendars_appear_rename_and_vanish_through_the_list_sync_token() {
     t.sync().await;
     t.emu.add_calendar("cal2", "Team", "writer");
     t.emu.add_calendar("cal3", "Holidays", "freeBusyReader");
+    t.emu.add_calendar("cal4", "Old project", "owner");
+    t.emu.hide_calendar("cal4", true);
     t.sync().await;
+    // Hidden in Google's list: hidden here too from the start (it keeps syncing).
+    let hidden: Vec<String> = t
+        .store
+        .reader()
+        .unwrap()
+        .calendars()
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.hidden)
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(hidden, ["Old project"]);
     let team = t.calendar("Team");
     let holidays = t.calendar("Holidays");
     assert!(t.store.read_only_calendar(team).unwrap().is_none());

@@ -474,6 +474,15 @@ impl Store {
         Ok(out)
     }
 
+    /// Hides a calendar from every view (it keeps syncing).
+    pub fn set_hidden(&mut self, calendar: i64, hidden: bool) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE calendars SET hidden = ?2 WHERE id = ?1",
+            params![calendar, hidden],
+        )?;
+        Ok(())
+    }
+
     /// Drops a calendar's stored token (a feed that stopped sending an ETag).
     pub fn forget_token(&mut self, calendar: i64) -> Result<(), StoreError> {
         self.conn.execute(

@@ -37,7 +37,7 @@ fn entry(id: &str, cal: &Calendar) -> Value {
         "foregroundColor": FOREGROUND,
         "accessRole": cal.access_role,
         "selected": true,
-        "hidden": false,
+        "hidden": cal.hidden,
         "defaultReminders": [],
     });
     if cal.primary {

@@ -220,6 +220,11 @@ impl GoogleEmulator {
     }
 
     /// Changes a calendar's summary (a calendarList change).
+    /// Hides (or shows) a calendar in the list, as the person can in Google's own views.
+    pub fn hide_calendar(&self, id: &str, hidden: bool) {
+        self.lock().hide_calendar(id, hidden);
+    }
+
     pub fn rename_calendar(&self, id: &str, summary: &str) {
         self.lock().rename_calendar(id, summary);
     }

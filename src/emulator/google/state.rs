@@ -42,6 +42,8 @@ pub(crate) struct Calendar {
     /// Index into the calendar colour table (1-based, as `colorId`).
     pub color_id: usize,
     pub primary: bool,
+    /// [doc calendarList] `hidden`: the person hid it from the list in Google's views.
+    pub hidden: bool,
     /// Removed from the list: served as `deleted: true` to incremental calendarList requests.
     pub deleted: bool,
     /// The calendarList change counter at this entry's latest change.
@@ -237,6 +239,7 @@ impl State {
                 access_role: String::new(),
                 color_id: colors,
                 primary,
+                hidden: false,
                 deleted: false,
                 list_changed: 0,
                 list_etag: String::new(),
@@ -264,6 +267,14 @@ impl State {
         };
         cal.deleted = true;
         cal.events.clear();
+        self.bump_list(id);
+    }
+
+    pub(crate) fn hide_calendar(&mut self, id: &str, hidden: bool) {
+        let Some(cal) = self.calendar_mut(id) else {
+            return;
+        };
+        cal.hidden = hidden;
         self.bump_list(id);
     }
 

@@ -76,6 +76,8 @@ struct Entry {
     color: Option<String>,
     /// `None` for a calendar a delta did not mention (its mark stays).
     read_only: Option<bool>,
+    /// Hidden from the list in Google's own views: it starts hidden here too.
+    hidden: bool,
 }
 
 /// `#RRGGBB` (Google's colours are always written so).
@@ -94,6 +96,7 @@ fn entry(v: &Value) -> Option<Entry> {
         name,
         color: text("backgroundColor").filter(|c| is_hex_color(c)),
         read_only: Some(matches!(role.as_str(), "reader" | "freeBusyReader")),
+        hidden: v.get("hidden").and_then(Value::as_bool) == Some(true),
         id,
     })
 }
@@ -126,6 +129,10 @@ async fn run_account(
         emit(events, SyncEvent::CalendarsChanged);
     }
     for state in store.calendar_syncs(row.id)? {
+        let hidden_there = listed.iter().any(|e| e.id == state.remote_id && e.hidden);
+        if hidden_there && change.added.contains(&state.name) {
+            store.set_hidden(state.id, true)?;
+        }
         if let Some(read_only) = listed
             .iter()
             .find(|e| e.id == state.remote_id)
@@ -219,6 +226,7 @@ async fn calendar_list(
                     name: c.name,
                     color: None,
                     read_only: None,
+                    hidden: false,
                 })
                 .collect()
         } else {

@@ -716,14 +716,12 @@ async fn deleted_on_server(mut c: Case) {
         (1, 0),
         "keeping mine puts it back: {run:#?}"
     );
-    // Once, titled mine. On CalDAV under its own UID at a free href; on Google the deleted
-    // event's id stays taken (its tombstone), so it may come back there or under a new id.
+    // Once, titled mine, under its own UID: on CalDAV at the freed href; on Google the deleted
+    // event (its tombstone keeps the id) is brought back.
     let back = c.far.bodies().await;
     assert_eq!(back.len(), 1, "{back:?}");
     assert_eq!(summary(&back[0]), "Mine");
-    if let Far::Dav(_) = &c.far {
-        assert_eq!(c.far.with_uid("e1").await, back);
-    }
+    assert_eq!(c.far.with_uid("e1").await, back);
     c.assert_in_step().await;
 }
 

@@ -9,7 +9,7 @@ use super::SyncError;
 use super::caldav::DavError;
 use super::http::HttpError;
 use super::plan::{self, AfterRefusal, AfterWrite, ServerCopy};
-use super::remote::{Got, Remote, Write, WriteOutcome};
+use super::remote::{Format, Got, Remote, Write, WriteOutcome};
 use crate::store::{PendingChange, PendingOp, Store};
 
 /// What one push round did for a calendar.
@@ -201,12 +201,28 @@ impl<R: Remote + Sync> Push<'_, R> {
                 tracing::info!(conflict = id, href = change.href, "conflict recorded");
                 self.report.conflicts += 1;
             }
-            AfterRefusal::MoveToFreshId => {
-                let name = format!("{}.ics", crate::domain::edit::new_uid());
-                self.store.move_pending(change.id, &name)?;
-                self.store
-                    .push_failed(change.id, "the href was taken by another event; moved")?;
-            }
+            AfterRefusal::MoveToFreshId => match self.remote.format() {
+                Format::ICalendar => {
+                    let name = format!("{}.ics", crate::domain::edit::new_uid());
+                    self.store.move_pending(change.id, &name)?;
+                    self.store
+                        .push_failed(change.id, "the href was taken by another event; moved")?;
+                }
+                // Google ids are ours and random: another event at ours is not ours to move
+                // around (its id is inside the text), so the person decides.
+                Format::GoogleJson => {
+                    let (etag, raw) = (change.cached_etag.as_deref(), change.cached_raw.as_deref());
+                    let id = self.store.record_conflict(
+                        change.id,
+                        etag,
+                        raw,
+                        Some("another event holds this event's id on the server"),
+                        now(),
+                    )?;
+                    tracing::info!(conflict = id, href = change.href, "id taken");
+                    self.report.conflicts += 1;
+                }
+            },
             AfterRefusal::Retry { reason } => self.store.push_failed(change.id, &reason)?,
         }
         Ok(())

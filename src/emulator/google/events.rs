@@ -386,6 +386,9 @@ fn write(st: &mut State, req: &ApiRequest<'_>, cal: &str, id: &str, patch: bool)
     ] {
         match current.get(key) {
             Some(v) => json.insert(key.into(), v.clone()),
+            // A tombstone lists only its id (PROTOCOLS.md §2 "a deleted event guarantees only
+            // `id`"), yet the event keeps its identity: brought back, it is the same UID.
+            None if key == "iCalUID" && is_tombstone(&current) => None,
             None => json.remove(key),
         };
     }
@@ -543,6 +546,11 @@ fn list_instances(st: &mut State, req: &ApiRequest<'_>, cal: &str, id: &str) -> 
     token.insert_into(&mut body, false);
     body.insert("items".into(), Value::Array(items));
     Reply::json(200, &Value::Object(body))
+}
+
+/// Whether `event` is a cancelled item as a deletion leaves it.
+fn is_tombstone(event: &Map<String, Value>) -> bool {
+    event.get("status").and_then(Value::as_str) == Some("cancelled")
 }
 
 #[cfg(test)]

@@ -156,6 +156,29 @@ impl Google {
             .cloned())
     }
 
+    /// An insert met our id already taken. A deleted event still holds its id; Google brings it
+    /// back when it is updated as `confirmed` on its tombstone's etag. Anything else there is
+    /// the copy the engine compares (our own lost insert, or another event).
+    async fn revive(&self, cal: &str, event: &Value) -> Result<Step, SyncError> {
+        let Some(id) = id_of(event) else {
+            return Ok(Step::Stop(WriteOutcome::Changed));
+        };
+        let req = Request::new("GET", self.event_url(cal, Some(id)));
+        let resp = self.send(req).await?;
+        let held: Option<Value> = serde_json::from_slice(&resp.body).ok();
+        match held {
+            Some(tombstone) if resp.status.is_success() && cancelled(&tombstone) => {
+                let mut back = event.clone();
+                if let Some(obj) = back.as_object_mut() {
+                    obj.insert("status".into(), Value::String("confirmed".into()));
+                    obj.remove("etag");
+                }
+                self.put(cal, id, &back, etag_of(&tombstone)).await
+            }
+            _ => Ok(Step::Stop(WriteOutcome::Changed)),
+        }
+    }
+
     /// One event of a changed group: the request it needs, if any.
     async fn write_event(
         &self,
@@ -270,7 +293,13 @@ impl Remote for Google {
             Write::Create { raw } => {
                 let mut stored = Vec::new();
                 for event in objects(raw) {
-                    match self.insert(cal, &event).await? {
+                    let step = match self.insert(cal, &event).await? {
+                        // Our id is held: by our own insert whose reply was lost, or by the
+                        // deleted event a "keep mine" brings back (its tombstone keeps the id).
+                        Step::Stop(WriteOutcome::Changed) => self.revive(cal, &event).await?,
+                        step => step,
+                    };
+                    match step {
                         Step::Stored(Some(v)) => stored.push(v),
                         Step::Stored(None) => stored.push(event),
                         Step::Stop(outcome) => return Ok(outcome),

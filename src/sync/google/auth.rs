@@ -493,7 +493,7 @@ mod tests {
         let digest = ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes());
         assert_eq!(
             base64url(digest.as_ref()),
-            "E9Melhoa2OwvFWEU4A7P0TmXGfuHUHoKx9GvWuqjhgM"
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
         let p = pkce();
         assert!(p.verifier.len() >= 43 && p.verifier.len() <= 128);

@@ -182,14 +182,14 @@ keys Escape
 # --- quit ----------------------------------------------------------------------
 quit_cleanly almanac
 
-# --- the demo: live sync from the built-in CalDAV server, and the sync pane ------------
+# --- the demo: live sync from the built-in CalDAV, Google and feed servers, and the sync pane ---
 t kill-session -t "$SESSION"
 rm -f "$work/status"
 t new-session -d -s "$SESSION" -x "$COLS" -y "$ROWS" -c "$ROOT" \
 	"env ALMANAC_TODAY=$TODAY TZ=$ZONE ALMANAC_DATA_DIR=$(printf %q "$data") ALMANAC_DEMO_EVERY=3 TERM=xterm-256color $(printf %q "$BIN") demo; echo \$? >$(printf %q "$work/status")"
 shot demo "Team sync"
 sleep 4 # a few live changes and syncs
-shot sync s "demo (caldav)"
+shot sync s "Holidays (ics)"
 keys Escape
 # Editing: the form, then a conflict (someone else renames the event while the form is open).
 keys t
@@ -199,7 +199,7 @@ sleep 2 # pushed
 read -r url href < <("$PY" - "$data/demo/almanac.sqlite3" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-url = db.execute("SELECT url FROM accounts").fetchone()[0].rstrip("/")
+url = db.execute("SELECT url FROM accounts WHERE kind = 'caldav'").fetchone()[0].rstrip("/")
 href = db.execute("SELECT href FROM items WHERE raw LIKE '%SUMMARY:Dentist%'").fetchone()[0]
 print(url, href)
 PY

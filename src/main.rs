@@ -12,10 +12,11 @@ use almanac::cli::{self, Cli, CliError, CommandLine};
 use almanac::config::{AccountConfig, AccountKind, Config, Secret};
 use almanac::domain::tz;
 use almanac::emulator::caldav::CalDavEmulator;
-use almanac::emulator::demo;
+use almanac::emulator::{FeedServer, GoogleEmulator, demo, demo_feed, demo_google};
 use almanac::store::{Staged, Store, StoreError};
 use almanac::sync::SyncOptions;
 use almanac::sync::accounts::sync_accounts;
+use almanac::sync::google::auth;
 use chrono::{Local, NaiveDate, Utc};
 use clap::Parser;
 
@@ -285,46 +286,102 @@ fn demo(cli: &Cli, data_dir: &Path, started: Instant) -> Result<(), CliError> {
     let config = load_config(cli)?;
     let dir = data_dir.join("demo");
     let _ = std::fs::remove_dir_all(&dir);
-    // The server runs on a runtime of its own, so it keeps serving whatever the TUI does.
-    let server = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Runtime(e.to_string()))?;
-    let emu = server
-        .block_on(CalDavEmulator::start("demo", "demo"))
-        .map_err(|e| CliError::Runtime(format!("cannot start the demo server: {e}")))?;
-    emu.add_calendar("work", "Work", Some("#4f9dde"));
-    emu.add_calendar("home", "Home", Some("#5bb974"));
-    demo::seed(&emu, "work", today());
+    let day = today();
+    let zone = config.zone.unwrap_or_else(tz::system_zone);
     let every = std::time::Duration::from_secs(
         std::env::var("ALMANAC_DEMO_EVERY")
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(4),
     );
+    let sync_every = Some(every.max(std::time::Duration::from_secs(2)));
+    // The servers run on a runtime of their own, so they keep serving whatever the TUI does.
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Runtime(e.to_string()))?;
+    let cannot = |what: &str, e: std::io::Error| {
+        CliError::Runtime(format!("cannot start the demo {what}: {e}"))
+    };
+    // A CalDAV server: Work changes, Home stays still.
+    let emu = server
+        .block_on(CalDavEmulator::start("demo", "demo"))
+        .map_err(|e| cannot("CalDAV server", e))?;
+    emu.add_calendar("work", "Work", Some("#4f9dde"));
+    emu.add_calendar("home", "Home", Some("#5bb974"));
+    demo::seed(&emu, "work", day);
+    // A Google account, signed in already: the emulator hands out the tokens a sign-in would.
+    let google = server
+        .block_on(GoogleEmulator::start())
+        .map_err(|e| cannot("Google server", e))?;
+    const CLIENT: &str = "almanac-demo.apps.googleusercontent.com";
+    const GOOGLE: &str = "Google";
+    google.add_client(CLIENT, "demo");
+    google.add_calendar("family", "Family", "owner");
+    demo_google::seed(&google, "family", day, zone);
+    let (access_token, refresh_token) = google.issue_tokens(CLIENT);
+    auth::save(
+        &auth::token_path(&dir, GOOGLE),
+        &auth::Tokens {
+            access_token,
+            expires_at: Utc::now().timestamp() + 3000,
+            refresh_token,
+        },
+    )
+    .map_err(|e| CliError::Runtime(e.to_string()))?;
+    // A read-only subscription.
+    let feed = server
+        .block_on(FeedServer::start(&demo_feed::seed(day)))
+        .map_err(|e| cannot("feed", e))?;
     let _changes = {
         let _guard = server.enter();
-        demo::spawn(emu.clone(), "work", every)
+        [
+            demo::spawn(emu.clone(), "work", every),
+            demo_google::spawn(google.clone(), "family", day, zone, every),
+            demo_feed::spawn(feed.clone(), day, every),
+        ]
     };
-    let account = AccountConfig {
-        name: "demo".into(),
-        kind: AccountKind::Caldav,
-        url: Some(emu.base_url()),
-        username: Some("demo".into()),
-        password: Some(Secret::Value("demo".into())),
-        sync_every: Some(every.max(std::time::Duration::from_secs(2))),
-        client_id: None,
-        ca_file: None,
-        ..Default::default()
-    };
+    let accounts = vec![
+        AccountConfig {
+            name: "Demo".into(),
+            kind: AccountKind::Caldav,
+            url: Some(emu.base_url()),
+            username: Some("demo".into()),
+            password: Some(Secret::Value("demo".into())),
+            sync_every,
+            ..Default::default()
+        },
+        AccountConfig {
+            name: GOOGLE.into(),
+            kind: AccountKind::Google,
+            client_id: Some(CLIENT.into()),
+            client_secret: Some(Secret::Value("demo".into())),
+            api_url: Some(google.api_url()),
+            auth_url: Some(google.auth_url()),
+            token_url: Some(google.token_url()),
+            sync_every,
+            ..Default::default()
+        },
+        AccountConfig {
+            name: "Holidays".into(),
+            kind: AccountKind::Ics,
+            url: Some(feed.url()),
+            sync_every,
+            ..Default::default()
+        },
+    ];
+    // Accounts are listed by name: Demo, Google, Holidays is the order the status line names.
     let status = format!(
-        "Demo: a CalDAV server at {} changes the Work calendar every {}s; s opens the sync pane",
+        "Demo: CalDAV Work, Google Family, feed Holidays change every {}s; s: sync pane; \
+CalDAV at {}, user/password demo",
+        every.as_secs(),
         emu.base_url(),
-        every.as_secs()
     );
-    let result = tui(&config, &dir, vec![account], Some(status), started);
+    let result = tui(&config, &dir, accounts, Some(status), started);
     emu.shutdown();
+    google.shutdown();
+    feed.shutdown();
     result
 }
 

@@ -8,10 +8,10 @@ use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Wee
 use super::caldav::CalDavEmulator;
 
 /// Small deterministic generator (xorshift64*): the demo looks the same for the same day.
-struct Rng(u64);
+pub(super) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Rng {
+    pub(super) fn new(seed: u64) -> Rng {
         Rng(seed | 1)
     }
 
@@ -23,11 +23,11 @@ impl Rng {
     }
 
     /// Uniform-enough in `0..n` (n > 0).
-    fn below(&mut self, n: u64) -> u64 {
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+    pub(super) fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.below(items.len() as u64) as usize]
     }
 }
@@ -106,11 +106,11 @@ fn ics(
     out
 }
 
-fn day(today: NaiveDate, offset: i64) -> NaiveDate {
+pub(super) fn day(today: NaiveDate, offset: i64) -> NaiveDate {
     today + TimeDelta::days(offset)
 }
 
-fn at(date: NaiveDate, hour: u32, minute: u32) -> NaiveDateTime {
+pub(super) fn at(date: NaiveDate, hour: u32, minute: u32) -> NaiveDateTime {
     date.and_time(NaiveTime::from_hms_opt(hour, minute, 0).unwrap_or(NaiveTime::MIN))
 }
 

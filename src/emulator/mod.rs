@@ -5,6 +5,8 @@ pub mod caldav;
 mod caldav_handlers;
 mod caldav_xml;
 pub mod demo;
+pub mod demo_feed;
+pub mod demo_google;
 pub mod feed;
 pub mod google;
 

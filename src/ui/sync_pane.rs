@@ -14,8 +14,9 @@ use super::theme::Theme;
 use crate::app::Model;
 use crate::store::CalendarStatus;
 
-/// Width of the calendar column.
+/// Width of the calendar column, and the least it shrinks to before the strategy goes.
 const NAME_W: usize = 20;
+const NAME_MIN_W: usize = 12;
 
 /// The columns of a calendar's row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,9 +48,9 @@ impl Column {
             Column::Items => "items",
         }
     }
-    fn width(self) -> usize {
+    fn width(self, name_w: usize) -> usize {
         match self {
-            Column::Calendar => NAME_W,
+            Column::Calendar => name_w,
             Column::Strategy => 16,
             Column::Token | Column::Ctag => 15,
             Column::LastRun => 10,
@@ -62,19 +63,43 @@ impl Column {
     }
 }
 
-/// The columns that fit in `width`: the least needed go first when it is narrow.
-fn columns_for(width: usize) -> Vec<Column> {
+/// The columns that fit in `width` and the calendar column's width: the least needed go first
+/// when it is narrow, then the names shrink; the strategy (how a calendar syncs) stays longest.
+fn columns_for(width: usize) -> (Vec<Column>, usize) {
     use Column::*;
     let mut cols = vec![
         Calendar, Strategy, Token, Ctag, LastRun, Took, Requests, Bytes, Counts, Items,
     ];
-    for drop in [Ctag, Took, Items, Token, Bytes, Requests, Strategy] {
-        if 2 + cols.iter().map(|c| c.width()).sum::<usize>() <= width {
-            break;
+    let fits = |cols: &[Column], name_w: usize| {
+        2 + cols.iter().map(|c| c.width(name_w)).sum::<usize>() <= width
+    };
+    for drop in [Ctag, Took, Items, Bytes, Token, Requests, LastRun, Counts] {
+        if fits(&cols, NAME_W) {
+            return (cols, NAME_W);
+        }
+        let squeezed = NAME_W.min(
+            width.saturating_sub(
+                2 + cols
+                    .iter()
+                    .filter(|c| **c != Calendar)
+                    .map(|c| c.width(0))
+                    .sum::<usize>(),
+            ),
+        );
+        if squeezed >= NAME_MIN_W {
+            return (cols, squeezed);
         }
         cols.retain(|c| *c != drop);
     }
-    cols
+    let rest: usize = cols
+        .iter()
+        .filter(|c| **c != Calendar)
+        .map(|c| c.width(0))
+        .sum();
+    let name_w = width
+        .saturating_sub(2 + rest)
+        .clamp(NAME_MIN_W.min(width), NAME_W);
+    (cols, name_w)
 }
 
 /// `s` fitted to exactly `w` columns.
@@ -108,9 +133,9 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
     Clear.render(rect, buf);
     let inner_w = rect.width.saturating_sub(4) as usize;
     let mut lines: Vec<Line> = Vec::new();
-    let columns = columns_for(inner_w);
+    let (columns, name_w) = columns_for(inner_w);
     let header: String = std::iter::once("  ".to_string())
-        .chain(columns.iter().map(|c| cell(c.title(), c.width())))
+        .chain(columns.iter().map(|c| cell(c.title(), c.width(name_w))))
         .collect();
     lines.push(Line::styled(fit(&header, inner_w), theme.dim()));
     let mut owner: Option<Option<&str>> = None;
@@ -241,7 +266,7 @@ fn calendar_lines(
     if row.account.is_none() {
         let text = format!(
             "{marker}{}{} items (local)",
-            cell(&row.calendar, NAME_W),
+            cell(&row.calendar, columns_for(w).1),
             row.items
         );
         out.push(Line::styled(fit(&text, w), style));
@@ -277,8 +302,9 @@ fn calendar_lines(
             Column::Items => row.items.to_string(),
         }
     };
+    let (columns, name_w) = columns_for(w);
     let text: String = std::iter::once(marker.to_string())
-        .chain(columns_for(w).iter().map(|c| cell(&value(c), c.width())))
+        .chain(columns.iter().map(|c| cell(&value(c), c.width(name_w))))
         .collect();
     out.push(Line::styled(fit(&text, w), style));
     let indent = "      ";

@@ -121,6 +121,12 @@ fn install_logging(
 fn install_panic_report(log: Option<PathBuf>) {
     let trace = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
+        // `almanac agenda | head`: the reader went away. Not a bug: stop quietly, as a shell
+        // tool does (141 = killed by SIGPIPE).
+        let message = panic_message(info);
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
         almanac::app::run::restore_terminal();
         // Written here, not through the non-blocking log writer: its thread would not get to it
         // before the exit below.
@@ -129,10 +135,7 @@ fn install_panic_report(log: Option<PathBuf>) {
             (Some(l), true) => format!("; details in {}", l.display()),
             _ => String::new(),
         };
-        eprintln!(
-            "almanac hit a bug and stopped: {}{place}",
-            panic_message(info)
-        );
+        eprintln!("almanac hit a bug and stopped: {message}{place}");
         if std::env::var_os("ALMANAC_PANIC_TRACE").is_some() {
             trace(info);
         }

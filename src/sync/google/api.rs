@@ -113,7 +113,9 @@ impl Google {
         tokens_path: PathBuf,
     ) -> Result<Google, SyncError> {
         let http = Http::new(&api, None, None, REQUEST_TIMEOUT)?;
-        let token_http = auth::token_http(&oauth).map_err(auth_error(account))?;
+        let mut token_http = auth::token_http(&oauth).map_err(auth_error(account))?;
+        // A token refresh is one of the round's requests too.
+        token_http.counters = http.counters.clone();
         Ok(Google {
             http,
             api,

@@ -244,6 +244,9 @@ async fn calendar_list(
     }
 }
 
+/// A page as fetched: status, JSON body, the reply.
+type Fetched = (u16, Value, crate::sync::http::Response);
+
 /// Whether a reply says the sync token is no longer good: `410` (`fullSyncRequired`), or `400`
 /// "Invalid sync token value." [obs], to be treated as a 410 (PROTOCOLS.md §2 "Sync rounds").
 fn expired(status: u16, resp: &crate::sync::http::Response) -> bool {
@@ -363,23 +366,36 @@ async fn pull(
     'round: loop {
         // In a full listing, every group the pages name.
         let mut seen: Option<HashSet<String>> = token.is_none().then(HashSet::new);
-        let mut page: Option<String> = None;
         let mut pages = 0;
         let mut announced = false;
-        loop {
-            let mut query = vec![
-                ("singleEvents", "false".to_string()),
-                ("maxResults", page_size.clone()),
-            ];
+        // Every page asks with the same parameters (PROTOCOLS.md §2: others give undefined
+        // results), plus its pageToken.
+        let page_url = |page: Option<&str>| {
+            let mut query = vec![("singleEvents", "false"), ("maxResults", &page_size)];
             if let Some(t) = &token {
-                query.push(("syncToken", t.clone()));
+                query.push(("syncToken", t));
             }
-            if let Some(p) = &page {
-                query.push(("pageToken", p.clone()));
+            if let Some(p) = page {
+                query.push(("pageToken", p));
             }
-            let q: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let url = google.url(&["calendars", &state.remote_id, "events"], &q);
-            let (status, body, resp) = google.get_json(url).await?;
+            google.url(&["calendars", &state.remote_id, "events"], &query)
+        };
+        // The next page downloads while this one is applied (one request ahead: the server's
+        // time and ours overlap instead of taking turns). Dropping the set cancels it.
+        let mut ahead: tokio::task::JoinSet<Result<Fetched, SyncError>> =
+            tokio::task::JoinSet::new();
+        let mut first = Some(page_url(None));
+        loop {
+            let (status, body, resp) = match first.take() {
+                Some(url) => google.get_json(url).await?,
+                None => match ahead.join_next().await {
+                    Some(Ok(fetched)) => fetched?,
+                    Some(Err(e)) => {
+                        return Err(SyncError::Protocol(format!("a page fetch failed: {e}")));
+                    }
+                    None => return Ok(()),
+                },
+            };
             if expired(status, &resp) && token.is_some() && !restarted {
                 tracing::info!(calendar = state.id, "sync token expired: full listing");
                 restarted = true;
@@ -396,6 +412,10 @@ async fn pull(
             pages += 1;
             let next_page = body["nextPageToken"].as_str().map(str::to_string);
             let last = next_page.is_none();
+            if let Some(p) = next_page.as_deref().filter(|_| pages < MAX_PAGES) {
+                let (google, url) = (google.clone(), page_url(Some(p)));
+                ahead.spawn(async move { google.get_json(url).await });
+            }
             if !announced && (!items.is_empty() || last && seen.is_some()) {
                 announced = true;
                 emit(
@@ -458,7 +478,7 @@ async fn pull(
                         "Google kept paging past {MAX_PAGES} pages; the round ended and the next one starts over"
                     )));
                 }
-                Some(p) => page = Some(p),
+                Some(_) => {}
             }
         }
     }

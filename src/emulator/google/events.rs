@@ -140,13 +140,25 @@ fn list(st: &mut State, req: &ApiRequest<'_>, cal: &str) -> Reply {
     let Some(calendar) = st.calendar(cal) else {
         return errors::not_found();
     };
+    // [doc events.list `showDeleted`] "Cancelled instances of recurring events (but not the
+    // underlying recurring event) will still be included if showDeleted and singleEvents are
+    // both False" (singleEvents=true is refused above). PROTOCOLS.md §2 says cancelled items come
+    // only with syncToken, updatedMin or showDeleted; the documentation wins.
+    let live_master = |e: &super::state::StoredEvent| {
+        e.master_id()
+            .and_then(|m| calendar.events.get(m))
+            .is_some_and(|m| !m.is_cancelled())
+    };
     let items: Vec<(String, Value)> = calendar
         .events
         .iter()
         .filter(|(_, e)| match cursor.since {
             // PROTOCOLS.md §2 "Changes outside the full round's `timeMin` come too".
             Some(n) => e.changed > n,
-            None => (show_deleted || !e.is_cancelled()) && in_window(&e.json, time_min, time_max),
+            None => {
+                (show_deleted || !e.is_cancelled() || live_master(e))
+                    && in_window(&e.json, time_min, time_max)
+            }
         })
         .map(|(id, e)| (id.clone(), Value::Object(e.json.clone())))
         .collect();

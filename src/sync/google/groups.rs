@@ -49,6 +49,9 @@ pub fn group_etag(group_id: &str, list: &[Value]) -> Option<String> {
 pub struct Folded {
     pub upserts: Vec<FetchedItem>,
     pub removals: Vec<String>,
+    /// Groups holding nothing but cancelled instances (their master not met yet, or gone): no
+    /// item of their own, but their events join the master if a later page brings it.
+    pub orphans: Vec<(String, Vec<Value>)>,
     /// Listed events without an id, in plain words.
     pub skipped: Vec<String>,
 }
@@ -94,7 +97,11 @@ pub fn fold_page(items: &[Value], cached: &HashMap<String, String>) -> Folded {
                     problem: None,
                 });
             }
-            _ => out.removals.push(gid),
+            Some(list) => {
+                out.removals.push(gid.clone());
+                out.orphans.push((gid, list));
+            }
+            None => out.removals.push(gid),
         }
     }
     out
@@ -167,12 +174,20 @@ mod tests {
         );
         assert_eq!(f.removals, ["m1", "s1"]);
         assert!(f.upserts.is_empty());
-        // An orphan cancelled instance of a series the cache never had: nothing to keep.
+        // A cancelled instance whose master is not met yet: no item, but kept for the master.
         let f = fold_page(
             &[json!({"id":"x_1","recurringEventId":"x","status":"cancelled"})],
             &HashMap::new(),
         );
         assert_eq!(f.removals, ["x"]);
+        assert_eq!(f.orphans.len(), 1);
+        let waiting: HashMap<String, String> = [(
+            "x".to_string(),
+            Value::Array(f.orphans[0].1.clone()).to_string(),
+        )]
+        .into();
+        let f = fold_page(&[json!({"id":"x","etag":"\"7\""})], &waiting);
+        assert_eq!(objects(&f.upserts[0].raw).len(), 2);
         let f = fold_page(&[json!({"summary":"no id"})], &HashMap::new());
         assert_eq!(f.skipped.len(), 1);
     }

@@ -2,15 +2,15 @@
 //! pending edits, then its events by sync token, page by page, each page applied with the cursor
 //! that covers it. PROTOCOLS.md §2 "Sync rounds".
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::api::{ApiError, Google};
-use super::groups::fold_page;
-use crate::store::{ChangeSet, RemoteCalendar, RunRecord, StateUpdate, Store};
+use super::groups::{fold_page, group_etag, objects};
+use crate::store::{ChangeSet, FetchedItem, RemoteCalendar, RunRecord, StateUpdate, Store};
 use crate::sync::engine::{AccountReport, CalendarReport, SyncOptions, apply_page, emit, watched};
 use crate::sync::push::push_calendar;
 use crate::sync::{SyncError, SyncEvent};
@@ -244,6 +244,66 @@ async fn calendar_list(
     }
 }
 
+/// The groups of a completed full listing with only the members it listed. `upserts` are the
+/// last page's groups (not in the store yet); the others are read from the store. Returns the
+/// upserts to apply and the groups left with nothing live.
+fn drop_unlisted(
+    store: &Store,
+    calendar: i64,
+    listed: &HashMap<String, HashSet<String>>,
+    mut upserts: Vec<FetchedItem>,
+) -> Result<(Vec<FetchedItem>, Vec<String>), SyncError> {
+    let stored: Vec<String> = listed
+        .keys()
+        .filter(|gid| !upserts.iter().any(|u| u.href == **gid))
+        .cloned()
+        .collect();
+    let raws = store.item_raws(calendar, &stored)?;
+    let keep = |gid: &str, raw: &str| -> Option<Vec<Value>> {
+        let names = listed.get(gid)?;
+        let list = objects(raw);
+        let kept: Vec<Value> = list
+            .iter()
+            .filter(|e| {
+                e.get("id")
+                    .and_then(Value::as_str)
+                    .is_some_and(|id| names.contains(id))
+            })
+            .cloned()
+            .collect();
+        (kept.len() < list.len()).then_some(kept)
+    };
+    let live = |list: &[Value]| {
+        list.iter()
+            .any(|e| e.get("status").and_then(Value::as_str) != Some("cancelled"))
+    };
+    let mut gone = Vec::new();
+    for u in &mut upserts {
+        if let Some(kept) = keep(&u.href, &u.raw) {
+            u.etag = group_etag(&u.href, &kept);
+            u.raw = Value::Array(kept).to_string();
+        }
+    }
+    for (gid, raw) in raws {
+        if let Some(kept) = keep(&gid, &raw) {
+            upserts.push(FetchedItem {
+                etag: group_etag(&gid, &kept),
+                raw: Value::Array(kept).to_string(),
+                href: gid,
+                problem: None,
+            });
+        }
+    }
+    upserts.retain(|u| {
+        let keep = live(&objects(&u.raw));
+        if !keep {
+            gone.push(u.href.clone());
+        }
+        keep
+    });
+    Ok((upserts, gone))
+}
+
 /// A page as fetched: status, JSON body, the reply.
 type Fetched = (u16, Value, crate::sync::http::Response);
 
@@ -385,6 +445,10 @@ async fn pull(
         let mut ahead: tokio::task::JoinSet<Result<Fetched, SyncError>> =
             tokio::task::JoinSet::new();
         let mut first = Some(page_url(None));
+        let mut orphans: HashMap<String, Vec<Value>> = HashMap::new();
+        // In a full listing, the event ids listed per group.
+        let mut listed: Option<HashMap<String, HashSet<String>>> =
+            seen.as_ref().map(|_| HashMap::new());
         loop {
             let (status, body, resp) = match first.take() {
                 Some(url) => google.get_json(url).await?,
@@ -430,13 +494,44 @@ async fn pull(
                 .iter()
                 .filter_map(|e| super::groups::group_id(e).map(str::to_string))
                 .collect();
-            let cached = store.item_raws(state.id, &touched)?;
+            let mut cached = store.item_raws(state.id, &touched)?;
+            // Cancelled instances met before their master, on an earlier page.
+            for id in &touched {
+                if let Some(list) = orphans.remove(id) {
+                    cached
+                        .entry(id.clone())
+                        .or_insert_with(|| Value::Array(list).to_string());
+                }
+            }
+            if let Some(listed) = &mut listed {
+                for e in &items {
+                    if let (Some(gid), Some(id)) = (
+                        super::groups::group_id(e),
+                        e.get("id").and_then(Value::as_str),
+                    ) {
+                        listed
+                            .entry(gid.to_string())
+                            .or_default()
+                            .insert(id.to_string());
+                    }
+                }
+            }
             let mut folded = fold_page(&items, &cached);
+            orphans.extend(folded.orphans.drain(..));
             report.unreadable.append(&mut folded.skipped);
             if let Some(seen) = &mut seen {
                 seen.extend(folded.upserts.iter().map(|i| i.href.clone()));
             }
             let mut removals = folded.removals;
+            // The end of a full listing: members of a group it did not name (an exception
+            // cancelled and purged meanwhile) go now. Pages before only added and replaced, so a
+            // round cut short never loses what a later page would have brought.
+            if let (true, Some(listed)) = (last, &listed) {
+                let (upserts, gone) =
+                    drop_unlisted(store, state.id, listed, std::mem::take(&mut folded.upserts))?;
+                folded.upserts = upserts;
+                removals.extend(gone);
+            }
             if let (true, Some(seen)) = (last, &seen) {
                 removals.extend(
                     store

@@ -453,7 +453,9 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
                 calendar: calendar.clone(),
                 full: *full,
             };
-            let runtime = tokio::runtime::Builder::new_current_thread()
+            // Two workers: a page downloads on one while the other applies the page before.
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
                 .enable_all()
                 .build()
                 .map_err(|e| CliError::Runtime(e.to_string()))?;

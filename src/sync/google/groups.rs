@@ -52,6 +52,8 @@ pub struct Folded {
     /// Groups holding nothing but cancelled instances (their master not met yet, or gone): no
     /// item of their own, but their events join the master if a later page brings it.
     pub orphans: Vec<(String, Vec<Value>)>,
+    /// The event ids each upserted group now holds.
+    pub members: Vec<(String, Vec<String>)>,
     /// Listed events without an id, in plain words.
     pub skipped: Vec<String>,
 }
@@ -90,6 +92,11 @@ pub fn fold_page(items: &[Value], cached: &HashMap<String, String>) -> Folded {
     for (gid, list) in groups {
         match list {
             Some(list) if list.iter().any(|e| !is_cancelled(e)) => {
+                let ids = list
+                    .iter()
+                    .filter_map(|e| e.get("id").and_then(Value::as_str).map(str::to_string))
+                    .collect();
+                out.members.push((gid.clone(), ids));
                 out.upserts.push(FetchedItem {
                     etag: group_etag(&gid, &list),
                     raw: serde_json::to_string(&list).unwrap_or_default(),

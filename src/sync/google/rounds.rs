@@ -251,12 +251,23 @@ fn drop_unlisted(
     store: &Store,
     calendar: i64,
     listed: &HashMap<String, HashSet<String>>,
+    holds: &HashMap<String, Vec<String>>,
     mut upserts: Vec<FetchedItem>,
 ) -> Result<(Vec<FetchedItem>, Vec<String>), SyncError> {
-    let stored: Vec<String> = listed
-        .keys()
-        .filter(|gid| !upserts.iter().any(|u| u.href == **gid))
-        .cloned()
+    // Only groups holding a member the listing did not name need a look.
+    let stale: HashSet<&String> = holds
+        .iter()
+        .filter(|(gid, ids)| {
+            listed
+                .get(*gid)
+                .is_some_and(|names| ids.iter().any(|id| !names.contains(id)))
+        })
+        .map(|(gid, _)| gid)
+        .collect();
+    let stored: Vec<String> = stale
+        .iter()
+        .filter(|gid| !upserts.iter().any(|u| u.href == ***gid))
+        .map(|gid| (*gid).clone())
         .collect();
     let raws = store.item_raws(calendar, &stored)?;
     let keep = |gid: &str, raw: &str| -> Option<Vec<Value>> {
@@ -278,7 +289,7 @@ fn drop_unlisted(
             .any(|e| e.get("status").and_then(Value::as_str) != Some("cancelled"))
     };
     let mut gone = Vec::new();
-    for u in &mut upserts {
+    for u in upserts.iter_mut().filter(|u| stale.contains(&u.href)) {
         if let Some(kept) = keep(&u.href, &u.raw) {
             u.etag = group_etag(&u.href, &kept);
             u.raw = Value::Array(kept).to_string();
@@ -449,6 +460,8 @@ async fn pull(
         // In a full listing, the event ids listed per group.
         let mut listed: Option<HashMap<String, HashSet<String>>> =
             seen.as_ref().map(|_| HashMap::new());
+        // In a full listing, the event ids each group held after its latest page.
+        let mut holds: Option<HashMap<String, Vec<String>>> = seen.as_ref().map(|_| HashMap::new());
         loop {
             let (status, body, resp) = match first.take() {
                 Some(url) => google.get_json(url).await?,
@@ -517,6 +530,9 @@ async fn pull(
                 }
             }
             let mut folded = fold_page(&items, &cached);
+            if let Some(holds) = &mut holds {
+                holds.extend(folded.members.drain(..));
+            }
             orphans.extend(folded.orphans.drain(..));
             report.unreadable.append(&mut folded.skipped);
             if let Some(seen) = &mut seen {
@@ -526,9 +542,14 @@ async fn pull(
             // The end of a full listing: members of a group it did not name (an exception
             // cancelled and purged meanwhile) go now. Pages before only added and replaced, so a
             // round cut short never loses what a later page would have brought.
-            if let (true, Some(listed)) = (last, &listed) {
-                let (upserts, gone) =
-                    drop_unlisted(store, state.id, listed, std::mem::take(&mut folded.upserts))?;
+            if let (true, Some(listed), Some(holds)) = (last, &listed, &holds) {
+                let (upserts, gone) = drop_unlisted(
+                    store,
+                    state.id,
+                    listed,
+                    holds,
+                    std::mem::take(&mut folded.upserts),
+                )?;
                 folded.upserts = upserts;
                 removals.extend(gone);
             }

@@ -422,3 +422,66 @@ async fn calendars_appear_rename_and_vanish_through_the_list_sync_token() {
         .unwrap();
     assert!(list.path_and_query.contains("syncToken="), "{list:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_or_purged_tombstones_mean_a_full_listing_that_removes_what_went() {
+    let mut t = setup().await;
+    let start = chrono::Utc::now().timestamp();
+    t.emu.set_now(start);
+    t.emu.put_event("cal1", timed("stay01xx", "Stay", 2));
+    t.emu.put_event("cal1", timed("goes01xx", "Goes", 3));
+    t.sync().await;
+    // Tokens live an hour; the deletion's tombstone is purged after a day.
+    t.switch(|s| {
+        s.token_expiry_secs = Some(3600);
+        s.tombstone_horizon_secs = 86_400;
+    });
+    t.emu.delete_event("cal1", "goes01xx");
+    t.emu.set_now(start + 2 * 86_400);
+    // The access token expired on the server's clock too: a 401, one refresh, and on.
+    let r = t.sync().await;
+    assert_eq!(r.error, None, "{r:?}");
+    assert_eq!(r.calendars[0].removed, 1, "{r:?}");
+    assert_eq!(t.ids(), ["stay01xx"]);
+    let statuses: Vec<u16> = t
+        .emu
+        .request_log()
+        .iter()
+        .filter(|l| l.path_and_query.contains("/events"))
+        .map(|l| l.status)
+        .collect();
+    assert!(statuses.contains(&410), "{statuses:?}");
+    t.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_testing_apps_sign_in_dies_after_seven_days_and_says_how_to_cure_it() {
+    let mut t = setup().await;
+    let start = chrono::Utc::now().timestamp();
+    t.emu.set_now(start);
+    t.sync().await;
+    t.switch(|s| s.testing_expiry = true);
+    t.emu.set_now(start + 8 * 86_400);
+    let path = auth::token_path(t.dir.path(), "g");
+    let mut tokens = auth::load(&path).unwrap().unwrap();
+    tokens.expires_at = 0;
+    auth::save(&path, &tokens).unwrap();
+    let r = t.sync().await;
+    let error = r.error.expect("an error");
+    assert!(error.contains("almanac login g"), "{error}");
+    assert!(r.needs_sign_in);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_503_with_retry_after_is_waited_out_and_never_hurried() {
+    let mut t = setup().await;
+    t.emu.put_event("cal1", timed("wait01xx", "Wait", 2));
+    t.switch(|s| s.next_status = vec![(503, Some(1))]);
+    let started = std::time::Instant::now();
+    let r = t.sync().await;
+    assert_eq!(r.error, None, "{r:?}");
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(t.ids(), ["wait01xx"]);
+    // A request before Retry-After ended would be a violation.
+    t.assert_no_violations();
+}

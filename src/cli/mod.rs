@@ -24,7 +24,7 @@ use crate::ui::text::{human_bytes, short_token};
 #[command(
     name = "almanac",
     version,
-    about = "A terminal calendar browser: a month view over a local SQLite cache, kept in step with CalDAV servers",
+    about = "A terminal calendar browser: a month view over a local SQLite cache, kept in step with CalDAV servers, Google Calendar and iCalendar subscriptions",
     after_help = AFTER_HELP
 )]
 pub struct Cli {
@@ -40,9 +40,10 @@ pub struct Cli {
 
 /// What `--help` ends with: what syncs today, and an account to copy into the config file.
 const AFTER_HELP: &str = "\
-Sync works with CalDAV servers today (Nextcloud, Radicale, Xandikos, Fastmail, iCloud with an app
-password …). Google, Microsoft and .ics subscription accounts are not synced yet: use a CalDAV
-account, or `almanac import FILE.ics --calendar NAME` for a file. An account, in the config file:
+Sync works with CalDAV servers (Nextcloud, Radicale, Xandikos, Fastmail, iCloud with an app
+password …), Google Calendar (your own Desktop OAuth client; `almanac login NAME` signs in) and
+read-only iCalendar subscriptions (webcal://, https:// or a file). Microsoft accounts are not
+synced yet. Accounts, in the config file:
 
   [[account]]
   name = \"home\"
@@ -50,6 +51,17 @@ account, or `almanac import FILE.ics --calendar NAME` for a file. An account, in
   url = \"https://dav.example.org/\"
   username = \"alice\"
   password = { command = [\"pass\", \"show\", \"dav/alice\"] }   # or { env = \"VAR\" } or { value = \"…\" }
+
+  [[account]]
+  name = \"personal\"
+  kind = \"google\"
+  client_id = \"1234-abc.apps.googleusercontent.com\"
+  client_secret = { value = \"…\" }
+
+  [[account]]
+  name = \"holidays\"
+  kind = \"ics\"
+  url = \"webcal://example.org/holidays.ics\"
 
 No account yet? `almanac demo` shows sync against a built-in server.";
 

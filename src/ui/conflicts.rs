@@ -70,7 +70,15 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
         lines.push(Line::raw(""));
     }
     lines.push(Line::styled(fit(&hint, w), theme.dim()));
-    Clear.render(rect, buf);
+    // The rows it spans are cleared edge to edge: month text beside a pane reads as debris.
+    Clear.render(
+        Rect {
+            x: area.x,
+            width: area.width,
+            ..rect
+        },
+        buf,
+    );
     let title = format!("Conflicts ({})", view.rows.len());
     Paragraph::new(lines)
         .block(frame_block(&title, theme))

@@ -130,7 +130,15 @@ fn when(model: &Model, t: i64) -> String {
 /// The pane, over the month.
 pub fn draw(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
     let rect = centered(area, 128, area.height.saturating_sub(2));
-    Clear.render(rect, buf);
+    // The rows it spans are cleared edge to edge: month text beside a pane reads as debris.
+    Clear.render(
+        Rect {
+            x: area.x,
+            width: area.width,
+            ..rect
+        },
+        buf,
+    );
     let inner_w = rect.width.saturating_sub(4) as usize;
     let mut lines: Vec<Line> = Vec::new();
     let (columns, name_w) = columns_for(inner_w);

@@ -2,6 +2,7 @@
 //! WebDAV), stateful, with switches that inject the faults real servers produce. The wire
 //! behaviour follows `PROTOCOLS.md` section 1; the request handling lives in `caldav_handlers`.
 
+use super::serve::ServerGuard;
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
@@ -14,11 +15,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Frame, Incoming, SizeHint};
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
-use tokio::task::{AbortHandle, JoinSet};
 
 use super::caldav_handlers::{self, Reply};
 
@@ -294,16 +291,6 @@ fn base64(input: &[u8]) -> String {
     out
 }
 
-/// Aborts the server when the last handle goes away.
-#[derive(Debug)]
-struct ServerGuard(AbortHandle);
-
-impl Drop for ServerGuard {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// A running CalDAV emulator. Clones share the server and its state; the server stops when the
 /// last clone is dropped or on [`CalDavEmulator::shutdown`].
 #[derive(Debug, Clone)]
@@ -317,8 +304,6 @@ impl CalDavEmulator {
     /// Binds 127.0.0.1 on a free port and serves until the returned value is dropped (or
     /// `shutdown`). Must be called inside a Tokio runtime.
     pub async fn start(user: &str, password: &str) -> std::io::Result<CalDavEmulator> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State {
             user: user.to_string(),
             basic_credentials: format!("Basic {}", base64(format!("{user}:{password}").as_bytes())),
@@ -331,32 +316,11 @@ impl CalDavEmulator {
             answered: Vec::new(),
         }));
         let served = state.clone();
-        let task = tokio::spawn(async move {
-            // Connections live in the set so aborting this task drops (closes) them too.
-            let mut connections = JoinSet::new();
-            loop {
-                tokio::select! {
-                    accepted = listener.accept() => match accepted {
-                        Ok((stream, _)) => {
-                            let state = served.clone();
-                            connections.spawn(async move {
-                                let service = service_fn(move |req| serve(state.clone(), req));
-                                let _ = hyper::server::conn::http1::Builder::new()
-                                    .serve_connection(TokioIo::new(stream), service)
-                                    .await;
-                            });
-                        }
-                        // Out of descriptors and the like: back off instead of spinning.
-                        Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-                    },
-                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                }
-            }
-        });
+        let (addr, task) = super::serve::spawn(move |req| serve(served.clone(), req)).await?;
         Ok(CalDavEmulator {
             state,
             addr,
-            guard: Arc::new(ServerGuard(task.abort_handle())),
+            guard: Arc::new(ServerGuard(task)),
         })
     }
 

@@ -2,19 +2,15 @@
 //! is served by. It answers conditional GETs as RFC 9110 §13 says (and, by switch, as the many
 //! feeds that ignore them do), counts requests and logs the validators each one carried.
 
+use super::serve::ServerGuard;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
-use tokio::task::{AbortHandle, JoinSet};
 
 /// How the feed misbehaves.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,57 +55,28 @@ impl State {
     }
 }
 
-struct Guard(AbortHandle);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// A running feed. Clones share it; it stops when the last clone goes or on `shutdown`.
 #[derive(Clone)]
 pub struct FeedServer {
     state: Arc<Mutex<State>>,
     addr: SocketAddr,
-    guard: Arc<Guard>,
+    guard: Arc<ServerGuard>,
 }
 
 impl FeedServer {
     /// Serves `body` at `/feed.ics` on 127.0.0.1, on a free port. Must run inside Tokio.
     pub async fn start(body: &str) -> std::io::Result<FeedServer> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State {
             body: body.to_string(),
             version: 1,
             ..State::default()
         }));
         let served = state.clone();
-        let task = tokio::spawn(async move {
-            let mut connections = JoinSet::new();
-            loop {
-                tokio::select! {
-                    accepted = listener.accept() => match accepted {
-                        Ok((stream, _)) => {
-                            let state = served.clone();
-                            connections.spawn(async move {
-                                let service = service_fn(move |req| serve(state.clone(), req));
-                                let _ = hyper::server::conn::http1::Builder::new()
-                                    .serve_connection(TokioIo::new(stream), service)
-                                    .await;
-                            });
-                        }
-                        Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-                    },
-                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                }
-            }
-        });
+        let (addr, task) = super::serve::spawn(move |req| serve(served.clone(), req)).await?;
         Ok(FeedServer {
             state,
             addr,
-            guard: Arc::new(Guard(task.abort_handle())),
+            guard: Arc::new(ServerGuard(task)),
         })
     }
 

@@ -9,6 +9,7 @@ pub mod demo_feed;
 pub mod demo_google;
 pub mod feed;
 pub mod google;
+mod serve;
 
 pub use caldav::{CalDavEmulator, Faults};
 pub use feed::{FeedServer, FeedSwitches};

@@ -104,6 +104,40 @@ pub(crate) fn emit(events: Option<&UnboundedSender<SyncEvent>>, e: SyncEvent) {
     }
 }
 
+/// Ends a calendar's run: its record for the sync pane (strategy, requests, bytes, counts,
+/// error), then the event that tells the view.
+pub(crate) fn finish_calendar(
+    store: &mut Store,
+    calendar: i64,
+    started_at: i64,
+    report: CalendarReport,
+    events: Option<&UnboundedSender<SyncEvent>>,
+) -> CalendarReport {
+    let record = RunRecord {
+        started_at,
+        finished_at: now(),
+        duration_ms: report.duration_ms,
+        strategy: report.strategy.clone(),
+        requests: report.requests,
+        bytes: report.bytes,
+        added: report.added,
+        changed: report.changed,
+        removed: report.removed,
+        error: report.error.clone(),
+    };
+    if let Err(e) = store.record_run(calendar, &record) {
+        tracing::warn!(error = %e, "cannot record the sync run");
+    }
+    emit(
+        events,
+        SyncEvent::Finished {
+            calendar,
+            report: Box::new(report.clone()),
+        },
+    );
+    report
+}
+
 /// Applies one page of changes with the state that covers it (one transaction), adds its
 /// counts to `report` and tells the view.
 pub(crate) fn apply_page(
@@ -457,29 +491,7 @@ async fn sync_calendar(
             },
         );
     }
-    let record = RunRecord {
-        started_at,
-        finished_at: now(),
-        duration_ms: report.duration_ms,
-        strategy: report.strategy.clone(),
-        requests: report.requests,
-        bytes: report.bytes,
-        added: report.added,
-        changed: report.changed,
-        removed: report.removed,
-        error: report.error.clone(),
-    };
-    if let Err(e) = store.record_run(state.id, &record) {
-        tracing::warn!(error = %e, "cannot record the sync run");
-    }
-    emit(
-        events,
-        SyncEvent::Finished {
-            calendar: state.id,
-            report: Box::new(report.clone()),
-        },
-    );
-    report
+    finish_calendar(store, state.id, started_at, report, events)
 }
 
 /// One calendar's run in progress.

@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 use reqwest::Url;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::engine::{AccountReport, CalendarReport, SyncOptions, apply_page};
+use super::engine::{AccountReport, CalendarReport, SyncOptions, apply_page, finish_calendar};
 use super::http::{Http, Request};
 use super::plan;
 use super::{SyncError, SyncEvent};
 use crate::config::AccountConfig;
 use crate::domain::ical_stream;
-use crate::store::{ChangeSet, FetchedItem, RemoteCalendar, RunRecord, StateUpdate, Store};
+use crate::store::{ChangeSet, FetchedItem, RemoteCalendar, StateUpdate, Store};
 
 /// The strategy's name in the sync pane and `status`.
 pub const CONDITIONAL_GET: &str = "conditional GET";
@@ -419,29 +419,7 @@ async fn refresh(
             },
         );
     }
-    let record = RunRecord {
-        started_at,
-        finished_at: now(),
-        duration_ms: report.duration_ms,
-        strategy: report.strategy.clone(),
-        requests: report.requests,
-        bytes: report.bytes,
-        added: report.added,
-        changed: report.changed,
-        removed: report.removed,
-        error: report.error.clone(),
-    };
-    if let Err(e) = store.record_run(state.id, &record) {
-        tracing::warn!(error = %e, "cannot record the sync run");
-    }
-    emit(
-        events,
-        SyncEvent::Finished {
-            calendar: state.id,
-            report: Box::new(report.clone()),
-        },
-    );
-    report
+    finish_calendar(store, state.id, started_at, report, events)
 }
 
 /// Diffs the feed's items against the cache and applies the difference with the validators.

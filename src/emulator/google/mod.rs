@@ -21,8 +21,8 @@ mod state;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::serve::ServerGuard;
 use serde_json::Value;
-use tokio::task::AbortHandle;
 
 use state::State;
 
@@ -136,16 +136,6 @@ pub struct LoggedRequest {
     /// Whether an `Authorization` header came (whatever its value).
     pub authorization: bool,
     pub status: u16,
-}
-
-/// Aborts the server when the last handle goes away.
-#[derive(Debug)]
-struct ServerGuard(AbortHandle);
-
-impl Drop for ServerGuard {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// A running Google Calendar emulator. Clones share the server and its state; the server stops

@@ -11,11 +11,8 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::http::request::Parts;
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
-use tokio::task::{AbortHandle, JoinSet};
+use tokio::task::AbortHandle;
 
 use super::super::caldav::ReplyBody;
 use super::errors::{self, Reply};
@@ -25,31 +22,7 @@ use super::{LoggedRequest, calendar_list, events, oauth};
 
 /// Binds 127.0.0.1 on a free port and serves `state` until the returned task is aborted.
 pub(crate) async fn spawn(state: Arc<Mutex<State>>) -> std::io::Result<(SocketAddr, AbortHandle)> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        // Connections live in the set so aborting this task drops (closes) them too.
-        let mut connections = JoinSet::new();
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => {
-                        let state = state.clone();
-                        connections.spawn(async move {
-                            let service = service_fn(move |req| serve(state.clone(), req));
-                            let _ = hyper::server::conn::http1::Builder::new()
-                                .serve_connection(TokioIo::new(stream), service)
-                                .await;
-                        });
-                    }
-                    // Out of descriptors and the like: back off instead of spinning.
-                    Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-                },
-                Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            }
-        }
-    });
-    Ok((addr, task.abort_handle()))
+    super::super::serve::spawn(move |req| serve(state.clone(), req)).await
 }
 
 /// Counts a request in flight for as long as it lives (also when its connection is dropped).

@@ -10,8 +10,10 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::api::{ApiError, Google};
 use super::groups::{fold_page, group_etag, objects};
-use crate::store::{ChangeSet, FetchedItem, RemoteCalendar, RunRecord, StateUpdate, Store};
-use crate::sync::engine::{AccountReport, CalendarReport, SyncOptions, apply_page, emit, watched};
+use crate::store::{ChangeSet, FetchedItem, RemoteCalendar, StateUpdate, Store};
+use crate::sync::engine::{
+    AccountReport, CalendarReport, SyncOptions, apply_page, emit, finish_calendar, watched,
+};
 use crate::sync::push::push_calendar;
 use crate::sync::{SyncError, SyncEvent};
 
@@ -396,29 +398,7 @@ async fn sync_calendar(
             },
         );
     }
-    let record = RunRecord {
-        started_at,
-        finished_at: now(),
-        duration_ms: report.duration_ms,
-        strategy: report.strategy.clone(),
-        requests: report.requests,
-        bytes: report.bytes,
-        added: report.added,
-        changed: report.changed,
-        removed: report.removed,
-        error: report.error.clone(),
-    };
-    if let Err(e) = store.record_run(state.id, &record) {
-        tracing::warn!(error = %e, "cannot record the sync run");
-    }
-    emit(
-        events,
-        SyncEvent::Finished {
-            calendar: state.id,
-            report: Box::new(report.clone()),
-        },
-    );
-    report
+    finish_calendar(store, state.id, started_at, report, events)
 }
 
 /// The events round: every page applied as it comes, the next sync token stored with the last

@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 
 use super::caldav::{CalDav, DavError, Got, ListedCalendar, SyncPage};
 use super::http::HttpError;
-use super::push::push_calendar;
+use super::push::push_into;
 use super::{SyncError, SyncEvent};
 use crate::store::{
     CalendarSync, ChangeSet, FetchedItem, RemoteCalendar, RunRecord, StateUpdate, Store,
@@ -413,29 +413,10 @@ async fn sync_calendar(
         .is_none_or(|t| started_at - t > RECONCILE_EVERY_SECS);
     // Local edits go first: a changed server copy then shows as a 412 on the push, not as a
     // silent overwrite by the pull.
-    match push_calendar(store, dav, state.id, cal.url.as_str()).await {
-        Ok(pushed) => {
-            report.pushed = pushed.pushed;
-            report.conflicts = pushed.conflicts;
-            if !pushed.is_empty() {
-                emit(
-                    events,
-                    SyncEvent::Pushed {
-                        calendar: state.id,
-                        pushed: pushed.pushed,
-                        conflicts: pushed.conflicts,
-                    },
-                );
-            }
-            report.push_refused = pushed.refused;
-        }
-        Err(e) => {
-            report.retry_at = e.retry_at();
-            report.error = Some(format!("pushing local changes: {e}"));
-            if report.retry_at.is_some() {
-                return report;
-            }
-        }
+    if let Some(e) = push_into(store, dav, state.id, cal.url.as_str(), &mut report, events).await
+        && e.retry_at().is_some()
+    {
+        return report;
     }
     if !full && !stale && report.pushed == 0 && unchanged(state, cal, strategy) {
         report.unchanged = true;

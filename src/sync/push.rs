@@ -5,11 +5,14 @@
 
 use serde::Serialize;
 
-use super::SyncError;
+use tokio::sync::mpsc::UnboundedSender;
+
 use super::caldav::DavError;
+use super::engine::{CalendarReport, emit};
 use super::http::HttpError;
 use super::plan::{self, AfterRefusal, AfterWrite, ServerCopy};
 use super::remote::{Format, Got, Remote, Write, WriteOutcome};
+use super::{SyncError, SyncEvent};
 use crate::store::{PendingChange, PendingOp, Store};
 
 /// What one push round did for a calendar.
@@ -68,6 +71,42 @@ pub async fn push_calendar<R: Remote + Sync>(
         }
     }
     Ok(push.report)
+}
+
+/// Pushes a calendar's pending changes and writes what happened into its `report` (telling the
+/// view when something went). Returns the error that stopped the push, if one did: the caller
+/// decides whether the pull still runs.
+pub async fn push_into<R: Remote + Sync>(
+    store: &mut Store,
+    remote: &R,
+    calendar: i64,
+    cal: &str,
+    report: &mut CalendarReport,
+    events: Option<&UnboundedSender<SyncEvent>>,
+) -> Option<SyncError> {
+    match push_calendar(store, remote, calendar, cal).await {
+        Ok(pushed) => {
+            report.pushed = pushed.pushed;
+            report.conflicts = pushed.conflicts;
+            if !pushed.is_empty() {
+                emit(
+                    events,
+                    SyncEvent::Pushed {
+                        calendar,
+                        pushed: pushed.pushed,
+                        conflicts: pushed.conflicts,
+                    },
+                );
+            }
+            report.push_refused = pushed.refused;
+            None
+        }
+        Err(e) => {
+            report.retry_at = e.retry_at();
+            report.error = Some(format!("pushing local changes: {e}"));
+            Some(e)
+        }
+    }
 }
 
 /// One calendar's push in progress.

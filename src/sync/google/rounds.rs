@@ -14,7 +14,7 @@ use crate::store::{ChangeSet, FetchedItem, RemoteCalendar, StateUpdate, Store};
 use crate::sync::engine::{
     AccountReport, CalendarReport, SyncOptions, apply_page, emit, finish_calendar, watched,
 };
-use crate::sync::push::push_calendar;
+use crate::sync::push::push_into;
 use crate::sync::{SyncError, SyncEvent};
 
 /// The strategy's name in the sync pane and `status`.
@@ -350,29 +350,18 @@ async fn sync_calendar(
     };
     // A write that fails for now stays queued and does not stop the pull: the person keeps
     // seeing others' changes while their own edit waits.
-    match push_calendar(store, google, state.id, &state.remote_id).await {
-        Ok(pushed) => {
-            report.pushed = pushed.pushed;
-            report.conflicts = pushed.conflicts;
-            if !pushed.is_empty() {
-                emit(
-                    events,
-                    SyncEvent::Pushed {
-                        calendar: state.id,
-                        pushed: pushed.pushed,
-                        conflicts: pushed.conflicts,
-                    },
-                );
-            }
-            report.push_refused = pushed.refused;
-        }
-        Err(e) => {
-            report.retry_at = e.retry_at();
-            report.error = Some(format!("pushing local changes: {e}"));
-            if report.retry_at.is_some() || matches!(e, SyncError::SignIn(_)) {
-                return report;
-            }
-        }
+    if let Some(e) = push_into(
+        store,
+        google,
+        state.id,
+        &state.remote_id,
+        &mut report,
+        events,
+    )
+    .await
+        && (e.retry_at().is_some() || matches!(e, SyncError::SignIn(_)))
+    {
+        return report;
     }
     let token = (!full && state.strategy.as_deref() == Some(SYNC_TOKEN))
         .then(|| state.sync_token.clone())

@@ -6,10 +6,11 @@
 //!   field). Imports nothing of ours.
 //! - [`store`]: the SQLite cache (schema, migrations, the writer, read connections, pending local
 //!   edits, conflicts, sync state).
-//! - [`sync`]: the engine that keeps the cache in step with servers (push pending edits, then pull),
-//!   the one HTTP client with its one retry policy, CalDAV requests as values.
-//! - [`emulator`]: CalDAV and Google Calendar servers with fault switches, for the tests and
-//!   `almanac demo`.
+//! - [`sync`]: keeping the cache in step with servers (push pending edits, then pull): the Remote
+//!   seam and the pure plan of what each answer means, the one HTTP client with its one retry
+//!   policy, and per kind CalDAV (requests as values), iCalendar subscriptions and Google.
+//! - [`emulator`]: CalDAV and Google Calendar servers and an iCalendar feed, with fault switches,
+//!   for the tests and `almanac demo`.
 //! - [`config`]: the TOML config layered over embedded defaults, with precise errors.
 //! - [`app`]: the `Model`, messages, `update` (pure: returns `Command`s as data), keymap, run loop.
 //! - [`ui`]: pure drawing of the `Model`, one widget per pane.

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use reqwest::Url;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::engine::{AccountReport, CalendarReport, SyncOptions, apply_page, finish_calendar};
 use super::http::{Http, Request};
 use super::plan;
+use super::round::{AccountReport, CalendarReport, SyncOptions, apply_page, finish_calendar};
 use super::{SyncError, SyncEvent};
 use crate::config::AccountConfig;
 use crate::domain::ical_stream;

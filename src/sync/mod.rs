@@ -10,6 +10,7 @@ pub mod ics;
 pub mod plan;
 pub mod push;
 pub mod remote;
+pub mod round;
 pub mod runner;
 
 pub use engine::{AccountReport, CalendarReport, SyncOptions};

@@ -8,10 +8,10 @@ use serde::Serialize;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::caldav::DavError;
-use super::engine::{CalendarReport, emit};
 use super::http::HttpError;
 use super::plan::{self, AfterRefusal, AfterWrite, ServerCopy};
 use super::remote::{Format, Got, Remote, Write, WriteOutcome};
+use super::round::{CalendarReport, emit};
 use super::{SyncError, SyncEvent};
 use crate::store::{PendingChange, PendingOp, Store};
 

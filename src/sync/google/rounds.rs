@@ -11,10 +11,10 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::api::{ApiError, Google};
 use super::groups::{fold_page, group_etag, objects};
 use crate::store::{ChangeSet, FetchedItem, RemoteCalendar, StateUpdate, Store};
-use crate::sync::engine::{
+use crate::sync::push::push_into;
+use crate::sync::round::{
     AccountReport, CalendarReport, SyncOptions, apply_page, emit, finish_calendar, watched,
 };
-use crate::sync::push::push_into;
 use crate::sync::{SyncError, SyncEvent};
 
 /// The strategy's name in the sync pane and `status`.

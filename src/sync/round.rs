@@ -1,0 +1,191 @@
+//! What every kind of remote's round shares: what a run is asked and what it reports, the page
+//! applier (one transaction with the cursor that covers it), the end of a calendar's run (its
+//! record and the event that tells the view) and the watchdog on a silent server.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::{SyncError, SyncEvent};
+use crate::store::{ChangeSet, RunRecord, Store};
+
+/// Silence from the server longer than this is shown as "waiting for the server".
+const WAITING_SHOWN_AFTER: Duration = Duration::from_secs(2);
+
+/// What one run asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncOptions {
+    /// Only the calendar with this name (any account).
+    pub calendar: Option<String>,
+    /// Ignore tokens and ctags: a full listing, reconciled by href.
+    pub full: bool,
+}
+
+/// One calendar's run, as `almanac sync` prints it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CalendarReport {
+    pub calendar: String,
+    #[serde(skip)]
+    pub calendar_id: i64,
+    pub strategy: String,
+    /// True when the home listing showed no change, so no request went to this calendar.
+    pub unchanged: bool,
+    pub added: usize,
+    pub changed: usize,
+    pub removed: usize,
+    pub requests: u64,
+    pub bytes: u64,
+    pub duration_ms: u64,
+    pub unreadable: Vec<String>,
+    /// Local changes the server took this run.
+    pub pushed: usize,
+    /// Local changes the server refused because its copy changed: now conflicts.
+    pub conflicts: usize,
+    /// Local changes the server refused for another reason (they stay queued), in plain words.
+    pub push_refused: Vec<String>,
+    pub error: Option<String>,
+    /// The server asked to be left alone until then (unix seconds): the next run waits.
+    pub retry_at: Option<i64>,
+}
+
+/// One account's run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AccountReport {
+    pub account: String,
+    /// Every request of the run, discovery and the home listing included.
+    pub requests: u64,
+    pub bytes: u64,
+    pub duration_ms: u64,
+    pub calendars: Vec<CalendarReport>,
+    pub error: Option<String>,
+    /// The server asked to be left alone until then (unix seconds): the next run waits.
+    pub retry_at: Option<i64>,
+    /// The server refused the credentials: a client built anew asks for the password again.
+    #[serde(skip)]
+    pub unauthorized: bool,
+    /// The account must sign in (again) before any run can succeed: no automatic retries.
+    #[serde(skip)]
+    pub needs_sign_in: bool,
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+pub(crate) fn emit(events: Option<&UnboundedSender<SyncEvent>>, e: SyncEvent) {
+    if let Some(tx) = events {
+        let _ = tx.send(e);
+    }
+}
+
+/// Ends a calendar's run: its record for the sync pane (strategy, requests, bytes, counts,
+/// error), then the event that tells the view.
+pub(crate) fn finish_calendar(
+    store: &mut Store,
+    calendar: i64,
+    started_at: i64,
+    report: CalendarReport,
+    events: Option<&UnboundedSender<SyncEvent>>,
+) -> CalendarReport {
+    let record = RunRecord {
+        started_at,
+        finished_at: now(),
+        duration_ms: report.duration_ms,
+        strategy: report.strategy.clone(),
+        requests: report.requests,
+        bytes: report.bytes,
+        added: report.added,
+        changed: report.changed,
+        removed: report.removed,
+        error: report.error.clone(),
+    };
+    if let Err(e) = store.record_run(calendar, &record) {
+        tracing::warn!(error = %e, "cannot record the sync run");
+    }
+    emit(
+        events,
+        SyncEvent::Finished {
+            calendar,
+            report: Box::new(report.clone()),
+        },
+    );
+    report
+}
+
+/// Applies one page of changes with the state that covers it (one transaction), adds its
+/// counts to `report` and tells the view.
+pub(crate) fn apply_page(
+    store: &mut Store,
+    calendar: i64,
+    page: &ChangeSet,
+    report: &mut CalendarReport,
+    events: Option<&UnboundedSender<SyncEvent>>,
+) -> Result<(), SyncError> {
+    let applied = store.apply(calendar, page, now())?;
+    report.added += applied.added;
+    report.changed += applied.changed;
+    report.removed += applied.removed;
+    for (id, reason) in &applied.unreadable {
+        tracing::warn!(id, reason, "item kept raw: cannot be read");
+        report.unreadable.push(format!("{id}: {reason}"));
+    }
+    if applied.added + applied.changed + applied.removed > 0 {
+        emit(
+            events,
+            SyncEvent::Applied {
+                calendar,
+                added: applied.added,
+                changed: applied.changed,
+                removed: applied.removed,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// Runs `run` while watching the server's silence: after a few seconds without a reply the UI
+/// hears "waiting" (every tick, with the seconds), and past the client's stall bound the run ends.
+/// Ending it at any await point is safe: every store write is one transaction with the state
+/// that covers it.
+pub(crate) async fn watched(
+    run: impl std::future::Future<Output = Result<(), SyncError>>,
+    http: &super::http::Http,
+    account: &str,
+    events: Option<&UnboundedSender<SyncEvent>>,
+) -> Result<(), SyncError> {
+    tokio::pin!(run);
+    let tick = (http.stall / 8).clamp(Duration::from_millis(20), Duration::from_secs(1));
+    let mut ticks = tokio::time::interval(tick);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut announced = false;
+    let started = Instant::now();
+    let waiting = |secs: u64| SyncEvent::Waiting {
+        account: account.to_string(),
+        secs,
+    };
+    let result = loop {
+        tokio::select! {
+            r = &mut run => break r,
+            _ = ticks.tick() => {
+                // Never more than this run's own age (a wait left over from an earlier run).
+                let waited = http.counters.waited().min(started.elapsed());
+                if waited >= http.stall {
+                    tracing::warn!(account, secs = waited.as_secs(), "the server stopped answering");
+                    break Err(SyncError::Stalled(waited.as_secs()));
+                }
+                if waited >= WAITING_SHOWN_AFTER.min(http.stall / 2) {
+                    emit(events, waiting(waited.as_secs().max(1)));
+                    announced = true;
+                } else if announced {
+                    emit(events, waiting(0));
+                    announced = false;
+                }
+            }
+        }
+    };
+    if announced {
+        emit(events, waiting(0));
+    }
+    result
+}

@@ -7,6 +7,7 @@ pub mod edit;
 pub mod event;
 pub mod format;
 pub mod google;
+pub mod graph;
 pub mod ical;
 pub mod ical_stream;
 pub mod recur;

@@ -1,4 +1,5 @@
-//! Microsoft Graph calendar data in the domain (issue 13): so far the mapping between Graph's
-//! `patternedRecurrence` and RRULE, which both the reader and the writer of Graph events need.
+//! Microsoft Graph calendar data in the domain (issue 13). So far the pieces both the reader and
+//! the writer of Graph events need: `patternedRecurrence` ↔ RRULE, and `dateTimeTimeZone`.
 
 pub mod recurrence;
+pub mod time;

@@ -55,10 +55,9 @@ fn number(v: &Value, key: &str) -> Option<i64> {
     v.get(key).and_then(Value::as_i64)
 }
 
-/// A Graph date (`YYYY-MM-DD`); years 0001 and 9999 mean none [obs].
+/// A Graph date field (years 0001 and 9999 mean none).
 fn date(v: &Value, key: &str) -> Option<NaiveDate> {
-    let d = NaiveDate::parse_from_str(text(v, key)?, "%Y-%m-%d").ok()?;
-    (d.year() > 1 && d.year() < 9999).then_some(d)
+    super::time::read_date(text(v, key)?)
 }
 
 /// The RRULE value (no `RRULE:`) of a `patternedRecurrence` (`{"pattern", "range"}`).

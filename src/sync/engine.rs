@@ -7,7 +7,6 @@
 //! the collection, or a day without a full listing, leads to one.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Instant;
 
 use reqwest::Url;
 use tokio::sync::mpsc::UnboundedSender;
@@ -17,7 +16,7 @@ use super::caldav::{CalDav, DavError, Got, ListedCalendar, SyncPage};
 use super::http::HttpError;
 use super::push::push_into;
 pub use super::round::{AccountReport, CalendarReport, SyncOptions};
-use super::round::{emit, finish_calendar, watched};
+use super::round::{Stopwatch, emit, now, watched};
 use super::{SyncError, SyncEvent};
 use crate::store::{CalendarSync, ChangeSet, FetchedItem, RemoteCalendar, StateUpdate, Store};
 
@@ -35,10 +34,6 @@ const RECONCILE_EVERY_SECS: i64 = 24 * 3600;
 pub const SYNC_COLLECTION: &str = "sync-collection";
 pub const CTAG_ETAGS: &str = "ctag+etag";
 
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
 /// Runs one round for a CalDAV account: discovery when the home is not known yet, the home listing,
 /// then each calendar that changed.
 pub async fn sync_caldav(
@@ -48,8 +43,7 @@ pub async fn sync_caldav(
     opts: &SyncOptions,
     events: Option<&UnboundedSender<SyncEvent>>,
 ) -> AccountReport {
-    let started = Instant::now();
-    let (req0, bytes0) = dav.http.counters.snapshot();
+    let clock = Stopwatch::start(dav.http.counters.snapshot());
     let mut report = AccountReport {
         account: account.to_string(),
         ..AccountReport::default()
@@ -58,24 +52,7 @@ pub async fn sync_caldav(
         let run = run_account(store, account, dav, opts, events, &mut report);
         watched(run, &dav.http, account, events).await
     };
-    if let Err(e) = outcome {
-        report.retry_at = report.retry_at.or(e.retry_at());
-        report.unauthorized = matches!(e, SyncError::Dav(DavError::Http(HttpError::Unauthorized)));
-        let message = e.to_string();
-        emit(
-            events,
-            SyncEvent::Failed {
-                account: account.to_string(),
-                calendar: None,
-                message: message.clone(),
-            },
-        );
-        report.error = Some(message);
-    }
-    let (req1, bytes1) = dav.http.counters.snapshot();
-    report.requests = req1 - req0;
-    report.bytes = bytes1 - bytes0;
-    report.duration_ms = started.elapsed().as_millis() as u64;
+    clock.end_account(&mut report, outcome, dav.http.counters.snapshot(), events);
     report
 }
 
@@ -218,9 +195,8 @@ async fn sync_calendar(
     full: bool,
     events: Option<&UnboundedSender<SyncEvent>>,
 ) -> CalendarReport {
-    let started = Instant::now();
-    let started_at = now();
-    let (req0, bytes0) = dav.http.counters.snapshot();
+    let clock = Stopwatch::start(dav.http.counters.snapshot());
+    let started_at = clock.started_at();
     let strategy = if cal.supports_sync {
         SYNC_COLLECTION
     } else {
@@ -280,23 +256,7 @@ async fn sync_calendar(
     } else {
         run.by_etag_listing(cal, CTAG_ETAGS, None).await
     };
-    let (req1, bytes1) = dav.http.counters.snapshot();
-    report.requests = req1 - req0;
-    report.bytes = bytes1 - bytes0;
-    report.duration_ms = started.elapsed().as_millis() as u64;
-    if let Err(e) = outcome {
-        report.retry_at = e.retry_at();
-        report.error = Some(e.to_string());
-        emit(
-            events,
-            SyncEvent::Failed {
-                account: String::new(),
-                calendar: Some(state.id),
-                message: e.to_string(),
-            },
-        );
-    }
-    finish_calendar(store, state.id, started_at, report, events)
+    clock.end_calendar(store, report, outcome, dav.http.counters.snapshot(), events)
 }
 
 /// One calendar's run in progress.

@@ -6,14 +6,14 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::Url;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::http::{Http, Request};
 use super::plan;
-use super::round::{AccountReport, CalendarReport, SyncOptions, apply_page, finish_calendar};
+use super::round::{AccountReport, CalendarReport, Stopwatch, SyncOptions, apply_page, now};
 use super::{SyncError, SyncEvent};
 use crate::config::AccountConfig;
 use crate::domain::ical_stream;
@@ -264,10 +264,6 @@ pub fn content_tag(raw: &str) -> String {
     format!("fnv-{hash:016x}")
 }
 
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
 fn emit(events: Option<&UnboundedSender<SyncEvent>>, e: SyncEvent) {
     if let Some(tx) = events {
         let _ = tx.send(e);
@@ -283,29 +279,13 @@ pub async fn sync_subscription(
     opts: &SyncOptions,
     events: Option<&UnboundedSender<SyncEvent>>,
 ) -> AccountReport {
-    let started = Instant::now();
-    let (req0, bytes0) = sub.counters();
+    let clock = Stopwatch::start(sub.counters());
     let mut report = AccountReport {
         account: account.to_string(),
         ..AccountReport::default()
     };
-    if let Err(e) = run(store, account, sub, opts, events, &mut report).await {
-        report.retry_at = e.retry_at();
-        let message = e.to_string();
-        emit(
-            events,
-            SyncEvent::Failed {
-                account: account.to_string(),
-                calendar: None,
-                message: message.clone(),
-            },
-        );
-        report.error = Some(message);
-    }
-    let (req1, bytes1) = sub.counters();
-    report.requests = req1 - req0;
-    report.bytes = bytes1 - bytes0;
-    report.duration_ms = started.elapsed().as_millis() as u64;
+    let outcome = run(store, account, sub, opts, events, &mut report).await;
+    clock.end_account(&mut report, outcome, sub.counters(), events);
     report
 }
 
@@ -357,9 +337,7 @@ async fn refresh(
     full: bool,
     events: Option<&UnboundedSender<SyncEvent>>,
 ) -> CalendarReport {
-    let started = Instant::now();
-    let started_at = now();
-    let (req0, bytes0) = sub.counters();
+    let clock = Stopwatch::start(sub.counters());
     let mut report = CalendarReport {
         calendar: state.name.clone(),
         calendar_id: state.id,
@@ -403,23 +381,7 @@ async fn refresh(
         }) => apply_feed(store, state, &text, etag, modified, events, &mut report),
         Err(e) => Err(e),
     };
-    let (req1, bytes1) = sub.counters();
-    report.requests = req1 - req0;
-    report.bytes = bytes1 - bytes0;
-    report.duration_ms = started.elapsed().as_millis() as u64;
-    if let Err(e) = outcome {
-        report.retry_at = e.retry_at();
-        report.error = Some(e.to_string());
-        emit(
-            events,
-            SyncEvent::Failed {
-                account: String::new(),
-                calendar: Some(state.id),
-                message: e.to_string(),
-            },
-        );
-    }
-    finish_calendar(store, state.id, started_at, report, events)
+    clock.end_calendar(store, report, outcome, sub.counters(), events)
 }
 
 /// Diffs the feed's items against the cache and applies the difference with the validators.

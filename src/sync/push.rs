@@ -11,7 +11,7 @@ use super::caldav::DavError;
 use super::http::HttpError;
 use super::plan::{self, AfterRefusal, AfterWrite, ServerCopy};
 use super::remote::{Format, Got, Remote, Write, WriteOutcome};
-use super::round::{CalendarReport, emit};
+use super::round::{CalendarReport, emit, now};
 use super::{SyncError, SyncEvent};
 use crate::store::{PendingChange, PendingOp, Store};
 
@@ -28,10 +28,6 @@ impl PushReport {
     pub fn is_empty(&self) -> bool {
         self.pushed == 0 && self.conflicts == 0 && self.refused.is_empty()
     }
-}
-
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
 }
 
 /// Pushes a calendar's pending changes, oldest first, to `cal` (the calendar's remote id).

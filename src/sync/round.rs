@@ -69,7 +69,7 @@ pub struct AccountReport {
     pub needs_sign_in: bool,
 }
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
@@ -188,4 +188,98 @@ pub(crate) async fn watched(
         emit(events, waiting(0));
     }
     result
+}
+
+/// A run's clock and request counters, read when it starts and again when it ends.
+pub(crate) struct Stopwatch {
+    started: Instant,
+    started_at: i64,
+    before: (u64, u64),
+}
+
+impl Stopwatch {
+    /// Starts timing, with the client's (requests, bytes) counters now.
+    pub(crate) fn start(counters: (u64, u64)) -> Stopwatch {
+        Stopwatch {
+            started: Instant::now(),
+            started_at: now(),
+            before: counters,
+        }
+    }
+
+    /// When the run started (unix seconds).
+    pub(crate) fn started_at(&self) -> i64 {
+        self.started_at
+    }
+
+    fn measure(&self, counters: (u64, u64)) -> (u64, u64, u64) {
+        (
+            counters.0 - self.before.0,
+            counters.1 - self.before.1,
+            self.started.elapsed().as_millis() as u64,
+        )
+    }
+
+    /// Ends an account's run: its requests, bytes and time, and the error that ended it (said
+    /// to the view), with what it means for the next run (a rest, new credentials, a sign-in).
+    pub(crate) fn end_account(
+        self,
+        report: &mut AccountReport,
+        outcome: Result<(), SyncError>,
+        counters: (u64, u64),
+        events: Option<&UnboundedSender<SyncEvent>>,
+    ) {
+        if let Err(e) = outcome {
+            report.retry_at = report.retry_at.or(e.retry_at());
+            report.unauthorized = matches!(
+                e,
+                SyncError::Dav(super::caldav::DavError::Http(
+                    super::http::HttpError::Unauthorized
+                ))
+            );
+            report.needs_sign_in = matches!(e, SyncError::SignIn(_));
+            let message = e.to_string();
+            emit(
+                events,
+                SyncEvent::Failed {
+                    account: report.account.clone(),
+                    calendar: None,
+                    message: message.clone(),
+                },
+            );
+            report.error = Some(message);
+        }
+        (report.requests, report.bytes, report.duration_ms) = self.measure(counters);
+    }
+
+    /// Ends a calendar's run: its requests, bytes and time, the error that ended the pull (after
+    /// any error of its push), then its record and the event that tells the view.
+    pub(crate) fn end_calendar(
+        self,
+        store: &mut Store,
+        mut report: CalendarReport,
+        outcome: Result<(), SyncError>,
+        counters: (u64, u64),
+        events: Option<&UnboundedSender<SyncEvent>>,
+    ) -> CalendarReport {
+        (report.requests, report.bytes, report.duration_ms) = self.measure(counters);
+        if let Err(e) = outcome {
+            report.retry_at = report.retry_at.or(e.retry_at());
+            let message = e.to_string();
+            report.error = Some(match report.error.take() {
+                Some(push) => format!("{push}; {message}"),
+                None => message.clone(),
+            });
+            emit(
+                events,
+                SyncEvent::Failed {
+                    account: String::new(),
+                    calendar: Some(report.calendar_id),
+                    message,
+                },
+            );
+        }
+        let calendar = report.calendar_id;
+        finish_calendar(store, calendar, self.started_at, report, events)
+    }
 }

@@ -3,7 +3,6 @@
 //! that covers it. PROTOCOLS.md §2 "Sync rounds".
 
 use std::collections::{HashMap, HashSet};
-use std::time::Instant;
 
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
@@ -13,7 +12,7 @@ use super::groups::{fold_page, group_etag, objects};
 use crate::store::{ChangeSet, FetchedItem, RemoteCalendar, StateUpdate, Store};
 use crate::sync::push::push_into;
 use crate::sync::round::{
-    AccountReport, CalendarReport, SyncOptions, apply_page, emit, finish_calendar, watched,
+    AccountReport, CalendarReport, Stopwatch, SyncOptions, apply_page, emit, now, watched,
 };
 use crate::sync::{SyncError, SyncEvent};
 
@@ -27,10 +26,6 @@ const LIST_PAGE_SIZE: &str = "250";
 /// round"; gdata-provider#464): a server that keeps paging must not hold the engine for ever.
 const MAX_PAGES: usize = 2_000;
 
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
 /// One round for a Google account.
 pub async fn sync_google(
     store: &mut Store,
@@ -39,8 +34,7 @@ pub async fn sync_google(
     opts: &SyncOptions,
     events: Option<&UnboundedSender<SyncEvent>>,
 ) -> AccountReport {
-    let started = Instant::now();
-    let (req0, bytes0) = google.http.counters.snapshot();
+    let clock = Stopwatch::start(google.http.counters.snapshot());
     let mut report = AccountReport {
         account: account.to_string(),
         ..AccountReport::default()
@@ -49,24 +43,12 @@ pub async fn sync_google(
         let run = run_account(store, account, google, opts, events, &mut report);
         watched(run, &google.http, account, events).await
     };
-    if let Err(e) = outcome {
-        report.retry_at = report.retry_at.or(e.retry_at());
-        report.needs_sign_in = matches!(e, SyncError::SignIn(_));
-        let message = e.to_string();
-        emit(
-            events,
-            SyncEvent::Failed {
-                account: account.to_string(),
-                calendar: None,
-                message: message.clone(),
-            },
-        );
-        report.error = Some(message);
-    }
-    let (req1, bytes1) = google.http.counters.snapshot();
-    report.requests = req1 - req0;
-    report.bytes = bytes1 - bytes0;
-    report.duration_ms = started.elapsed().as_millis() as u64;
+    clock.end_account(
+        &mut report,
+        outcome,
+        google.http.counters.snapshot(),
+        events,
+    );
     report
 }
 
@@ -339,9 +321,7 @@ async fn sync_calendar(
     full: bool,
     events: Option<&UnboundedSender<SyncEvent>>,
 ) -> CalendarReport {
-    let started = Instant::now();
-    let started_at = now();
-    let (req0, bytes0) = google.http.counters.snapshot();
+    let clock = Stopwatch::start(google.http.counters.snapshot());
     let mut report = CalendarReport {
         calendar: state.name.clone(),
         calendar_id: state.id,
@@ -367,27 +347,13 @@ async fn sync_calendar(
         .then(|| state.sync_token.clone())
         .flatten();
     let outcome = pull(store, google, state, token, events, &mut report).await;
-    let (req1, bytes1) = google.http.counters.snapshot();
-    report.requests = req1 - req0;
-    report.bytes = bytes1 - bytes0;
-    report.duration_ms = started.elapsed().as_millis() as u64;
-    if let Err(e) = outcome {
-        report.retry_at = report.retry_at.or(e.retry_at());
-        let message = e.to_string();
-        report.error = Some(match report.error.take() {
-            Some(push) => format!("{push}; {message}"),
-            None => message.clone(),
-        });
-        emit(
-            events,
-            SyncEvent::Failed {
-                account: String::new(),
-                calendar: Some(state.id),
-                message,
-            },
-        );
-    }
-    finish_calendar(store, state.id, started_at, report, events)
+    clock.end_calendar(
+        store,
+        report,
+        outcome,
+        google.http.counters.snapshot(),
+        events,
+    )
 }
 
 /// The events round: every page applied as it comes, the next sync token stored with the last

@@ -160,6 +160,16 @@ pub fn to_iana(windows: &str) -> Option<&'static str> {
         })
 }
 
+/// The Windows zone name for an IANA zone (CLDR's territory `001` entry), if one maps to it: the
+/// name Graph is given for a zoned time.
+pub fn to_windows(iana: &str) -> Option<&'static str> {
+    let name = iana.trim();
+    TABLE
+        .iter()
+        .find(|(_, i)| i.eq_ignore_ascii_case(name))
+        .map(|(w, _)| *w)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,5 +190,11 @@ mod tests {
         assert_eq!(to_iana("W. Europe Standard Time"), Some("Europe/Berlin"));
         assert_eq!(to_iana("eastern standard time"), Some("America/New_York"));
         assert_eq!(to_iana("Mars Standard Time"), None);
+        assert_eq!(
+            to_windows("America/Los_Angeles"),
+            Some("Pacific Standard Time")
+        );
+        assert_eq!(to_windows("Europe/Berlin"), Some("W. Europe Standard Time"));
+        assert_eq!(to_windows("Mars/Olympus_Mons"), None);
     }
 }

@@ -55,9 +55,10 @@ fn number(v: &Value, key: &str) -> Option<i64> {
     v.get(key).and_then(Value::as_i64)
 }
 
-/// A Graph date field (years 0001 and 9999 mean none).
-fn date(v: &Value, key: &str) -> Option<NaiveDate> {
-    super::time::read_date(text(v, key)?)
+/// Whether a Graph date is one of its "none" sentinels (year 0001 or 9999).
+fn is_sentinel(s: &str) -> bool {
+    let s = s.trim();
+    s.starts_with("0001-") || s.starts_with("9999-")
 }
 
 /// The RRULE value (no `RRULE:`) of a `patternedRecurrence` (`{"pattern", "range"}`).
@@ -133,10 +134,12 @@ pub fn to_rrule(recurrence: &Value) -> Result<String, String> {
         other => return Err(format!("unknown pattern type '{other}'")),
     };
     match text(range, "type").map(str::to_ascii_lowercase).as_deref() {
-        Some("enddate") => {
-            let end = date(range, "endDate").ok_or("the range has no endDate")?;
-            rule.push_str(&format!(";UNTIL={}T235959Z", end.format("%Y%m%d")));
-        }
+        // A sentinel endDate (years 0001, 9999) is Graph's "none" [obs]: no end.
+        Some("enddate") => match text(range, "endDate").map(super::time::read_date) {
+            Some(Some(end)) => rule.push_str(&format!(";UNTIL={}T235959Z", end.format("%Y%m%d"))),
+            Some(None) if text(range, "endDate").is_some_and(is_sentinel) => {}
+            _ => return Err("the range has no endDate".into()),
+        },
         Some("numbered") => {
             let n = number(range, "numberOfOccurrences")
                 .filter(|n| *n > 0)

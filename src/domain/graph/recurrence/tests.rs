@@ -124,6 +124,6 @@ fn graphs_documented_shapes_read_into_rules() {
         "pattern": {"type": "daily", "interval": 1},
         "range": {"type": "endDate", "startDate": "2026-11-23", "endDate": "0001-01-01"}
     });
-    assert!(to_rrule(&sentinel).is_err());
+    assert_eq!(to_rrule(&sentinel).unwrap(), "FREQ=DAILY;INTERVAL=1");
     assert!(to_rrule(&json!({"pattern": {"type": "hourly"}})).is_err());
 }

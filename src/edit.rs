@@ -8,7 +8,7 @@ use crate::domain::edit::{
     Changes, EditError, NewEvent, delete_occurrence, edit_event, new_event, new_uid, validate,
 };
 use crate::domain::format::Format;
-use crate::domain::{When, google};
+use crate::domain::{When, google, graph};
 use crate::store::{LocalEdit, Staged, Store, StoreError};
 
 /// What a person asked for.
@@ -55,10 +55,11 @@ pub enum EditRequest {
 
 /// Checks text typed in `$EDITOR`, in the item's own format; returns its UID.
 fn validate_any(raw: &str) -> Result<String, EditError> {
-    match Format::of_text(raw) {
+    let format = Format::of_text(raw);
+    match format {
         Format::ICalendar => validate(raw),
-        Format::GoogleJson => {
-            let parsed = google::read_group(raw);
+        Format::GoogleJson | Format::GraphJson => {
+            let parsed = crate::domain::format::read_item(format, raw);
             if let Some(first) = parsed.errors.first() {
                 return Err(EditError::Invalid(first.to_string()));
             }
@@ -89,6 +90,22 @@ fn google_copy(raw: &str) -> Result<String, EditFailure> {
     google::as_new_event(raw)
         .map(|(_, raw)| raw)
         .ok_or_else(refused)
+}
+
+/// A Graph event for another Graph calendar: the same fields under a new UID of ours (ids and
+/// etags belong to the calendar they were made in). Only single events move, as for Google.
+/// Returns the new UID and text.
+fn graph_copy(raw: &str) -> Result<(String, String), EditFailure> {
+    let refused = || {
+        EditFailure::Edit(EditError::Invalid(
+            "a repeating Outlook event cannot move to another calendar here yet".into(),
+        ))
+    };
+    let (events, _) = graph::group_parts(raw).ok_or_else(refused)?;
+    if events.len() != 1 || events[0].get("recurrence").is_some_and(|r| !r.is_null()) {
+        return Err(refused());
+    }
+    graph::as_new_event(raw).ok_or_else(refused)
 }
 
 /// Why an edit could not be staged.
@@ -275,6 +292,12 @@ fn stage_on_current(
                     let id = ev["id"].as_str().unwrap_or_default().to_string();
                     (id, serde_json::Value::Array(vec![ev]).to_string())
                 }
+                // Graph names the event itself; our UID goes in `transactionId`.
+                Format::GraphJson => {
+                    let uid = new_uid();
+                    let raw = graph::new_event(&event, &uid)?;
+                    (uid, raw)
+                }
             };
             (
                 LocalEdit::Create {
@@ -296,6 +319,7 @@ fn stage_on_current(
             let raw = match Format::of_text(&raw) {
                 Format::ICalendar => edit_event(&raw, &uid, occurrence, &changes, now)?,
                 Format::GoogleJson => google::edit_group(&raw, occurrence, &changes)?,
+                Format::GraphJson => graph::edit_group(&raw, occurrence, &changes)?,
             };
             (LocalEdit::update(item, raw, seen_etag), uid)
         }
@@ -315,6 +339,7 @@ fn stage_on_current(
             let raw = match Format::of_text(&raw) {
                 Format::ICalendar => delete_occurrence(&raw, &uid, when, now)?,
                 Format::GoogleJson => google::delete_occurrence(&raw, when)?,
+                Format::GraphJson => graph::delete_occurrence(&raw, when)?,
             };
             (LocalEdit::update(item, raw, seen_etag), uid)
         }
@@ -385,10 +410,27 @@ fn move_event(
         (true, _) => raw,
         (false, Format::ICalendar) => edit_event(&raw, &uid, None, changes, now)?,
         (false, Format::GoogleJson) => google::edit_group(&raw, None, changes)?,
+        (false, Format::GraphJson) => graph::edit_group(&raw, None, changes)?,
     };
+    // A copy for another Graph calendar is a new event under a new UID.
+    let mut uid = uid;
     let raw = match (Format::of_text(&raw), store.calendar_format(to)?) {
         (Format::ICalendar, Format::ICalendar) => raw,
         _ if to == from => raw,
+        (Format::GraphJson, Format::ICalendar) => graph::to_ical(&raw),
+        (Format::GraphJson, Format::GraphJson) => {
+            let (fresh, raw) = graph_copy(&raw)?;
+            uid = fresh;
+            raw
+        }
+        (Format::GraphJson, Format::GoogleJson)
+        | (Format::ICalendar | Format::GoogleJson, Format::GraphJson) => {
+            return Err(EditFailure::Edit(EditError::Invalid(
+                "moving an event between Outlook and another kind of calendar is not supported \
+                 yet: add it there anew (a)"
+                    .into(),
+            )));
+        }
         // A Google event as an iCalendar resource: everything iCalendar can say.
         (Format::GoogleJson, Format::ICalendar) => google::to_ical(&raw),
         (Format::GoogleJson, Format::GoogleJson) => google_copy(&raw)?,

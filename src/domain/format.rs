@@ -8,6 +8,9 @@ pub enum Format {
     /// A JSON array of Google Calendar event resources: one series (master, exceptions and
     /// cancelled instances) or one single event.
     GoogleJson,
+    /// A JSON object `{"graph":[…], "cancelled":[…]}` of Microsoft Graph event resources: one
+    /// series (master, exceptions, cancelled occurrences) or one single event.
+    GraphJson,
 }
 
 impl Format {
@@ -16,6 +19,7 @@ impl Format {
         match self {
             Format::ICalendar => "ical",
             Format::GoogleJson => "google",
+            Format::GraphJson => "graph",
         }
     }
 
@@ -23,21 +27,35 @@ impl Format {
     pub fn parse(s: &str) -> Format {
         match s {
             "google" => Format::GoogleJson,
+            "graph" => Format::GraphJson,
             _ => Format::ICalendar,
         }
     }
 }
 
 impl Format {
-    /// The format `raw` is written in, read from its first character: a JSON array or object
-    /// is Google's, anything else iCalendar. For code that holds text without its item row
-    /// (conflicts, forms); the cache's `format` column is the record.
+    /// The format `raw` is written in, read from its beginning: an object beginning with a
+    /// `"graph"` key is Graph's, another JSON array or object Google's, anything else iCalendar.
+    /// For code that holds text without its item row (conflicts, forms); the cache's `format`
+    /// column is the record.
     pub fn of_text(raw: &str) -> Format {
-        match raw.trim_start().as_bytes().first() {
+        let raw = raw.trim_start();
+        if is_graph(raw) {
+            return Format::GraphJson;
+        }
+        match raw.as_bytes().first() {
             Some(b'[' | b'{') => Format::GoogleJson,
             _ => Format::ICalendar,
         }
     }
+}
+
+/// Whether text (without leading whitespace) is a Graph item: `{`, then the key `"graph"`,
+/// whitespace allowed between.
+fn is_graph(raw: &str) -> bool {
+    raw.strip_prefix('{')
+        .map(str::trim_start)
+        .is_some_and(|rest| rest.starts_with("\"graph\""))
 }
 
 /// Reads an item written in `format` into the events it holds, the same way for every format.
@@ -45,6 +63,7 @@ pub fn read_item(format: Format, raw: &str) -> super::ParsedCalendar {
     match format {
         Format::ICalendar => super::read_calendar(raw),
         Format::GoogleJson => super::google::read_group(raw),
+        Format::GraphJson => super::graph::read_group(raw),
     }
 }
 
@@ -58,6 +77,7 @@ pub fn as_ical(raw: &str) -> std::borrow::Cow<'_, str> {
     match Format::of_text(raw) {
         Format::ICalendar => std::borrow::Cow::Borrowed(raw),
         Format::GoogleJson => std::borrow::Cow::Owned(super::google::to_ical(raw)),
+        Format::GraphJson => std::borrow::Cow::Owned(super::graph::to_ical(raw)),
     }
 }
 
@@ -72,6 +92,25 @@ mod tests {
         let json = r#"[{"id":"u1x","iCalUID":"u1","summary":"Standup","start":{"dateTime":"2026-11-23T08:00:00Z"},"end":{"dateTime":"2026-11-23T09:00:00Z"}}]"#;
         assert_eq!(Format::of_text(json), Format::GoogleJson);
         assert_eq!(Format::of_text(ics), Format::ICalendar);
+        let a = read_any(ics);
+        let b = read_any(json);
+        let (ea, eb) = (&a.items[0].events[0], &b.items[0].events[0]);
+        assert_eq!((&ea.uid, &ea.summary), (&eb.uid, &eb.summary));
+        assert_eq!(ea.start.normalise(), eb.start.normalise());
+        assert_eq!(ea.end.normalise(), eb.end.normalise());
+        assert!(as_ical(json).contains("SUMMARY:Standup"));
+    }
+
+    #[test]
+    fn graph_items_are_told_from_google_groups_and_read_into_the_same_events() {
+        let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:u1\r\nDTSTAMP:20260101T000000Z\r\n\
+                   DTSTART:20261123T080000Z\r\nDTEND:20261123T090000Z\r\nSUMMARY:Standup\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let json = r#" { "graph":[{"id":"AAMk1","iCalUId":"u1","type":"singleInstance","subject":"Standup",
+"start":{"dateTime":"2026-11-23T08:00:00.0000000","timeZone":"UTC"},
+"end":{"dateTime":"2026-11-23T09:00:00.0000000","timeZone":"UTC"}}]}"#;
+        assert_eq!(Format::of_text(json), Format::GraphJson);
+        assert_eq!(Format::of_text(r#"{"id":"x"}"#), Format::GoogleJson);
+        assert_eq!(Format::parse(Format::GraphJson.as_str()), Format::GraphJson);
         let a = read_any(ics);
         let b = read_any(json);
         let (ea, eb) = (&a.items[0].events[0], &b.items[0].events[0]);

@@ -551,6 +551,7 @@ pub(crate) fn calendar_format(
         .optional()?;
     Ok(match kind.as_deref() {
         Some("google") => Format::GoogleJson,
+        Some("graph") => Format::GraphJson,
         _ => Format::ICalendar,
     })
 }

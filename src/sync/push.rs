@@ -245,7 +245,8 @@ impl<R: Remote + Sync> Push<'_, R> {
                 }
                 // Google ids are ours and random: another event at ours is not ours to move
                 // around (its id is inside the text), so the person decides.
-                Format::GoogleJson => {
+                // Graph names events itself: another event there is not ours either.
+                Format::GoogleJson | Format::GraphJson => {
                     let (etag, raw) = (change.cached_etag.as_deref(), change.cached_raw.as_deref());
                     let id = self.store.record_conflict(
                         change.id,

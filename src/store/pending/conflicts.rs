@@ -205,6 +205,12 @@ impl Store {
                         ),
                         Format::GoogleJson => crate::domain::google::as_new_event(local)
                             .unwrap_or_else(|| (fresh_uid.to_string(), local.clone())),
+                        // No id until created: named by its UID, carried as transactionId.
+                        Format::GraphJson => (
+                            fresh_uid.to_string(),
+                            crate::domain::graph::as_new_event_with_uid(local, fresh_uid)
+                                .unwrap_or_else(|| local.clone()),
+                        ),
                     };
                     tx.execute(
                         "INSERT INTO items (calendar_id, href, uid, raw, updated_at, format)

@@ -175,6 +175,10 @@ fn stage_one(tx: &Transaction<'_>, edit: LocalEdit, now: i64) -> Result<Staged, 
                     &resource_name(&uid),
                 ),
                 Format::GoogleJson => google_id(&raw).unwrap_or_else(|| uid.clone()),
+                // Graph names a new event on create: until then its UID (its transactionId).
+                Format::GraphJson => crate::domain::graph::group_id(&raw)
+                    .or_else(|| crate::domain::graph::group_uid(&raw))
+                    .unwrap_or_else(|| uid.clone()),
             };
             tx.execute(
                 "INSERT INTO items (calendar_id, href, uid, raw, updated_at, format)

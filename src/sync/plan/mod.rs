@@ -162,11 +162,13 @@ pub fn after_refusal(change: &PendingChange, copy: ServerCopy, format: Format) -
 }
 
 /// The server's copy as fetched, made whole: a Google fetch brings one event, and a series'
-/// other events (listed apart) come from the copy the cache holds.
+/// other events (listed apart) come from the copy the cache holds; a Graph copy keeps the cached
+/// exceptions and cancelled occurrences it did not bring.
 pub fn server_copy(format: Format, fetched: String, cached: Option<&str>) -> String {
     match format {
         Format::ICalendar => fetched,
         Format::GoogleJson => super::google::groups::merge_copy(&fetched, cached),
+        Format::GraphJson => crate::domain::graph::merge_copy(&fetched, cached),
     }
 }
 

@@ -21,6 +21,7 @@ pub fn holds(format: Format, sent: &str, base: Option<&str>, theirs: &str) -> bo
     match format {
         Format::ICalendar => holds_our_change(sent, base, theirs),
         Format::GoogleJson => json_holds_our_change(sent, base, theirs),
+        Format::GraphJson => graph_holds_our_change(sent, base, theirs),
     }
 }
 
@@ -44,6 +45,7 @@ pub fn uid_of(format: Format, raw: &str) -> Option<String> {
                 .and_then(|u| u.as_str())
                 .map(str::to_string)
         }
+        Format::GraphJson => crate::domain::graph::group_uid(raw),
     }
 }
 
@@ -80,7 +82,119 @@ pub fn same_for_the_person(format: Format, a: &str, b: &str) -> bool {
             };
             matches!((view(a), view(b)), (Some(x), Some(y)) if x == y)
         }
+        Format::GraphJson => matches!((graph_view(a), graph_view(b)), (Some(x), Some(y)) if x == y),
     }
+}
+
+/// What a person sees of a Graph item: per event its visible properties (times as instants,
+/// attendees by address), and the cancelled occurrences.
+fn graph_view(raw: &str) -> Option<(Vec<serde_json::Value>, Vec<String>)> {
+    use serde_json::{Value, json};
+    let (events, mut cancelled) = crate::domain::graph::group_parts(raw)?;
+    let seen = events
+        .iter()
+        .map(|e| {
+            let text = |path: &[&str]| {
+                path.iter()
+                    .try_fold(e, |v, k| v.get(*k))
+                    .cloned()
+                    .unwrap_or(Value::Null)
+            };
+            let emails: Vec<Value> = e
+                .get("attendees")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|p| p.get("emailAddress")?.get("address").cloned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            json!({
+                "id": text(&["id"]),
+                "subject": text(&["subject"]),
+                "body": text(&["body", "content"]),
+                "location": text(&["location", "displayName"]),
+                "start": graph_instant(e.get("start"), e),
+                "end": graph_instant(e.get("end"), e),
+                "isAllDay": text(&["isAllDay"]),
+                "isCancelled": text(&["isCancelled"]),
+                "recurrence": text(&["recurrence"]),
+                "originalStart": text(&["originalStart"]),
+                "showAs": text(&["showAs"]),
+                "sensitivity": text(&["sensitivity"]),
+                "attendees": emails,
+            })
+        })
+        .collect();
+    cancelled.sort();
+    cancelled.dedup();
+    Some((seen, cancelled))
+}
+
+/// A Graph `dateTimeTimeZone` as the instant (or day) it means, whatever zone it is written in.
+fn graph_instant(slot: Option<&serde_json::Value>, event: &serde_json::Value) -> serde_json::Value {
+    let all_day = event
+        .get("isAllDay")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    slot.and_then(|s| crate::domain::graph::time::read_time(s, all_day, &[]).ok())
+        .map(|(t, _)| serde_json::Value::String(format!("{:?}", t.normalise())))
+        .unwrap_or(serde_json::Value::Null)
+}
+
+/// The Graph form of [`holds_our_change`]: every event we sent is in theirs (by `id`; one not yet
+/// created by `transactionId`, a new exception by `originalStart`) with every writable property we
+/// sent equal (times compared as instants), no property our change removed came back, and every
+/// occurrence we cancelled is cancelled there.
+fn graph_holds_our_change(sent: &str, base: Option<&str>, theirs: &str) -> bool {
+    use crate::domain::graph::{group_parts, is_read_only};
+    use serde_json::Value;
+    if sent == theirs {
+        return true;
+    }
+    let (Some((sent, cancelled)), Some((theirs, their_cancelled))) =
+        (group_parts(sent), group_parts(theirs))
+    else {
+        return false;
+    };
+    let base = base
+        .and_then(group_parts)
+        .map(|(b, _)| b)
+        .unwrap_or_default();
+    let key = |e: &Value| -> Option<(&'static str, Value)> {
+        ["id", "transactionId", "originalStart"]
+            .into_iter()
+            .find_map(|k| e.get(k).filter(|v| v.is_string()).map(|v| (k, v.clone())))
+    };
+    let find = |list: &[Value], (k, v): &(&str, Value)| {
+        list.iter().find(|e| e.get(*k) == Some(v)).cloned()
+    };
+    let same = |k: &str, a: &Value, b: Option<&Value>, event: &Value| match k {
+        "start" | "end" => graph_instant(Some(a), event) == graph_instant(b, event),
+        _ => b == Some(a),
+    };
+    let events_hold = sent.iter().all(|mine| {
+        let Some(k) = key(mine) else {
+            return false;
+        };
+        let (Some(Value::Object(copy)), Value::Object(fields)) = (find(&theirs, &k), mine) else {
+            return false;
+        };
+        let copy_value = Value::Object(copy.clone());
+        let kept = fields
+            .iter()
+            .filter(|(name, _)| !is_read_only(name) && *name != "transactionId")
+            .all(|(name, v)| same(name, v, copy.get(name), &copy_value));
+        let removed_stay_removed = match find(&base, &k) {
+            Some(Value::Object(was)) => was
+                .keys()
+                .filter(|name| !is_read_only(name) && !fields.contains_key(*name))
+                .all(|name| copy.get(name).is_none_or(Value::is_null)),
+            _ => true,
+        };
+        kept && removed_stay_removed
+    });
+    events_hold && cancelled.iter().all(|c| their_cancelled.contains(c))
 }
 
 /// What a person sees of a Google event (an attendee list is compared by who, not by replies).

@@ -470,4 +470,29 @@ mod json_tests {
         assert!(!holds(Format::GoogleJson, sent, Some(base), "not json"));
         assert_eq!(uid_of(Format::GoogleJson, stored).as_deref(), Some("abc12"));
     }
+
+    #[test]
+    fn a_graph_copy_holds_our_change_when_every_property_we_sent_is_there_in_any_zone() {
+        let base = r#"{"graph":[{"id":"E1","@odata.etag":"W/\"1\"","iCalUId":"u1","subject":"Lunch",
+"start":{"dateTime":"2026-11-23T12:00:00.0000000","timeZone":"W. Europe Standard Time"}}]}"#;
+        let sent = r#"{"graph":[{"id":"E1","@odata.etag":"W/\"1\"","iCalUId":"u1","subject":"Dinner",
+"start":{"dateTime":"2026-11-23T19:00:00.0000000","timeZone":"W. Europe Standard Time"}}],
+"cancelled":["2026-11-30T18:00:00Z"]}"#;
+        // The server answers in UTC, with a new etag and changeKey.
+        let stored = r#"{"graph":[{"id":"E1","@odata.etag":"W/\"2\"","changeKey":"2","iCalUId":"u1",
+"subject":"Dinner","start":{"dateTime":"2026-11-23T18:00:00.0000000","timeZone":"UTC"}}],
+"cancelled":["2026-11-30T18:00:00Z"]}"#;
+        assert!(holds(Format::GraphJson, sent, Some(base), stored));
+        let other = stored.replace("Dinner", "Brunch");
+        assert!(!holds(Format::GraphJson, sent, Some(base), &other));
+        let not_cancelled = stored.replace(
+            r#""cancelled":["2026-11-30T18:00:00Z"]"#,
+            r#""cancelled":[]"#,
+        );
+        assert!(!holds(Format::GraphJson, sent, Some(base), &not_cancelled));
+        assert_eq!(uid_of(Format::GraphJson, stored).as_deref(), Some("u1"));
+        // Only the etag and changeKey moved: nothing the person sees.
+        assert!(same_for_the_person(Format::GraphJson, sent, stored));
+        assert!(!same_for_the_person(Format::GraphJson, sent, &other));
+    }
 }

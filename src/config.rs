@@ -57,6 +57,60 @@ pub struct AccountConfig {
     pub auth_url: Option<String>,
     /// Google: the token endpoint, default `https://oauth2.googleapis.com/token`.
     pub token_url: Option<String>,
+    /// Graph: the directory the person signs in to: `common` (default), `organizations`,
+    /// `consumers` or a tenant id or domain.
+    pub tenant: Option<String>,
+    /// Graph: the sign-in service, default `https://login.microsoftonline.com/`.
+    pub login_url: Option<String>,
+    /// Graph: how far back and ahead of today events are kept (default 90 and 400 days).
+    pub window: Option<Window>,
+}
+
+/// A Graph account's window of days around today: `window = { past = "90d", future = "400d" }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    #[serde(default = "Window::default_past", deserialize_with = "days")]
+    pub past: u32,
+    #[serde(default = "Window::default_future", deserialize_with = "days")]
+    pub future: u32,
+}
+
+impl Window {
+    /// PROTOCOLS.md §3 "Rounds": about −90 d … +400 d.
+    pub const DEFAULT: Window = Window {
+        past: 90,
+        future: 400,
+    };
+    fn default_past() -> u32 {
+        Window::DEFAULT.past
+    }
+    fn default_future() -> u32 {
+        Window::DEFAULT.future
+    }
+}
+
+impl Default for Window {
+    fn default() -> Window {
+        Window::DEFAULT
+    }
+}
+
+/// `"90d"` (or a bare number of days): 1 to 3650.
+fn days<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_days(&text).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "'{text}' is not a number of days like \"90d\" (1d to 3650d)"
+        ))
+    })
+}
+
+/// Parses `90d` or `90`.
+pub fn parse_days(text: &str) -> Option<u32> {
+    let t = text.trim();
+    let n: u32 = t.strip_suffix('d').unwrap_or(t).trim().parse().ok()?;
+    (1..=3650).contains(&n).then_some(n)
 }
 
 /// The kinds of remote.
@@ -426,7 +480,14 @@ fn expected_value(key: &str) -> Option<&'static str> {
         "username" => "a string in quotes: username = \"alice\"",
         "client_id" => "a string in quotes: client_id = \"…\"",
         "client_secret" => "a table: client_secret = { value = \"…\" } (or command, env)",
-        "api_url" | "auth_url" | "token_url" => "a URL in quotes: api_url = \"https://…\"",
+        "api_url" | "auth_url" | "token_url" | "login_url" => {
+            "a URL in quotes: api_url = \"https://…\""
+        }
+        "tenant" => {
+            "a string in quotes: tenant = \"common\" (or organizations, consumers, your tenant id)"
+        }
+        "window" => "a table: window = { past = \"90d\", future = \"400d\" }",
+        "past" | "future" => "days in quotes: past = \"90d\"",
         "password" => SECRET_FORMS,
         "command" => "a list of strings: command = [\"pass\", \"show\", \"dav/alice\"]",
         "env" => "a variable name in quotes: env = \"VAR\"",

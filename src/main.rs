@@ -489,9 +489,12 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
                 .ok_or_else(|| {
                     CliError::Usage(format!("no account named '{account}' in the config"))
                 })?;
+            if acc.kind == AccountKind::Graph {
+                return graph_login(acc, data_dir);
+            }
             if acc.kind != AccountKind::Google {
                 return Err(CliError::Usage(format!(
-                    "'{account}' is a {} account: only google accounts sign in",
+                    "'{account}' is a {} account: only google and graph accounts sign in",
                     format!("{:?}", acc.kind).to_lowercase()
                 )));
             }
@@ -615,5 +618,34 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
             print!("{out}");
             Ok(())
         }
+    }
+}
+
+/// `almanac login` for a Graph account: the device code flow (prints `code:` and `url:` lines,
+/// waits for the approval on any device; works over SSH).
+fn graph_login(acc: &almanac::config::AccountConfig, data_dir: &Path) -> Result<(), CliError> {
+    let client =
+        almanac::sync::graph::client_for(acc).map_err(|e| CliError::Usage(e.to_string()))?;
+    let path = almanac::sync::google::auth::token_path(data_dir, &acc.name);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Runtime(e.to_string()))?;
+    let timeout = std::env::var("ALMANAC_LOGIN_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(Duration::from_secs(20 * 60), Duration::from_secs);
+    let mut out = std::io::stdout();
+    let flow = almanac::sync::graph::auth::login(&client, &path, &mut out);
+    match runtime.block_on(async { tokio::time::timeout(timeout, flow).await }) {
+        Ok(Ok(())) => {
+            println!("signed in: the tokens are in {}", path.display());
+            Ok(())
+        }
+        Ok(Err(e)) => Err(CliError::Runtime(format!("sign-in failed: {e}"))),
+        Err(_) => Err(CliError::Runtime(format!(
+            "sign-in failed: no approval within {} s",
+            timeout.as_secs()
+        ))),
     }
 }

@@ -529,16 +529,11 @@ fn help_says_what_syncs_today_and_shows_an_account() {
     let out = almanac(dir.path(), &["--help"]);
     assert!(out.status.success());
     let help = text(&out.stdout);
-    // Microsoft is named only to say it is not synced yet.
     let flowing = help.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert_eq!(flowing.matches("Microsoft").count(), 1, "{help}");
-    assert!(
-        flowing.contains("Microsoft accounts are not synced yet"),
-        "{help}"
-    );
-    assert!(!help.contains("Google and Microsoft calendars"), "{help}");
+    assert!(!flowing.contains("not synced yet"), "{help}");
+    assert!(flowing.contains("Microsoft 365 and Outlook through Microsoft Graph"), "{help}");
     assert!(help.contains("Sync works with CalDAV servers"), "{help}");
-    for kind in ["caldav", "google", "ics"] {
+    for kind in ["caldav", "google", "graph", "ics"] {
         assert!(help.contains(&format!("kind = \"{kind}\"")), "{help}");
     }
     assert!(help.contains("almanac login NAME"), "{help}");

@@ -41,9 +41,10 @@ pub struct Cli {
 /// What `--help` ends with: what syncs today, and an account to copy into the config file.
 const AFTER_HELP: &str = "\
 Sync works with CalDAV servers (Nextcloud, Radicale, Xandikos, Fastmail, iCloud with an app
-password …), Google Calendar (your own Desktop OAuth client; `almanac login NAME` signs in) and
-read-only iCalendar subscriptions (webcal://, https:// or a file). Microsoft accounts are not
-synced yet. Accounts, in the config file:
+password …), Google Calendar (your own Desktop OAuth client), Microsoft 365 and Outlook through
+Microsoft Graph (an app registered as a public client; sign-in by a code on any device) and
+read-only iCalendar subscriptions (webcal://, https:// or a file). `almanac login NAME` signs a
+Google or Microsoft account in. Accounts, in the config file:
 
   [[account]]
   name = \"home\"
@@ -57,6 +58,12 @@ synced yet. Accounts, in the config file:
   kind = \"google\"
   client_id = \"1234-abc.apps.googleusercontent.com\"
   client_secret = { value = \"…\" }
+
+  [[account]]
+  name = \"work\"
+  kind = \"graph\"
+  client_id = \"00000000-0000-0000-0000-000000000000\"
+  tenant = \"common\"                               # or organizations, consumers, a tenant id
 
   [[account]]
   name = \"holidays\"

@@ -3,6 +3,7 @@
 //! WAL mode lets the UI read while the writer commits. Every write that belongs together (an import, a
 //! sync page and the token that covers it) is one transaction, so a crash never leaves half of it.
 
+mod graph;
 mod items;
 mod pending;
 mod reader;
@@ -17,6 +18,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::domain::Calendar;
 
+pub use graph::Member;
 pub use items::{Import, ImportReport};
 pub use pending::{Conflict, Keep, LocalEdit, PendingChange, PendingOp, Resolved, Staged};
 pub use reader::{StoreReader, sort_occurrences};

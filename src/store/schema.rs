@@ -193,6 +193,19 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE accounts ADD COLUMN cursor TEXT;
     "#,
+    // 11: Graph's occurrences and exceptions, by their own ids, with the series they belong to:
+    //    a removal names only an occurrence's id (PROTOCOLS.md §3 "Items, removals, series").
+    //    Ids are case-sensitive (binary collation, SQLite's default).
+    r#"
+    CREATE TABLE graph_members (
+        calendar_id    INTEGER NOT NULL REFERENCES calendars(id) ON DELETE CASCADE,
+        id             TEXT NOT NULL,
+        series         TEXT NOT NULL,
+        original_start INTEGER NOT NULL,
+        PRIMARY KEY (calendar_id, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX graph_members_series ON graph_members (calendar_id, series);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -10,6 +10,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::caldav::CalDav;
 use super::engine::{AccountReport, SyncOptions, sync_caldav};
 use super::google::{Google, google_for, sync_google};
+use super::graph::{Graph, graph_for, sync_graph};
 use super::http::Http;
 use super::ics::{Subscription, subscription_for, sync_subscription};
 use super::{SyncError, SyncEvent};
@@ -105,6 +106,7 @@ pub enum AccountRemote {
     CalDav(CalDav),
     Ics(Subscription),
     Google(Box<Google>),
+    Graph(Box<Graph>),
 }
 
 impl Remotes {
@@ -153,6 +155,9 @@ impl Remotes {
             AccountRemote::Google(google) => {
                 return sync_google(store, &acc.name, &google, opts, events).await;
             }
+            AccountRemote::Graph(graph) => {
+                return sync_graph(store, &acc.name, &graph, opts, events).await;
+            }
             AccountRemote::CalDav(dav) => dav,
         };
         let report = sync_caldav(store, &acc.name, &dav, opts, events).await;
@@ -183,15 +188,7 @@ impl Remotes {
             AccountKind::Caldav => AccountRemote::CalDav(caldav_for(acc)?),
             AccountKind::Ics => AccountRemote::Ics(subscription_for(acc)?),
             AccountKind::Google => AccountRemote::Google(Box::new(google_for(acc, data_dir)?)),
-            AccountKind::Graph => {
-                return Err(SyncError::Config(
-                    format!(
-                        "{:?} accounts are not supported by this build yet",
-                        acc.kind
-                    )
-                    .to_lowercase(),
-                ));
-            }
+            AccountKind::Graph => AccountRemote::Graph(Box::new(graph_for(acc, data_dir)?)),
         };
         self.clients.insert(acc.name.clone(), remote.clone());
         Ok(remote)

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod caldav;
 pub mod engine;
 pub mod google;
+pub mod graph;
 pub mod http;
 pub mod ics;
 pub mod plan;

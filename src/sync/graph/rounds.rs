@@ -1,0 +1,888 @@
+//! A Graph account's round: its calendars listed whole, then per calendar (one after another:
+//! PROTOCOLS.md §3 "sync an account's calendars one at a time") its pending edits, then a delta
+//! round over the calendar's window. Single events are applied page by page; series are rebuilt
+//! at the end of the round from their masters (and instances when a master changed); the
+//! deltaLink is stored with the last page. PROTOCOLS.md §3 "Rounds", "Items, removals, series".
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::api::{ApiError, Graph, PAGE_SIZE};
+use super::series::{self, end_of, kind, original_start, start_of};
+use crate::domain::graph::{group_parts, group_text};
+use crate::store::{ChangeSet, FetchedItem, Member, RemoteCalendar, StateUpdate, Store};
+use crate::sync::push::push_into;
+use crate::sync::round::{
+    AccountReport, CalendarReport, Stopwatch, SyncOptions, apply_page, emit, now, watched,
+};
+use crate::sync::{SyncError, SyncEvent};
+
+/// The strategy's name in the sync pane and `status`.
+pub const DELTA: &str = "delta";
+/// Pages followed in one round before it ends with a message (PROTOCOLS.md §3 "Endless rounds …
+/// at a page cap").
+const MAX_PAGES: usize = 2_000;
+/// The smallest page asked for after `504`s on links (PROTOCOLS.md §3 "retry, then shrink").
+const MIN_PAGE_SIZE: usize = 10;
+/// A window is re-based (a new full round) once "now" has moved this far from where it was
+/// made (PROTOCOLS.md §3 "before 'now' nears an edge, start a new full round").
+const REBASE_AFTER_DAYS: i64 = 30;
+/// Properties asked of `/instances` (PROTOCOLS.md §3: `$select` `originalStart` there [obs]).
+const INSTANCE_FIELDS: &str = "id,type,seriesMasterId,originalStart,originalStartTimeZone,\
+originalEndTimeZone,start,end,isAllDay,subject,body,location,attendees,organizer,isCancelled,\
+iCalUId,showAs,sensitivity,isReminderOn,reminderMinutesBeforeStart,categories,importance,\
+changeKey,lastModifiedDateTime";
+
+/// One round for a Graph account.
+pub async fn sync_graph(
+    store: &mut Store,
+    account: &str,
+    graph: &Graph,
+    opts: &SyncOptions,
+    events: Option<&UnboundedSender<SyncEvent>>,
+) -> AccountReport {
+    let clock = Stopwatch::start(graph.http.counters.snapshot());
+    let mut report = AccountReport {
+        account: account.to_string(),
+        ..AccountReport::default()
+    };
+    let outcome = {
+        let run = run_account(store, account, graph, opts, events, &mut report);
+        watched(run, &graph.http, account, events).await
+    };
+    clock.end_account(&mut report, outcome, graph.http.counters.snapshot(), events);
+    report
+}
+
+/// A calendar as `/me/calendars` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Listed {
+    id: String,
+    name: String,
+    color: Option<String>,
+    can_edit: bool,
+}
+
+fn listed(v: &Value) -> Option<Listed> {
+    let id = v.get("id")?.as_str()?.to_string();
+    let name = v
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or("Calendar")
+        .to_string();
+    let color = v
+        .get("hexColor")
+        .and_then(Value::as_str)
+        .filter(|c| {
+            c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|d| d.is_ascii_hexdigit())
+        })
+        .map(str::to_string);
+    Some(Listed {
+        id,
+        name,
+        color,
+        can_edit: v.get("canEdit").and_then(Value::as_bool) != Some(false),
+    })
+}
+
+async fn run_account(
+    store: &mut Store,
+    account: &str,
+    graph: &Graph,
+    opts: &SyncOptions,
+    events: Option<&UnboundedSender<SyncEvent>>,
+    report: &mut AccountReport,
+) -> Result<(), SyncError> {
+    let row = store.account(account, "graph", graph.api_base(), now())?;
+    let calendars = list_calendars(graph).await?;
+    let remote: Vec<RemoteCalendar> = calendars
+        .iter()
+        .map(|c| RemoteCalendar {
+            remote_id: c.id.clone(),
+            name: c.name.clone(),
+            color: c.color.clone(),
+            components: vec!["VEVENT".into()],
+        })
+        .collect();
+    let change = store.reconcile_calendars(row.id, &remote)?;
+    if !change.added.is_empty() {
+        store.drop_sample()?;
+    }
+    if change != Default::default() {
+        tracing::info!(account, ?change, "calendars changed");
+        emit(events, SyncEvent::CalendarsChanged);
+    }
+    for state in store.calendar_syncs(row.id)? {
+        let here = calendars.iter().find(|c| c.id == state.remote_id);
+        if let Some(c) = here {
+            store.set_read_only(state.id, !c.can_edit)?;
+        }
+        if opts.calendar.as_ref().is_some_and(|c| *c != state.name) {
+            continue;
+        }
+        if here.is_none() {
+            for change in store.pending_changes(state.id)? {
+                store.record_conflict(
+                    change.id,
+                    None,
+                    None,
+                    Some("the calendar no longer exists on the server"),
+                    now(),
+                )?;
+            }
+            continue;
+        }
+        let r = sync_calendar(store, graph, &state, opts.full, events).await;
+        let retry_at = r.retry_at;
+        let signed_out = r
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("almanac login"));
+        report.calendars.push(r);
+        if retry_at.is_some() {
+            report.retry_at = retry_at;
+            break;
+        }
+        if signed_out {
+            return Err(SyncError::SignIn(
+                report
+                    .calendars
+                    .last()
+                    .and_then(|r| r.error.clone())
+                    .unwrap_or_default(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `GET /me/calendars`, whole (PROTOCOLS.md §3 "no delta: list it whole"), links followed.
+async fn list_calendars(graph: &Graph) -> Result<Vec<Listed>, SyncError> {
+    let mut url = graph.url(&["me", "calendars"], &[]);
+    let mut out = Vec::new();
+    for _ in 0..100 {
+        let (status, body, resp) = graph.get_json(url, PAGE_SIZE).await?;
+        if status != 200 {
+            return Err(SyncError::Protocol(format!(
+                "listing calendars: {}",
+                ApiError::of(&resp).words()
+            )));
+        }
+        out.extend(
+            body["value"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(listed),
+        );
+        match body["@odata.nextLink"].as_str() {
+            Some(next) => url = graph.link(next)?,
+            None => return Ok(out),
+        }
+    }
+    Err(SyncError::Protocol(
+        "the calendar list went on past 100 pages".into(),
+    ))
+}
+
+/// One calendar: pending edits first, then the delta round.
+async fn sync_calendar(
+    store: &mut Store,
+    graph: &Graph,
+    state: &crate::store::CalendarSync,
+    full: bool,
+    events: Option<&UnboundedSender<SyncEvent>>,
+) -> CalendarReport {
+    let clock = Stopwatch::start(graph.http.counters.snapshot());
+    let mut report = CalendarReport {
+        calendar: state.name.clone(),
+        calendar_id: state.id,
+        strategy: DELTA.to_string(),
+        ..CalendarReport::default()
+    };
+    // A write that fails for now stays queued and does not stop the pull.
+    if let Some(e) = push_into(
+        store,
+        graph,
+        state.id,
+        &state.remote_id,
+        &mut report,
+        events,
+    )
+    .await
+        && (e.retry_at().is_some() || matches!(e, SyncError::SignIn(_)))
+    {
+        return report;
+    }
+    let outcome = pull(store, graph, state, full, events, &mut report).await;
+    clock.end_calendar(
+        store,
+        report,
+        outcome,
+        graph.http.counters.snapshot(),
+        events,
+    )
+}
+
+/// A window of the calendar: Unix seconds, `[start, end)`, at UTC midnights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub start: i64,
+    pub end: i64,
+}
+
+impl Window {
+    /// The window around `today` that the config asks for.
+    pub fn around(today: NaiveDate, config: crate::config::Window) -> Window {
+        let midnight = |d: NaiveDate| {
+            d.and_hms_opt(0, 0, 0)
+                .unwrap_or_default()
+                .and_utc()
+                .timestamp()
+        };
+        Window {
+            start: midnight(today - chrono::Duration::days(i64::from(config.past))),
+            end: midnight(today + chrono::Duration::days(i64::from(config.future))),
+        }
+    }
+
+    /// As stored (in the calendar's `ctag`) and shown in the sync pane: `2026-09-01..2028-01-04`.
+    pub fn text(&self) -> String {
+        let day = |t: i64| {
+            DateTime::<Utc>::from_timestamp(t, 0)
+                .unwrap_or_default()
+                .format("%Y-%m-%d")
+                .to_string()
+        };
+        format!("{}..{}", day(self.start), day(self.end))
+    }
+
+    pub fn parse(s: &str) -> Option<Window> {
+        let (a, b) = s.split_once("..")?;
+        let day = |t: &str| {
+            NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc().timestamp())
+        };
+        Some(Window {
+            start: day(a)?,
+            end: day(b)?,
+        })
+    }
+
+    fn iso(t: i64) -> String {
+        DateTime::<Utc>::from_timestamp(t, 0)
+            .unwrap_or_default()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    }
+
+    /// Whether the stored window still serves at `today` with `config`: made with the same
+    /// widths, and "now" not yet moved [`REBASE_AFTER_DAYS`] from where it was.
+    pub fn serves(&self, today: NaiveDate, config: crate::config::Window) -> bool {
+        let width = i64::from(config.past + config.future) * 86_400;
+        let made_at = self.start + i64::from(config.past) * 86_400;
+        let now = Window::around(today, config).start + i64::from(config.past) * 86_400;
+        self.end - self.start == width && (now - made_at).abs() < REBASE_AFTER_DAYS * 86_400
+    }
+}
+
+/// What a round learnt of one series: its members as listed, and those removed.
+#[derive(Debug, Default)]
+struct Touched {
+    /// Member id → (original start, the full object when it is an exception).
+    members: HashMap<String, (i64, Option<Value>)>,
+    /// Plain occurrences listed (skeletal): the cached series may not explain them.
+    occurrences: HashSet<String>,
+    removed: HashSet<String>,
+}
+
+/// The round in progress.
+#[derive(Debug, Default)]
+struct Round {
+    /// Items the round named (a full round drops the others at its end).
+    seen: HashSet<String>,
+    series: HashMap<String, Touched>,
+    /// Series in the order first met.
+    order: Vec<String>,
+}
+
+impl Round {
+    fn touch(&mut self, id: &str) -> &mut Touched {
+        if !self.series.contains_key(id) {
+            self.order.push(id.to_string());
+        }
+        self.series.entry(id.to_string()).or_default()
+    }
+}
+
+/// What a reply to a delta request means for the round.
+enum Reply {
+    Page(Value),
+    /// The state behind the link is gone (410, `InvalidDeltaToken`, a malformed id): a new
+    /// round from scratch.
+    Expired(String),
+    /// `504` on a link, after the client's retries: again with smaller pages.
+    TimedOut,
+}
+
+fn read_reply(
+    status: u16,
+    body: Value,
+    resp: &crate::sync::http::Response,
+) -> Result<Reply, SyncError> {
+    let error = ApiError::of(resp);
+    match status {
+        200 => Ok(Reply::Page(body)),
+        410 => Ok(Reply::Expired(error.words())),
+        400 if error.is("InvalidDeltaToken")
+            || error.is("ErrorInvalidIdMalformed")
+            || error.is("SyncStateNotFound")
+            || error.is("resyncRequired") =>
+        {
+            Ok(Reply::Expired(error.words()))
+        }
+        504 => Ok(Reply::TimedOut),
+        _ => Err(SyncError::Protocol(format!(
+            "listing changes: {}",
+            error.words()
+        ))),
+    }
+}
+
+/// The delta round: from the stored deltaLink, or (none, expired, a window to re-base, `--full`)
+/// a new round over a new window, reconciled by id at its end.
+async fn pull(
+    store: &mut Store,
+    graph: &Graph,
+    state: &crate::store::CalendarSync,
+    full: bool,
+    events: Option<&UnboundedSender<SyncEvent>>,
+    report: &mut CalendarReport,
+) -> Result<(), SyncError> {
+    let today = Utc::now().date_naive();
+    let stored_window = state.ctag.as_deref().and_then(Window::parse);
+    let mut resume = match (&state.strategy, &state.sync_token, stored_window) {
+        (Some(s), Some(link), Some(w)) if s == DELTA && !full && w.serves(today, graph.window) => {
+            Some((link.clone(), w))
+        }
+        _ => None,
+    };
+    let mut restarted = false;
+    let mut page_size = PAGE_SIZE;
+    'round: loop {
+        let (first, window) = match &resume {
+            Some((link, w)) => (graph.link(link)?, *w),
+            None => {
+                let w = Window::around(today, graph.window);
+                let (from, to) = (Window::iso(w.start), Window::iso(w.end));
+                let query = [
+                    ("startDateTime", from.as_str()),
+                    ("endDateTime", to.as_str()),
+                ];
+                (
+                    graph.url(
+                        &["me", "calendars", &state.remote_id, "calendarView", "delta"],
+                        &query,
+                    ),
+                    w,
+                )
+            }
+        };
+        let whole = resume.is_none();
+        let mut round = Round::default();
+        let mut url = first;
+        let mut pages = 0;
+        let mut previous: Option<Vec<String>> = None;
+        let mut announced = false;
+        loop {
+            let (status, body, resp) = graph.get_json(url.clone(), page_size).await?;
+            let page = match read_reply(status, body, &resp)? {
+                Reply::Page(page) => page,
+                Reply::Expired(words) if !restarted => {
+                    tracing::info!(calendar = state.id, words, "delta state gone: a new round");
+                    restarted = true;
+                    resume = None;
+                    continue 'round;
+                }
+                Reply::Expired(words) => {
+                    return Err(SyncError::Protocol(format!(
+                        "the new round's state was refused too ({words}); the next run starts over"
+                    )));
+                }
+                Reply::TimedOut if page_size > MIN_PAGE_SIZE => {
+                    page_size = (page_size / 2).max(MIN_PAGE_SIZE);
+                    tracing::info!(
+                        calendar = state.id,
+                        page_size,
+                        "504 on a link: smaller pages"
+                    );
+                    continue 'round;
+                }
+                Reply::TimedOut => {
+                    return Err(SyncError::Protocol(
+                        "Microsoft Graph keeps timing out (504) on this calendar's pages; the next run tries again".into(),
+                    ));
+                }
+            };
+            let Some(items) = page["value"].as_array() else {
+                return Err(SyncError::Protocol(
+                    "Microsoft Graph sent a page without a value list".into(),
+                ));
+            };
+            pages += 1;
+            let ids: Vec<String> = items
+                .iter()
+                .filter_map(|v| v.get("id").and_then(Value::as_str).map(str::to_string))
+                .collect();
+            // PROTOCOLS.md §3 "Endless rounds": a page that repeats the one before.
+            if !ids.is_empty() && previous.as_ref() == Some(&ids) {
+                return Err(SyncError::Protocol(format!(
+                    "Microsoft Graph sent the same page twice (after {pages} pages): the round stopped, and the next run starts again from the last stored point"
+                )));
+            }
+            previous = Some(ids);
+            if !announced && !items.is_empty() {
+                announced = true;
+                emit(
+                    events,
+                    SyncEvent::Started {
+                        calendar: state.id,
+                        name: state.name.clone(),
+                    },
+                );
+            }
+            let changes = fold(store, state.id, items, &mut round, report)?;
+            apply_page(store, state.id, &changes, report, events)?;
+            if let Some(next) = page["@odata.nextLink"].as_str() {
+                if pages >= MAX_PAGES {
+                    return Err(SyncError::Protocol(format!(
+                        "Microsoft Graph kept paging past {MAX_PAGES} pages: the round stopped, and the next run starts again from the last stored point"
+                    )));
+                }
+                url = graph.link(next)?;
+                continue;
+            }
+            let Some(delta) = page["@odata.deltaLink"].as_str() else {
+                return Err(SyncError::Protocol(
+                    "Microsoft Graph ended a round with neither a nextLink nor a deltaLink".into(),
+                ));
+            };
+            graph.link(delta)?;
+            let mut last =
+                rebuild_series(store, graph, state.id, window, whole, &round, report).await?;
+            if whole {
+                let mut gone: Vec<String> = store
+                    .item_etags(state.id)?
+                    .into_keys()
+                    .filter(|id| !round.seen.contains(id))
+                    .collect();
+                gone.sort();
+                last.removals.extend(gone);
+            }
+            last.state = Some(StateUpdate {
+                strategy: DELTA.into(),
+                sync_token: Some(delta.to_string()),
+                ctag: Some(window.text()),
+                seen_token: None,
+                full: whole,
+            });
+            apply_page(store, state.id, &last, report, events)?;
+            store.prune_graph_members(state.id)?;
+            return Ok(());
+        }
+    }
+}
+
+/// One page into the round: single events as upserts and removals to apply now (in page
+/// order, the last copy of an id winning), series members into the round.
+fn fold(
+    store: &mut Store,
+    calendar: i64,
+    items: &[Value],
+    round: &mut Round,
+    report: &mut CalendarReport,
+) -> Result<ChangeSet, SyncError> {
+    let mut order: Vec<String> = Vec::new();
+    let mut last: HashMap<String, Option<&Value>> = HashMap::new();
+    let mut members = Vec::new();
+    for v in items {
+        let Some(id) = v.get("id").and_then(Value::as_str) else {
+            report
+                .unreadable
+                .push("an item without an id was skipped".into());
+            continue;
+        };
+        if v.get("@removed").is_some() {
+            if let Some(member) = store.graph_member(calendar, id)? {
+                round.touch(&member.series).removed.insert(id.to_string());
+                continue;
+            }
+            if let Some((series, _)) = round
+                .series
+                .iter()
+                .find(|(_, t)| t.members.contains_key(id))
+            {
+                let series = series.clone();
+                round.touch(&series).removed.insert(id.to_string());
+                continue;
+            }
+            // A single event, or an id never seen (outside the window): a removal of an
+            // unknown id changes nothing (PROTOCOLS.md §3).
+            round.seen.remove(id);
+            if !last.contains_key(id) {
+                order.push(id.to_string());
+            }
+            last.insert(id.to_string(), None);
+            continue;
+        }
+        match kind(v).as_str() {
+            "occurrence" | "exception" => {
+                let Some(series) = v.get("seriesMasterId").and_then(Value::as_str) else {
+                    report
+                        .unreadable
+                        .push(format!("{id}: an occurrence without its series"));
+                    continue;
+                };
+                let Some(original) = original_start(v) else {
+                    report
+                        .unreadable
+                        .push(format!("{id}: an occurrence without a readable start"));
+                    continue;
+                };
+                let exception = (kind(v) == "exception").then(|| v.clone());
+                let t = round.touch(series);
+                t.removed.remove(id);
+                if exception.is_none() {
+                    t.occurrences.insert(id.to_string());
+                }
+                t.members.insert(id.to_string(), (original, exception));
+                round.seen.insert(series.to_string());
+                members.push(Member {
+                    id: id.to_string(),
+                    series: series.to_string(),
+                    original_start: original,
+                });
+            }
+            "seriesmaster" => {
+                round.touch(id);
+                round.seen.insert(id.to_string());
+            }
+            _ => {
+                round.seen.insert(id.to_string());
+                if !last.contains_key(id) {
+                    order.push(id.to_string());
+                }
+                last.insert(id.to_string(), Some(v));
+            }
+        }
+    }
+    store.put_graph_members(calendar, &members)?;
+    let mut changes = ChangeSet::default();
+    for id in order {
+        match last.get(&id).copied().flatten() {
+            Some(v) => changes.upserts.push(FetchedItem {
+                href: id,
+                etag: v
+                    .get("@odata.etag")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                raw: group_text(std::slice::from_ref(v), &[]),
+                problem: None,
+            }),
+            None => changes.removals.push(id),
+        }
+    }
+    // Only ids the cache holds are removed; others were outside the window all along.
+    let held = store.item_raws(calendar, &changes.removals)?;
+    changes.removals.retain(|id| held.contains_key(id));
+    Ok(changes)
+}
+
+/// Rebuilds every series the round touched: its master fetched once (404 = the series is
+/// gone), its instances listed when the master is new or changed in an incremental round, or
+/// when the cached series cannot explain what was listed. Returns the changes, to be applied
+/// with the round's cursor.
+async fn rebuild_series(
+    store: &mut Store,
+    graph: &Graph,
+    calendar: i64,
+    window: Window,
+    whole: bool,
+    round: &Round,
+    report: &mut CalendarReport,
+) -> Result<ChangeSet, SyncError> {
+    let mut out = ChangeSet::default();
+    if round.order.is_empty() {
+        return Ok(out);
+    }
+    let cached = store.item_raws(calendar, &round.order)?;
+    // Masters are fetched up to four at a time (the client's limit per mailbox).
+    let mut fetches = tokio::task::JoinSet::new();
+    for (i, id) in round.order.iter().enumerate() {
+        let etag = cached
+            .get(id)
+            .and_then(|raw| crate::domain::graph::group_etag(raw));
+        let (graph, url) = (graph.clone(), graph.url(&["me", "events", id], &[]));
+        fetches.spawn(async move {
+            let mut req = crate::sync::http::Request::new("GET", url);
+            if let Some(etag) = etag {
+                req = req.header("if-none-match", etag);
+            }
+            (i, graph.send(req, PAGE_SIZE).await)
+        });
+    }
+    let mut masters: Vec<Option<Result<crate::sync::http::Response, SyncError>>> =
+        (0..round.order.len()).map(|_| None).collect();
+    while let Some(done) = fetches.join_next().await {
+        let (i, resp) =
+            done.map_err(|e| SyncError::Protocol(format!("a master fetch failed: {e}")))?;
+        masters[i] = Some(resp);
+    }
+    for (id, fetched) in round.order.iter().zip(masters) {
+        let touched = &round.series[id];
+        let resp = fetched.unwrap_or_else(|| Err(SyncError::Protocol("no reply".into())))?;
+        let held = cached.get(id).and_then(|raw| group_parts(raw));
+        let (master, changed) = match resp.status.as_u16() {
+            404 | 410 => {
+                if cached.contains_key(id) {
+                    out.removals.push(id.clone());
+                }
+                store.set_graph_series(calendar, id, &[])?;
+                continue;
+            }
+            304 => match held.as_ref().and_then(|(events, _)| events.first()) {
+                Some(m) => (m.clone(), false),
+                None => {
+                    report.unreadable.push(format!("{id}: the server said the cached series is current, but the cache holds none"));
+                    continue;
+                }
+            },
+            200 => match serde_json::from_slice::<Value>(&resp.body) {
+                Ok(m) => (m, true),
+                Err(e) => {
+                    report
+                        .unreadable
+                        .push(format!("{id}: the series master is not JSON: {e}"));
+                    continue;
+                }
+            },
+            _ => {
+                report
+                    .unreadable
+                    .push(format!("{id}: {}", ApiError::of(&resp).words()));
+                continue;
+            }
+        };
+        if kind(&master) != "seriesmaster" {
+            // No longer a series (or never was): the object itself.
+            out.upserts.push(FetchedItem {
+                href: id.clone(),
+                etag: master
+                    .get("@odata.etag")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                raw: group_text(std::slice::from_ref(&master), &[]),
+                problem: None,
+            });
+            store.set_graph_series(calendar, id, &[])?;
+            continue;
+        }
+        let etag = master
+            .get("@odata.etag")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        // The members that stand for the series in the window, from the round or from
+        // /instances; else the cached series with the round's changes.
+        let listed: Option<Vec<(String, i64, Option<Value>)>> = if whole {
+            Some(
+                touched
+                    .members
+                    .iter()
+                    .map(|(mid, (t, ex))| (mid.clone(), *t, ex.clone()))
+                    .collect(),
+            )
+        } else {
+            let explained = held.as_ref().is_some_and(|(events, _)| {
+                touched.occurrences.iter().all(|o| {
+                    !events
+                        .iter()
+                        .any(|e| e.get("id").and_then(Value::as_str) == Some(o))
+                })
+            });
+            if changed || held.is_none() || !explained {
+                Some(instances(graph, id, window).await?)
+            } else {
+                None
+            }
+        };
+        let (exceptions, cancelled, members) = match listed {
+            Some(list) => {
+                let (expected, all_day) = match series::expansion(&master, window.start, window.end)
+                {
+                    Ok(e) => e,
+                    Err(e) => {
+                        report.unreadable.push(format!("{id}: {e}"));
+                        (Vec::new(), false)
+                    }
+                };
+                let starts: Vec<i64> = list.iter().map(|(_, t, _)| *t).collect();
+                let cancelled = series::missing(&expected, all_day, &starts);
+                let mut exceptions: Vec<(i64, Value)> = list
+                    .iter()
+                    .filter_map(|(_, t, ex)| ex.clone().map(|e| (*t, e)))
+                    .filter(|(_, e)| e.get("isCancelled").and_then(Value::as_bool) != Some(true))
+                    .collect();
+                exceptions.sort_by_key(|(t, _)| *t);
+                let members: Vec<Member> = list
+                    .iter()
+                    .map(|(mid, t, _)| Member {
+                        id: mid.clone(),
+                        series: id.clone(),
+                        original_start: *t,
+                    })
+                    .collect();
+                (
+                    exceptions.into_iter().map(|(_, e)| e).collect::<Vec<_>>(),
+                    cancelled,
+                    members,
+                )
+            }
+            None => {
+                // The master did not change: the cached series, with the exceptions the round
+                // brought and the occurrences it removed.
+                let (events, mut cancelled) = held.clone().unwrap_or_default();
+                let mut exceptions: Vec<Value> = events.into_iter().skip(1).collect();
+                let known = store.graph_members_of(calendar, id)?;
+                for removed in &touched.removed {
+                    let at = known
+                        .iter()
+                        .find(|m| m.id == *removed)
+                        .map(|m| m.original_start)
+                        .or_else(|| touched.members.get(removed).map(|(t, _)| *t));
+                    exceptions.retain(|e| e.get("id").and_then(Value::as_str) != Some(removed));
+                    if let Some(at) = at {
+                        cancelled.push(series::utc_text(at));
+                    }
+                }
+                for (mid, (_, ex)) in &touched.members {
+                    if let Some(ex) = ex {
+                        exceptions.retain(|e| e.get("id").and_then(Value::as_str) != Some(mid));
+                        exceptions.push(ex.clone());
+                    }
+                }
+                exceptions.sort_by_key(|e| original_start(e).unwrap_or_default());
+                cancelled.sort();
+                cancelled.dedup();
+                let members = touched
+                    .members
+                    .iter()
+                    .map(|(mid, (t, _))| Member {
+                        id: mid.clone(),
+                        series: id.clone(),
+                        original_start: *t,
+                    })
+                    .collect::<Vec<_>>();
+                store.put_graph_members(calendar, &members)?;
+                let mut group = vec![master];
+                group.extend(exceptions);
+                out.upserts.push(FetchedItem {
+                    href: id.clone(),
+                    etag,
+                    raw: group_text(&group, &cancelled),
+                    problem: None,
+                });
+                continue;
+            }
+        };
+        store.set_graph_series(calendar, id, &members)?;
+        let mut group = vec![master];
+        group.extend(exceptions);
+        out.upserts.push(FetchedItem {
+            href: id.clone(),
+            etag,
+            raw: group_text(&group, &cancelled),
+            problem: None,
+        });
+    }
+    Ok(out)
+}
+
+/// The series' instances in the window (`/instances`: cancelled ones are not listed), as
+/// (id, original start, the object when it is an exception).
+pub async fn instances(
+    graph: &Graph,
+    master: &str,
+    window: Window,
+) -> Result<Vec<(String, i64, Option<Value>)>, SyncError> {
+    let (from, to) = (Window::iso(window.start), Window::iso(window.end));
+    let mut url = graph.url(
+        &["me", "events", master, "instances"],
+        &[
+            ("startDateTime", from.as_str()),
+            ("endDateTime", to.as_str()),
+            ("$select", INSTANCE_FIELDS),
+        ],
+    );
+    let mut out = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let (status, body, resp) = graph.get_json(url, PAGE_SIZE).await?;
+        if status != 200 {
+            return Err(SyncError::Protocol(format!(
+                "listing a series' instances: {}",
+                ApiError::of(&resp).words()
+            )));
+        }
+        for v in body["value"].as_array().into_iter().flatten() {
+            let (Some(id), Some(t)) = (v.get("id").and_then(Value::as_str), original_start(v))
+            else {
+                continue;
+            };
+            let exception = (kind(v) == "exception").then(|| v.clone());
+            out.push((id.to_string(), t, exception));
+        }
+        match body["@odata.nextLink"].as_str() {
+            Some(next) => url = graph.link(next)?,
+            None => return Ok(out),
+        }
+    }
+    Err(SyncError::Protocol(format!(
+        "a series' instances went on past {MAX_PAGES} pages"
+    )))
+}
+
+/// Whether an event object lies in the window (for messages and tests).
+pub fn in_window(v: &Value, w: Window) -> bool {
+    match (start_of(v), end_of(v)) {
+        (Some(s), Some(e)) => s < w.end && e.max(s + 1) > w.start,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_is_kept_until_now_moves_a_month_or_its_widths_change() {
+        let config = crate::config::Window::DEFAULT;
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let w = Window::around(day("2026-11-30"), config);
+        assert_eq!(w.text(), "2026-09-01..2028-01-04");
+        assert_eq!(Window::parse(&w.text()), Some(w));
+        assert!(w.serves(day("2026-12-20"), config));
+        assert!(!w.serves(day("2027-01-05"), config));
+        assert!(!w.serves(
+            day("2026-11-30"),
+            crate::config::Window {
+                past: 30,
+                future: 400
+            }
+        ));
+    }
+}

@@ -843,15 +843,19 @@ pub fn status_text(
             out.push_str(&format!("  {} items, {} events\n", c.items, c.events));
             continue;
         }
+        let window = c.strategy.as_deref() == Some("delta");
         out.push_str(&format!(
-            "  strategy {}  token {}  ctag {}\n",
+            "  strategy {}  token {}  {} {}\n",
             c.strategy.as_deref().unwrap_or("-"),
             c.sync_token
                 .as_deref()
                 .map_or("-".into(), |t| sanitize(&short_token(t))),
-            c.ctag
-                .as_deref()
-                .map_or("-".into(), |t| sanitize(&short_token(t))),
+            if window { "window" } else { "ctag" },
+            c.ctag.as_deref().map_or("-".into(), |t| if window {
+                sanitize(t)
+            } else {
+                sanitize(&short_token(t))
+            }),
         ));
         let last = match (&c.last_run, c.last_sync) {
             (Some(r), _) => format!(

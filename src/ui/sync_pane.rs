@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Borders, Clear, Padding, Paragraph, Widget};
 use unicode_width::UnicodeWidthStr;
 
 use super::overlay::centered;
-use super::text::{fit, human_bytes, short_token};
+use super::text::{fit, human_bytes, short_token, short_window};
 use super::theme::Theme;
 use crate::app::Model;
 use crate::store::CalendarStatus;
@@ -301,6 +301,10 @@ fn calendar_lines(
             Column::Calendar => row.calendar.clone(),
             Column::Strategy => row.strategy.clone().unwrap_or_else(|| "-".into()),
             Column::Token => row.sync_token.as_deref().map_or("-".into(), short_token),
+            // A Graph calendar keeps its window there.
+            Column::Ctag if row.strategy.as_deref() == Some("delta") => {
+                row.ctag.as_deref().map_or("-".into(), short_window)
+            }
             Column::Ctag => row.ctag.as_deref().map_or("-".into(), short_token),
             Column::LastRun => last.clone(),
             Column::Took => took.clone(),

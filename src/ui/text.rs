@@ -76,6 +76,20 @@ pub fn short_token(t: &str) -> String {
     }
 }
 
+/// A Graph window (`2026-09-01..2028-01-04`, as stored in the ctag column of a `delta`
+/// calendar) in 13 cells: `Sep 26–Jan 28`. Anything else as [`short_token`].
+pub fn short_window(w: &str) -> String {
+    let month = |d: &str| {
+        chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .ok()
+            .map(|d| d.format("%b %y").to_string())
+    };
+    match w.split_once("..").map(|(a, b)| (month(a), month(b))) {
+        Some((Some(a), Some(b))) => format!("{a}–{b}"),
+        _ => short_token(w),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

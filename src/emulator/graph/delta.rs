@@ -211,7 +211,9 @@ const FORBIDDEN: &[&str] = &[
 ];
 
 /// Reads a window bound: ISO 8601, with or without `Z` or an offset; none = UTC.
-fn read_bound(text: &str) -> Option<i64> {
+pub(crate) fn read_bound(text: &str) -> Option<i64> {
+    // An offset's unencoded `+` arrives as a space.
+    let text = &text.trim().replace(' ', "+");
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
         return Some(t.timestamp());
     }

@@ -71,10 +71,9 @@ fn find(st: &State, id: &str, style: &Style<'_>) -> Option<Value> {
             .map(|(_, b)| b.json.clone());
         return Some(render::whole(&body.json, master.as_ref(), style));
     }
+    // A deleted exception is a cancelled occurrence (its start is in the master's cancelled
+    // set); one dropped by a new rule is a plain occurrence again if the rule has it.
     let (master_id, start) = parse_occurrence_id(id)?;
-    if st.items.contains_key(id) {
-        return None;
-    }
     let (master, body) = st.live(&master_id)?;
     if master.kind != Kind::Master || body.cancelled.contains(&start) {
         return None;
@@ -120,20 +119,7 @@ pub(crate) fn instances(st: &mut State, req: &EventRequest<'_>, id: &str) -> Rep
         );
     }
     let cal = item.calendar.clone();
-    let bound = |name: &str| {
-        req.get(name).and_then(|t| {
-            chrono::DateTime::parse_from_rfc3339(t)
-                .map(|t| t.timestamp())
-                .ok()
-                .or_else(|| {
-                    Some(
-                        crate::domain::graph::time::parse_date_time(t)?
-                            .and_utc()
-                            .timestamp(),
-                    )
-                })
-        })
-    };
+    let bound = |name: &str| req.get(name).and_then(super::delta::read_bound);
     let (Some(from), Some(to)) = (bound("startDateTime"), bound("endDateTime")) else {
         return errors::bad_request(
             ctx,
@@ -221,6 +207,16 @@ fn precondition(
     let Some(current) = find(st, id, &req.style) else {
         return Err(errors::not_found(ctx));
     };
+    let calendar = st.live(id).map(|(i, _)| i.calendar.clone()).or_else(|| {
+        let (master, _) = parse_occurrence_id(id)?;
+        st.live(&master).map(|(i, _)| i.calendar.clone())
+    });
+    if calendar
+        .and_then(|c| st.calendars.get(&c))
+        .is_some_and(|c| !c.can_edit)
+    {
+        return Err(errors::access_denied(ctx));
+    }
     if st.switches.precondition_failed_next > 0 {
         st.switches.precondition_failed_next -= 1;
         return Err(errors::conflict(ctx));

@@ -53,7 +53,8 @@ pub struct GraphSwitches {
     /// answer 412 `ErrorIrresolvableConflict` and change nothing.
     pub precondition_failed_next: usize,
     /// PROTOCOLS.md §3 "It moves on server-side changes too … spurious 412s occur [obs]"; §4 "etag
-    /// churn": every read of an event with attendees first gives it a new changeKey.
+    /// churn": every `GET /me/events/{id}` and `/instances` of an event with attendees first
+    /// gives it a new changeKey (delta rounds then carry the change).
     pub etag_churn: bool,
     /// PROTOCOLS.md §3 "Per app id + mailbox: 4 concurrent requests": more API requests in flight
     /// than this answer 429 `ApplicationThrottled` + `Retry-After` and are recorded in

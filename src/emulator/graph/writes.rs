@@ -233,10 +233,6 @@ impl State {
     /// The exception an occurrence id would become: the occurrence in full, not yet stored.
     fn new_exception(&self, id: &str) -> Result<(Item, Body), WriteError> {
         let (master_id, original_start) = parse_occurrence_id(id).ok_or(WriteError::NotFound)?;
-        if self.items.contains_key(id) {
-            // A cancelled occurrence (a deleted exception) cannot be changed.
-            return Err(WriteError::NotFound);
-        }
         let (master, body) = self.live(&master_id).ok_or(WriteError::NotFound)?;
         if master.kind != Kind::Master || body.cancelled.contains(&original_start) {
             return Err(WriteError::NotFound);
@@ -296,9 +292,6 @@ impl State {
         let Some((master, start)) = parse_occurrence_id(id) else {
             return false;
         };
-        if self.items.contains_key(id) {
-            return false;
-        }
         let live = self.live(&master).is_some_and(|(m, b)| {
             m.kind == Kind::Master
                 && !b.cancelled.contains(&start)

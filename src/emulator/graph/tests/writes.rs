@@ -115,3 +115,35 @@ async fn patch_needs_the_current_etag_and_an_occurrence_patch_makes_an_exception
     assert_eq!(exception.body["subject"], "Moved standup");
     assert_eq!(exception.body["originalStart"], "2026-03-02T08:00:00Z");
 }
+
+#[tokio::test]
+async fn a_read_only_calendar_refuses_creates_and_changes_with_403() {
+    let h = harness().await;
+    let shared = h.emu.add_calendar("Shared", false);
+    let create = h
+        .send(
+            "POST",
+            &format!("{}/me/calendars/{shared}/events", h.emu.api_url()),
+            Some(single("No", "2026-03-03T12:00:00", "2026-03-03T13:00:00")),
+            &[("prefer", PREFER)],
+        )
+        .await;
+    assert_eq!(create.status, 403);
+    assert_eq!(create.body["error"]["code"], "ErrorAccessDenied");
+    let theirs = h.emu.insert_event(
+        &shared,
+        single("Theirs", "2026-03-03T12:00:00", "2026-03-03T13:00:00"),
+    );
+    let id = theirs["id"].as_str().expect("id");
+    let etag = theirs["@odata.etag"].as_str().expect("etag");
+    let delete = h
+        .send(
+            "DELETE",
+            &format!("{}/me/events/{id}", h.emu.api_url()),
+            None,
+            &[("prefer", PREFER), ("if-match", etag)],
+        )
+        .await;
+    assert_eq!(delete.status, 403);
+    assert_eq!(h.emu.events(&shared).len(), 1);
+}

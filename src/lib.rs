@@ -9,8 +9,8 @@
 //! - [`sync`]: keeping the cache in step with servers (push pending edits, then pull): the Remote
 //!   seam and the pure plan of what each answer means, the one HTTP client with its one retry
 //!   policy, and per kind CalDAV (requests as values), iCalendar subscriptions and Google.
-//! - [`emulator`]: CalDAV and Google Calendar servers and an iCalendar feed, with fault switches,
-//!   for the tests and `almanac demo`.
+//! - [`emulator`]: CalDAV, Google Calendar and Microsoft Graph servers and an iCalendar feed, with
+//!   fault switches, for the tests and `almanac demo`.
 //! - [`config`]: the TOML config layered over embedded defaults, with precise errors.
 //! - [`app`]: the `Model`, messages, `update` (pure: returns `Command`s as data), keymap, run loop.
 //! - [`ui`]: pure drawing of the `Model`, one widget per pane.

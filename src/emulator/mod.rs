@@ -9,8 +9,10 @@ pub mod demo_feed;
 pub mod demo_google;
 pub mod feed;
 pub mod google;
+pub mod graph;
 mod serve;
 
 pub use caldav::{CalDavEmulator, Faults};
 pub use feed::{FeedServer, FeedSwitches};
 pub use google::{GoogleEmulator, LoggedRequest, Switches};
+pub use graph::{GraphEmulator, GraphSwitches};

@@ -15,7 +15,7 @@ mod instances;
 mod oauth;
 mod paging;
 mod server;
-mod sha256;
+pub(super) mod sha256;
 mod state;
 
 use std::net::SocketAddr;

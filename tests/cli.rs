@@ -531,7 +531,10 @@ fn help_says_what_syncs_today_and_shows_an_account() {
     let help = text(&out.stdout);
     let flowing = help.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(!flowing.contains("not synced yet"), "{help}");
-    assert!(flowing.contains("Microsoft 365 and Outlook through Microsoft Graph"), "{help}");
+    assert!(
+        flowing.contains("Microsoft 365 and Outlook through Microsoft Graph"),
+        "{help}"
+    );
     assert!(help.contains("Sync works with CalDAV servers"), "{help}");
     for kind in ["caldav", "google", "graph", "ics"] {
         assert!(help.contains(&format!("kind = \"{kind}\"")), "{help}");

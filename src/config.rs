@@ -407,6 +407,10 @@ fn check_account(
                 "write the full address, starting with https:// (or http:// for a server on this machine)".to_string(),
             ))
         }
+        (AccountKind::Graph, _) if account.client_id.is_none() => Some((
+            format!("account '{}' (graph) has no client_id", account.name),
+            "add client_id = \"…\": the Application (client) id of an app registered in Microsoft Entra as a public client (see the README)".to_string(),
+        )),
         _ if account.password.is_some() && account.username.is_none() => Some((
             format!("account '{}' has a password but no username", account.name),
             "add username = \"…\" to the account".to_string(),
@@ -544,6 +548,38 @@ fn fix_for(message: &str) -> &'static str {
         "give the value the type named above (strings need quotes, lists need [ ])"
     } else {
         "correct the TOML syntax on that line (strings in quotes, tables as [name], arrays of tables as [[name]])"
+    }
+}
+
+#[cfg(test)]
+mod graph_tests {
+    use super::*;
+
+    #[test]
+    fn a_graph_account_reads_its_tenant_and_window_and_a_missing_client_id_names_the_line() {
+        let path = Path::new("/x/config.toml");
+        let text = "[[account]]\nname = \"work\"\nkind = \"graph\"\nclient_id = \"c\"\ntenant = \"organizations\"\nwindow = { past = \"30d\" }\n";
+        let config = Config::from_str_at(text, path).unwrap();
+        let acc = &config.accounts[0];
+        assert_eq!(acc.tenant.as_deref(), Some("organizations"));
+        assert_eq!(
+            acc.window,
+            Some(Window {
+                past: 30,
+                future: 400
+            })
+        );
+        let bad = "\n[[account]]\nname = \"work\"\nkind = \"graph\"\n";
+        let e = Config::from_str_at(bad, path).unwrap_err().to_string();
+        assert!(
+            e.contains("config.toml:2:") && e.contains("client_id"),
+            "{e}"
+        );
+        let days = "[[account]]\nname = \"w\"\nkind = \"graph\"\nclient_id = \"c\"\nwindow = { past = \"3 weeks\" }\n";
+        let e = Config::from_str_at(days, path).unwrap_err().to_string();
+        assert!(e.contains("90d"), "{e}");
+        assert_eq!(parse_days("400d"), Some(400));
+        assert_eq!(parse_days("0d"), None);
     }
 }
 

@@ -508,3 +508,161 @@ fn login_runs_the_device_code_flow_and_stores_the_tokens_for_the_person_only() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("declined"));
     drop(runtime);
 }
+
+/// The cache's item for the server event `ev` (found by its iCalUId).
+fn item_of(store: &Store, ev: &Value) -> (i64, String) {
+    let uid = ev["iCalUId"].as_str().unwrap().to_string();
+    (store.items_with_uid(&uid).unwrap()[0].0, uid)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_occurrence_edit_makes_an_exception_and_an_occurrence_delete_cancels_it() {
+    use almanac::domain::When;
+    let (emu, dir, mut store, acc, cal) = setup().await;
+    let master = emu.insert_event(&cal, weekly("Standup", 7, 10, 4));
+    let r = sync(&mut store, &acc).await;
+    assert!(r.calendars[0].error.is_none(), "{r:?}");
+    let (item, uid) = item_of(&store, &master);
+    let on = |day: u32| When::Instant(format!("2026-12-{day:02}T09:00:00Z").parse().unwrap());
+    stage(
+        &mut store,
+        EditRequest::Change {
+            item,
+            uid: uid.clone(),
+            occurrence: Some(on(14)),
+            changes: almanac::domain::edit::Changes {
+                summary: Some("Standup (demo day)".into()),
+                ..Default::default()
+            },
+            seen_etag: None,
+        },
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    let r = sync(&mut store, &acc).await;
+    assert_eq!(
+        (r.calendars[0].pushed, r.calendars[0].conflicts),
+        (1, 0),
+        "{r:?}"
+    );
+    let exceptions: Vec<Value> = emu
+        .events(&cal)
+        .into_iter()
+        .filter(|e| e["type"] == "exception")
+        .collect();
+    assert!(
+        exceptions
+            .iter()
+            .any(|e| e["subject"] == "Standup (demo day)"),
+        "{exceptions:?}"
+    );
+    let (item, uid) = item_of(&store, &master);
+    stage(
+        &mut store,
+        EditRequest::Delete {
+            item,
+            uid,
+            occurrence: Some(on(21)),
+            seen_etag: None,
+        },
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    let r = sync(&mut store, &acc).await;
+    assert_eq!(
+        (r.calendars[0].pushed, r.calendars[0].conflicts),
+        (1, 0),
+        "{r:?}"
+    );
+    let r = sync(&mut store, &acc).await;
+    assert!(r.calendars[0].error.is_none(), "{r:?}");
+    assert_eq!(
+        agenda(dir.path()),
+        [
+            (
+                "Standup".to_string(),
+                "2026-12-07T10:00:00+01:00".to_string()
+            ),
+            (
+                "Standup (demo day)".into(),
+                "2026-12-14T10:00:00+01:00".into()
+            ),
+            ("Standup".into(), "2026-12-28T10:00:00+01:00".into()),
+        ]
+    );
+    assert_eq!(
+        sorted(agenda(dir.path())),
+        sorted(server_december(&emu, &cal))
+    );
+    assert!(emu.violations().is_empty(), "{:?}", emu.violations());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_series_made_here_reaches_graph_as_a_pattern_and_a_rule_graph_cannot_hold_is_refused() {
+    let (emu, dir, mut store, acc, cal) = setup().await;
+    emu.insert_event(&cal, timed("Anchor", 1, 9));
+    let r = sync(&mut store, &acc).await;
+    assert!(r.calendars[0].error.is_none(), "{r:?}");
+    let calendar = store
+        .items_with_uid(emu.events(&cal)[0]["iCalUId"].as_str().unwrap())
+        .unwrap()[0]
+        .1;
+    let new = |rule: &str| EditRequest::Create {
+        calendar,
+        event: almanac::domain::edit::NewEvent {
+            summary: "Gym".into(),
+            start: almanac::domain::EventTime::Zoned {
+                local: "2026-12-08T18:00:00".parse().unwrap(),
+                tzid: "Europe/Berlin".into(),
+                zone: None,
+            },
+            end: almanac::domain::EventTime::Zoned {
+                local: "2026-12-08T19:00:00".parse().unwrap(),
+                tzid: "Europe/Berlin".into(),
+                zone: None,
+            },
+            location: None,
+            description: None,
+            rrule: Some(rule.into()),
+        },
+    };
+    let refused = stage(&mut store, new("FREQ=HOURLY;COUNT=3"), chrono::Utc::now());
+    let message = refused.expect_err("Graph cannot repeat hourly").to_string();
+    assert!(message.to_lowercase().contains("hourly"), "{message}");
+    stage(
+        &mut store,
+        new("FREQ=WEEKLY;BYDAY=TU,TH;COUNT=4"),
+        chrono::Utc::now(),
+    )
+    .unwrap();
+    let r = sync(&mut store, &acc).await;
+    assert_eq!(r.calendars[0].pushed, 1, "{r:?}");
+    let master = emu
+        .events(&cal)
+        .into_iter()
+        .find(|e| e["subject"] == "Gym")
+        .expect("the series on the server");
+    assert_eq!(
+        master["recurrence"]["pattern"]["type"], "weekly",
+        "{master}"
+    );
+    let r = sync(&mut store, &acc).await;
+    assert!(r.calendars[0].error.is_none(), "{r:?}");
+    let gym: Vec<_> = agenda(dir.path())
+        .into_iter()
+        .filter(|(s, _)| s == "Gym")
+        .collect();
+    assert_eq!(
+        gym.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(),
+        [
+            "2026-12-08T18:00:00+01:00",
+            "2026-12-10T18:00:00+01:00",
+            "2026-12-15T18:00:00+01:00",
+            "2026-12-17T18:00:00+01:00"
+        ]
+    );
+    assert_eq!(
+        sorted(agenda(dir.path())),
+        sorted(server_december(&emu, &cal))
+    );
+}

@@ -663,8 +663,19 @@ async fn rebuild_series(
                     continue;
                 }
             },
+            // A server that ignores If-None-Match answers 200 with the same copy: the etag
+            // tells.
             200 => match serde_json::from_slice::<Value>(&resp.body) {
-                Ok(m) => (m, true),
+                Ok(m) => {
+                    let same = held
+                        .as_ref()
+                        .and_then(|(events, _)| events.first())
+                        .is_some_and(|c| {
+                            c.get("@odata.etag").is_some()
+                                && c.get("@odata.etag") == m.get("@odata.etag")
+                        });
+                    (m, !same)
+                }
                 Err(e) => {
                     report
                         .unreadable
@@ -699,28 +710,31 @@ async fn rebuild_series(
             .map(str::to_string);
         // The members that stand for the series in the window, from the round or from
         // /instances; else the cached series with the round's changes.
-        let listed: Option<Vec<(String, i64, Option<Value>)>> = if whole {
-            Some(
-                touched
-                    .members
-                    .iter()
-                    .map(|(mid, (t, ex))| (mid.clone(), *t, ex.clone()))
-                    .collect(),
-            )
-        } else {
-            let explained = held.as_ref().is_some_and(|(events, _)| {
-                touched.occurrences.iter().all(|o| {
-                    !events
+        // A whole round names every occurrence in the window; one that named none of this
+        // series (a server listing masters instead) leaves it to /instances.
+        let listed: Option<Vec<(String, i64, Option<Value>)>> =
+            if whole && !touched.members.is_empty() {
+                Some(
+                    touched
+                        .members
                         .iter()
-                        .any(|e| e.get("id").and_then(Value::as_str) == Some(o))
-                })
-            });
-            if changed || held.is_none() || !explained {
-                Some(instances(graph, id, window).await?)
+                        .map(|(mid, (t, ex))| (mid.clone(), *t, ex.clone()))
+                        .collect(),
+                )
             } else {
-                None
-            }
-        };
+                let explained = held.as_ref().is_some_and(|(events, _)| {
+                    touched.occurrences.iter().all(|o| {
+                        !events
+                            .iter()
+                            .any(|e| e.get("id").and_then(Value::as_str) == Some(o))
+                    })
+                });
+                if whole || changed || held.is_none() || !explained {
+                    Some(instances(graph, id, window).await?)
+                } else {
+                    None
+                }
+            };
         let (exceptions, cancelled, members) = match listed {
             Some(list) => {
                 let (expected, all_day) = match series::expansion(&master, window.start, window.end)

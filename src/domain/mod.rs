@@ -10,6 +10,7 @@ pub mod google;
 pub mod graph;
 pub mod ical;
 pub mod ical_stream;
+mod json_group;
 pub mod recur;
 pub mod series;
 pub mod text;

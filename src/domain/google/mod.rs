@@ -7,7 +7,7 @@
 //! its exceptions are then shown as events of their own.
 //!
 //! Reading goes through iCalendar: the group is written as the equivalent VCALENDAR and read by
-//! [`read_calendar`], so a Google event yields exactly the events, series and occurrences the same
+//! [`read_calendar`](super::event::read_calendar), so a Google event yields exactly the events, series and occurrences the same
 //! event from a CalDAV server would. Cancelled instances become EXDATEs of the master.
 //!
 //! Edits work on the JSON values and change only the fields the person changed: every other field,
@@ -16,8 +16,7 @@
 
 use serde_json::Value;
 
-use super::event::{Item, ParsedCalendar, read_calendar};
-use super::ical::ItemError;
+use super::event::ParsedCalendar;
 
 mod read;
 mod time;
@@ -39,7 +38,7 @@ const MAX_RECURRENCE_LINES: usize = 100;
 /// RDATE and EXDATE values read from one master.
 const MAX_RECURRENCE_VALUES: usize = 5_000;
 
-/// Reads one group (its raw JSON text) into at most one item, like [`read_calendar`] reads the
+/// Reads one group (its raw JSON text) into at most one item, like [`read_calendar`](super::event::read_calendar) reads the
 /// equivalent iCalendar. The item's `raw` is the JSON as given; each event's `line` and each
 /// error's `line` is the 1-based position of its object in the group's array.
 pub fn read_group(raw: &str) -> ParsedCalendar {
@@ -52,52 +51,7 @@ pub fn read_group(raw: &str) -> ParsedCalendar {
             };
         }
     };
-    let written = read::group_text(&list, false);
-    let mut out = ParsedCalendar {
-        errors: written.errors,
-        ..ParsedCalendar::default()
-    };
-    if written.text.is_empty() {
-        if out.errors.is_empty() {
-            out.errors.push(ItemError {
-                line: 1,
-                message: "no event in this group".into(),
-            });
-        }
-        return out;
-    }
-    let position = |line: usize| {
-        written
-            .begins
-            .iter()
-            .rev()
-            .find(|(begin, _)| *begin <= line)
-            .map_or(1, |(_, index)| index + 1)
-    };
-    let parsed = read_calendar(&written.text);
-    out.errors
-        .extend(parsed.errors.into_iter().map(|e| ItemError {
-            line: position(e.line),
-            message: e.message,
-        }));
-    out.errors.sort_by_key(|e| e.line);
-    out.items = parsed
-        .items
-        .into_iter()
-        .map(|item| Item {
-            uid: item.uid,
-            raw: raw.to_string(),
-            events: item
-                .events
-                .into_iter()
-                .map(|mut ev| {
-                    ev.line = position(ev.line);
-                    ev
-                })
-                .collect(),
-        })
-        .collect();
-    out
+    read::group_text(&list, false).read(raw)
 }
 
 /// The group as a complete VCALENDAR (CRLF, folded, with a VTIMEZONE for each zone it uses): for

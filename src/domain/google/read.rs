@@ -7,24 +7,12 @@ use serde_json::Value;
 
 use super::time::read_time;
 use super::{MAX_EVENTS, MAX_GROUP_BYTES, MAX_RECURRENCE_LINES, MAX_RECURRENCE_VALUES, MAX_TEXT};
-use crate::domain::edit::lines::{fold, one_line, time_line};
-use crate::domain::edit::{wall_clock, zone_definitions};
+use crate::domain::edit::lines::{one_line, time_line};
+use crate::domain::edit::wall_clock;
 use crate::domain::event::dates_of;
 use crate::domain::ical::{self, ItemError, Property, escape_text};
+use crate::domain::json_group::{GroupText, at};
 use crate::domain::time::{EventTime, When, ZoneMap};
-
-const EOL: &str = "\r\n";
-
-/// A group as iCalendar text, with where each event's VEVENT begins.
-#[derive(Debug, Default)]
-pub(super) struct GroupText {
-    /// A complete VCALENDAR (empty when the group has no event to show).
-    pub text: String,
-    /// (line of `BEGIN:VEVENT` in `text`, index of the event in the group), in order.
-    pub begins: Vec<(usize, usize)>,
-    /// Events that cannot be written, by their 1-based position in the group.
-    pub errors: Vec<ItemError>,
-}
 
 /// The group's JSON objects: an array of events, or (leniently) one event alone.
 pub(super) fn group_objects(raw: &str) -> Result<Vec<Value>, ItemError> {
@@ -190,42 +178,13 @@ pub(super) fn group_text(list: &[Value], with_zones: bool) -> GroupText {
             Err(why) => out.errors.push(at(x, why)),
         }
     }
-    if blocks.is_empty() {
-        return out;
-    }
-
-    let mut text = String::from(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//almanac//Google Calendar//EN\r\n",
+    out.write(
+        "-//almanac//Google Calendar//EN",
+        blocks,
+        &times,
+        with_zones,
     );
-    if with_zones {
-        let refs: Vec<&EventTime> = times.iter().collect();
-        for zone in zone_definitions(&refs, &[], EOL) {
-            text.push_str(&zone);
-        }
-    }
-    let mut line = text.matches('\n').count() + 1;
-    for (index, lines) in blocks {
-        out.begins.push((line, index));
-        for l in std::iter::once("BEGIN:VEVENT".to_string())
-            .chain(lines)
-            .chain(["END:VEVENT".to_string()])
-        {
-            let folded = fold(&l, EOL);
-            line += folded.matches('\n').count();
-            text.push_str(&folded);
-        }
-    }
-    text.push_str("END:VCALENDAR\r\n");
-    out.text = text;
     out
-}
-
-/// An error about the event at `index` of the group (reported at its 1-based position).
-fn at(index: usize, message: String) -> ItemError {
-    ItemError {
-        line: index + 1,
-        message,
-    }
 }
 
 /// The content lines of one event (without BEGIN/END), its start and its end.

@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::domain::edit::{Changes, EditError, NewEvent};
+use crate::domain::event::read_calendar;
 use crate::domain::series::item_occurrences;
 use crate::domain::time::{EventTime, When};
 use crate::domain::tz::Zone;

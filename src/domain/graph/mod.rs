@@ -9,15 +9,14 @@
 //! created on the server yet has no `id` and carries our UID as `transactionId`.
 //!
 //! Reading goes through iCalendar, as for Google: the item is written as the equivalent VCALENDAR
-//! and read by [`read_calendar`]. Edits change only what the person changed; [`patch_body`] then
+//! and read by [`read_calendar`](super::event::read_calendar). Edits change only what the person changed; [`patch_body`] then
 //! names exactly those properties for a PATCH.
 //!
 //! Also here: `patternedRecurrence` ↔ RRULE ([`recurrence`]) and `dateTimeTimeZone` ([`time`]).
 
 use serde_json::Value;
 
-use super::event::{Item, ParsedCalendar, read_calendar};
-use super::ical::ItemError;
+use super::event::ParsedCalendar;
 
 mod body;
 mod item;
@@ -37,7 +36,7 @@ const MAX_EVENTS: usize = 5_000;
 /// Bytes of one subject, location or body that are shown.
 const MAX_TEXT: usize = 256 * 1024;
 
-/// Reads one item (its raw JSON text) into at most one item of events, like [`read_calendar`]
+/// Reads one item (its raw JSON text) into at most one item of events, like [`read_calendar`](super::event::read_calendar)
 /// reads the equivalent iCalendar. The item's `raw` is the JSON as given; each event's `line`
 /// and each error's `line` is the 1-based position of its object in the `graph` array. Notes on
 /// guesses (a time read as UTC for want of a zone, a repetition shown once) come as errors beside
@@ -52,52 +51,7 @@ pub fn read_group(raw: &str) -> ParsedCalendar {
             };
         }
     };
-    let written = read::group_text(&group, false);
-    let mut out = ParsedCalendar {
-        errors: written.errors,
-        ..ParsedCalendar::default()
-    };
-    if written.text.is_empty() {
-        if out.errors.is_empty() {
-            out.errors.push(ItemError {
-                line: 1,
-                message: "no event in this group".into(),
-            });
-        }
-        return out;
-    }
-    let position = |line: usize| {
-        written
-            .begins
-            .iter()
-            .rev()
-            .find(|(begin, _)| *begin <= line)
-            .map_or(1, |(_, index)| index + 1)
-    };
-    let parsed = read_calendar(&written.text);
-    out.errors
-        .extend(parsed.errors.into_iter().map(|e| ItemError {
-            line: position(e.line),
-            message: e.message,
-        }));
-    out.errors.sort_by_key(|e| e.line);
-    out.items = parsed
-        .items
-        .into_iter()
-        .map(|item| Item {
-            uid: item.uid,
-            raw: raw.to_string(),
-            events: item
-                .events
-                .into_iter()
-                .map(|mut ev| {
-                    ev.line = position(ev.line);
-                    ev
-                })
-                .collect(),
-        })
-        .collect();
-    out
+    read::group_text(&group, false).read(raw)
 }
 
 /// The item as a complete VCALENDAR (CRLF, folded, with a VTIMEZONE for each zone it uses): for

@@ -9,34 +9,14 @@ use super::item::{Group, read_instant, roles, str_of, uid_of};
 use super::recurrence::to_rrule;
 use super::time::read_time;
 use super::{MAX_EVENTS, MAX_TEXT};
-use crate::domain::edit::lines::{fold, one_line, time_line};
-use crate::domain::edit::zone_definitions;
-use crate::domain::ical::{ItemError, escape_text};
+use crate::domain::edit::lines::{one_line, time_line};
+use crate::domain::ical::escape_text;
+use crate::domain::json_group::{GroupText, at};
 use crate::domain::time::EventTime;
 use crate::domain::tz::{Zone, resolve};
 
-const EOL: &str = "\r\n";
 /// Attendees written for one event.
 const MAX_ATTENDEES: usize = 1_000;
-
-/// A group as iCalendar text, with where each event's VEVENT begins.
-#[derive(Debug, Default)]
-pub(super) struct GroupText {
-    /// A complete VCALENDAR (empty when the group has no event to show).
-    pub text: String,
-    /// (line of `BEGIN:VEVENT` in `text`, index of the event in the group), in order.
-    pub begins: Vec<(usize, usize)>,
-    /// Events that cannot be written, and notes on those read with a guess, by 1-based position.
-    pub errors: Vec<ItemError>,
-}
-
-/// An error about the event at `index` of the group (reported at its 1-based position).
-fn at(index: usize, message: String) -> ItemError {
-    ItemError {
-        line: index + 1,
-        message,
-    }
-}
 
 /// A zone name that names a zone: not custom, not empty, not UTC, and known.
 pub(super) fn real_zone(name: &str) -> Option<chrono_tz::Tz> {
@@ -266,33 +246,12 @@ pub(super) fn group_text(group: &Group, with_zones: bool) -> GroupText {
             Err(why) => out.errors.push(at(x, why)),
         }
     }
-    if blocks.is_empty() {
-        return out;
-    }
-
-    let mut text = String::from(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//almanac//Microsoft Graph//EN\r\n",
+    out.write(
+        "-//almanac//Microsoft Graph//EN",
+        blocks,
+        &times,
+        with_zones,
     );
-    if with_zones {
-        let refs: Vec<&EventTime> = times.iter().collect();
-        for zone in zone_definitions(&refs, &[], EOL) {
-            text.push_str(&zone);
-        }
-    }
-    let mut line = text.matches('\n').count() + 1;
-    for (index, lines) in blocks {
-        out.begins.push((line, index));
-        for l in std::iter::once("BEGIN:VEVENT".to_string())
-            .chain(lines)
-            .chain(["END:VEVENT".to_string()])
-        {
-            let folded = fold(&l, EOL);
-            line += folded.matches('\n').count();
-            text.push_str(&folded);
-        }
-    }
-    text.push_str("END:VCALENDAR\r\n");
-    out.text = text;
     out
 }
 

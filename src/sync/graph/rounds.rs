@@ -300,6 +300,9 @@ struct Touched {
     /// Plain occurrences listed (skeletal): the cached series may not explain them.
     occurrences: HashSet<String>,
     removed: HashSet<String>,
+    /// A member's start named no zone we can read (`tzone://Microsoft/Custom` on a skeletal
+    /// occurrence): the round's listing cannot say which occurrences are cancelled.
+    guessed: bool,
 }
 
 /// The round in progress.
@@ -561,6 +564,7 @@ fn fold(
                 if exception.is_none() {
                     t.occurrences.insert(id.to_string());
                 }
+                t.guessed |= series::start_guessed(v);
                 t.members.insert(id.to_string(), (original, exception));
                 round.seen.insert(series.to_string());
                 members.push(Member {
@@ -699,7 +703,7 @@ async fn rebuild_series(
             .map(str::to_string);
         // The members that stand for the series in the window, from the round or from
         // /instances; else the cached series with the round's changes.
-        let listed: Option<Vec<(String, i64, Option<Value>)>> = if whole {
+        let listed: Option<Vec<(String, i64, Option<Value>)>> = if whole && !touched.guessed {
             Some(
                 touched
                     .members
@@ -715,7 +719,7 @@ async fn rebuild_series(
                         .any(|e| e.get("id").and_then(Value::as_str) == Some(o))
                 })
             });
-            if changed || held.is_none() || !explained {
+            if changed || held.is_none() || !explained || touched.guessed {
                 Some(instances(graph, id, window).await?)
             } else {
                 None

@@ -535,6 +535,12 @@ fn fold(
                 round.touch(&series).removed.insert(id.to_string());
                 continue;
             }
+            // A master's own id (masters are never members): PROTOCOLS.md §3 "keep a master with
+            // members still in the window"; its fetch at the round's end says whether it is gone.
+            if round.series.contains_key(id) || !store.graph_members_of(calendar, id)?.is_empty() {
+                round.touch(id);
+                continue;
+            }
             // A single event, or an id never seen (outside the window): a removal of an
             // unknown id changes nothing (PROTOCOLS.md §3).
             round.seen.remove(id);

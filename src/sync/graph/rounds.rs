@@ -30,6 +30,9 @@ const MIN_PAGE_SIZE: usize = 10;
 /// A window is re-based (a new full round) once "now" has moved this far from where it was
 /// made (PROTOCOLS.md §3 "before 'now' nears an edge, start a new full round").
 const REBASE_AFTER_DAYS: i64 = 30;
+/// A window narrowed after `504`s still reaches this many days past today, so it serves until
+/// the next re-base, which tries the whole width again.
+const MIN_FUTURE_DAYS: i64 = REBASE_AFTER_DAYS + 2;
 /// Properties asked of `/instances` (PROTOCOLS.md §3: `$select` `originalStart` there [obs]).
 const INSTANCE_FIELDS: &str = "id,type,seriesMasterId,originalStart,originalStartTimeZone,\
 originalEndTimeZone,start,end,isAllDay,subject,body,location,attendees,organizer,isCancelled,\
@@ -283,13 +286,36 @@ impl Window {
     }
 
     /// Whether the stored window still serves at `today` with `config`: made with the same
-    /// widths, and "now" not yet moved [`REBASE_AFTER_DAYS`] from where it was.
+    /// widths (or narrowed from them by [`Window::narrower`]), and "now" not yet moved
+    /// [`REBASE_AFTER_DAYS`] from where it was.
     pub fn serves(&self, today: NaiveDate, config: crate::config::Window) -> bool {
-        let width = i64::from(config.past + config.future) * 86_400;
+        let mut width = i64::from(config.past + config.future) * 86_400;
         let made_at = self.start + i64::from(config.past) * 86_400;
         let now = Window::around(today, config).start + i64::from(config.past) * 86_400;
-        self.end - self.start == width && (now - made_at).abs() < REBASE_AFTER_DAYS * 86_400
+        let mut made_so = false;
+        while width >= 86_400 && !made_so {
+            made_so = self.end - self.start == width;
+            width = halved(width);
+        }
+        made_so && (now - made_at).abs() < REBASE_AFTER_DAYS * 86_400
     }
+
+    /// Half as wide, from the same start (PROTOCOLS.md §3 "`504` … on nextLinks with endless
+    /// series in the window: retry, then shrink the window"); `None` once it would end within
+    /// [`MIN_FUTURE_DAYS`] of `today`.
+    pub fn narrower(&self, today: NaiveDate) -> Option<Window> {
+        let end = self.start + halved(self.end - self.start);
+        let today = Window::around(today, crate::config::Window { past: 0, future: 0 }).start;
+        (end >= today + MIN_FUTURE_DAYS * 86_400).then_some(Window {
+            start: self.start,
+            end,
+        })
+    }
+}
+
+/// Half of a width in whole days.
+fn halved(width: i64) -> i64 {
+    width / 86_400 / 2 * 86_400
 }
 
 /// What a round learnt of one series: its members as listed, and those removed.
@@ -300,6 +326,9 @@ struct Touched {
     /// Plain occurrences listed (skeletal): the cached series may not explain them.
     occurrences: HashSet<String>,
     removed: HashSet<String>,
+    /// A member's start named no zone we can read (`tzone://Microsoft/Custom` on a skeletal
+    /// occurrence): the round's listing cannot say which occurrences are cancelled.
+    guessed: bool,
 }
 
 /// The round in progress.
@@ -375,11 +404,12 @@ async fn pull(
     };
     let mut restarted = false;
     let mut page_size = PAGE_SIZE;
+    let mut narrowed: Option<Window> = None;
     'round: loop {
         let (first, window) = match &resume {
             Some((link, w)) => (graph.link(link)?, *w),
             None => {
-                let w = Window::around(today, graph.window);
+                let w = narrowed.unwrap_or_else(|| Window::around(today, graph.window));
                 let (from, to) = (Window::iso(w.start), Window::iso(w.end));
                 let query = [
                     ("startDateTime", from.as_str()),
@@ -415,12 +445,20 @@ async fn pull(
                         "the new round's state was refused too ({words}); the next run starts over"
                     )));
                 }
-                Reply::TimedOut if page_size > MIN_PAGE_SIZE => {
+                Reply::TimedOut
+                    if page_size > MIN_PAGE_SIZE || window.narrower(today).is_some() =>
+                {
                     page_size = (page_size / 2).max(MIN_PAGE_SIZE);
+                    // A narrower window is a new round over it, from scratch.
+                    if let Some(w) = window.narrower(today) {
+                        narrowed = Some(w);
+                        resume = None;
+                    }
                     tracing::info!(
                         calendar = state.id,
                         page_size,
-                        "504 on a link: smaller pages"
+                        window = window.text(),
+                        "504 on a link: smaller pages, a narrower window"
                     );
                     continue 'round;
                 }
@@ -532,6 +570,12 @@ fn fold(
                 round.touch(&series).removed.insert(id.to_string());
                 continue;
             }
+            // A master's own id (masters are never members): PROTOCOLS.md §3 "keep a master with
+            // members still in the window"; its fetch at the round's end says whether it is gone.
+            if round.series.contains_key(id) || !store.graph_members_of(calendar, id)?.is_empty() {
+                round.touch(id);
+                continue;
+            }
             // A single event, or an id never seen (outside the window): a removal of an
             // unknown id changes nothing (PROTOCOLS.md §3).
             round.seen.remove(id);
@@ -561,6 +605,7 @@ fn fold(
                 if exception.is_none() {
                     t.occurrences.insert(id.to_string());
                 }
+                t.guessed |= series::start_guessed(v);
                 t.members.insert(id.to_string(), (original, exception));
                 round.seen.insert(series.to_string());
                 members.push(Member {
@@ -711,9 +756,10 @@ async fn rebuild_series(
         // The members that stand for the series in the window, from the round or from
         // /instances; else the cached series with the round's changes.
         // A whole round names every occurrence in the window; one that named none of this
-        // series (a server listing masters instead) leaves it to /instances.
+        // series (a server listing masters instead), or only with guessed times, leaves it to
+        // /instances.
         let listed: Option<Vec<(String, i64, Option<Value>)>> =
-            if whole && !touched.members.is_empty() {
+            if whole && !touched.members.is_empty() && !touched.guessed {
                 Some(
                     touched
                         .members
@@ -729,7 +775,7 @@ async fn rebuild_series(
                             .any(|e| e.get("id").and_then(Value::as_str) == Some(o))
                     })
                 });
-                if whole || changed || held.is_none() || !explained {
+                if whole || changed || held.is_none() || !explained || touched.guessed {
                     Some(instances(graph, id, window).await?)
                 } else {
                     None
@@ -891,6 +937,13 @@ mod tests {
         assert_eq!(Window::parse(&w.text()), Some(w));
         assert!(w.serves(day("2026-12-20"), config));
         assert!(!w.serves(day("2027-01-05"), config));
+        // Narrowed after 504s: half as wide from the same start, kept until the re-base.
+        let narrow = w.narrower(day("2026-11-30")).unwrap();
+        assert_eq!(narrow.text(), "2026-09-01..2027-05-04");
+        assert!(narrow.serves(day("2026-12-20"), config));
+        assert!(!narrow.serves(day("2027-01-05"), config));
+        let narrowest = narrow.narrower(day("2026-11-30")).unwrap();
+        assert!(narrowest.narrower(day("2026-11-30")).is_none());
         assert!(!w.serves(
             day("2026-11-30"),
             crate::config::Window {

@@ -27,17 +27,29 @@ fn instant(s: &str) -> Option<i64> {
         .or_else(|| parse_date_time(s).map(|t| t.and_utc().timestamp()))
 }
 
+/// The zones a `tzone://Microsoft/Custom` time of `v` falls back to (PROTOCOLS.md §3 Times:
+/// `recurrenceTimeZone`, then `originalStartTimeZone`, `originalEndTimeZone`).
+fn fallback_zones(v: &Value) -> Vec<&str> {
+    let range = v.get("recurrence").and_then(|r| r.get("range"));
+    range
+        .and_then(|r| text(r, "recurrenceTimeZone"))
+        .into_iter()
+        .chain(text(v, "originalStartTimeZone"))
+        .chain(text(v, "originalEndTimeZone"))
+        .collect()
+}
+
 /// When an event object starts (Unix seconds): all-day starts are their date's UTC midnight.
 pub fn start_of(v: &Value) -> Option<i64> {
     let all_day = v.get("isAllDay").and_then(Value::as_bool) == Some(true);
-    let (t, _) = read_time(v.get("start")?, all_day, &[]).ok()?;
+    let (t, _) = read_time(v.get("start")?, all_day, &fallback_zones(v)).ok()?;
     Some(t.normalise().key())
 }
 
 /// When an event object ends (Unix seconds).
 pub fn end_of(v: &Value) -> Option<i64> {
     let all_day = v.get("isAllDay").and_then(Value::as_bool) == Some(true);
-    let (t, _) = read_time(v.get("end")?, all_day, &[]).ok()?;
+    let (t, _) = read_time(v.get("end")?, all_day, &fallback_zones(v)).ok()?;
     Some(t.normalise().key())
 }
 
@@ -47,6 +59,19 @@ pub fn original_start(v: &Value) -> Option<i64> {
     text(v, "originalStart")
         .and_then(instant)
         .or_else(|| start_of(v))
+}
+
+/// Whether the original start of `v` had to be read as UTC for want of a zone (a skeletal
+/// occurrence written in `tzone://Microsoft/Custom` names none): only its series' `/instances`
+/// (with `originalStart`) say when it is.
+pub fn start_guessed(v: &Value) -> bool {
+    if text(v, "originalStart").and_then(instant).is_some() {
+        return false;
+    }
+    let all_day = v.get("isAllDay").and_then(Value::as_bool) == Some(true);
+    v.get("start")
+        .and_then(|s| read_time(s, all_day, &fallback_zones(v)).ok())
+        .is_some_and(|(_, guessed)| guessed)
 }
 
 /// The `type` of an event object, lower-case (PROTOCOLS.md §3: compare enum values
@@ -131,6 +156,18 @@ mod tests {
         assert_eq!(original_start(&exception), instant("2026-11-23T17:00:00Z"));
         assert_eq!(original_start(&occurrence), instant("2026-11-30T17:00:00Z"));
         assert_eq!(kind(&json!({"type":"SeriesMaster"})), "seriesmaster");
+    }
+
+    #[test]
+    fn a_custom_zone_start_is_read_in_the_original_start_zone() {
+        let occurrence = json!({"type":"occurrence",
+            "start":{"dateTime":"2026-12-07T10:00:00.0000000","timeZone":"tzone://Microsoft/Custom"},
+            "originalStartTimeZone":"W. Europe Standard Time"});
+        assert_eq!(original_start(&occurrence), instant("2026-12-07T09:00:00Z"));
+        assert!(!start_guessed(&occurrence));
+        let skeletal = json!({"type":"occurrence",
+            "start":{"dateTime":"2026-12-07T10:00:00.0000000","timeZone":"tzone://Microsoft/Custom"}});
+        assert!(start_guessed(&skeletal));
     }
 
     #[test]

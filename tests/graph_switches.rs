@@ -490,8 +490,6 @@ async fn etag_churn_refetches_only_the_churned_series() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "client bug, not fixed: the 412 refetch reads the master then /instances (which churns \
-            again), so the rebased etag is stale and every run ends 412 + rebase, silently"]
 async fn an_edit_of_a_churning_series_is_pushed_without_a_conflict() {
     let mut t = setup().await;
     let id = churning_series(&mut t).await;

@@ -139,6 +139,26 @@ impl Graph {
         }
         let window = self.window_now();
         let listed = instances(self, id, window).await?;
+        // The etag moves on changes that show nowhere (attendee replies, PROTOCOLS.md §3), and
+        // the listing took time: the master is asked again, so the etag given back is the
+        // newest one a write can be guarded with (a 304 when it did not move).
+        let mut master = master;
+        let mut etag = etag;
+        let mut req = Request::new("GET", self.url(&["me", "events", id], &[]));
+        if let Some(e) = &etag {
+            req = req.header("if-none-match", e.clone());
+        }
+        let again = self.send(req, PAGE_SIZE).await?;
+        match again.status.as_u16() {
+            200 => {
+                if let Ok(fresh) = serde_json::from_slice::<Value>(&again.body) {
+                    etag = etag_of(&fresh).map(str::to_string);
+                    master = fresh;
+                }
+            }
+            404 | 410 => return Ok(Got::Gone),
+            _ => {}
+        }
         let (expected, all_day) =
             series::expansion(&master, window.start, window.end).unwrap_or_default();
         let starts: Vec<i64> = listed.iter().map(|(_, t, _)| *t).collect();

@@ -14,6 +14,8 @@ mod support;
 
 #[path = "support/far_google.rs"]
 mod far_google;
+#[path = "support/far_graph.rs"]
+mod far_graph;
 
 use std::task::Poll;
 use std::time::Duration;
@@ -25,15 +27,18 @@ use almanac::domain::format::read_any;
 use almanac::edit::{EditRequest, stage};
 use almanac::emulator::caldav::{CalDavEmulator, Faults};
 use almanac::emulator::google::GoogleEmulator;
+use almanac::emulator::graph::GraphEmulator;
 use almanac::store::{Keep, PendingChange, Store};
 use almanac::sync::SyncOptions;
 use almanac::sync::accounts::caldav_for;
 use almanac::sync::caldav::CalDav;
 use almanac::sync::engine::{AccountReport, CalendarReport, sync_caldav};
 use almanac::sync::google::{Google, auth, google_for, sync_google};
+use almanac::sync::graph::{Graph, graph_for, sync_graph};
 use almanac::sync::http::RetryPolicy;
 use chrono::{TimeZone, Utc};
 use far_google::GoogleFar;
+use far_graph::GraphFar;
 use serde_json::Value;
 use support::servers::{self, Kind, multistatus};
 
@@ -154,18 +159,31 @@ impl DavFar {
 
 /// The far side of either kind of remote, in the scenarios' words. An event is named by a key
 /// (`e1`): on CalDAV the resource `e1.ics` with UID `e1`; on Google the event `e10000` with
-/// iCalUID `e1` (see `far_google`), so the cache finds it by the same UID on both.
+/// iCalUID `e1` (see `far_google`), so the cache finds it by the same UID on both. On Graph the
+/// server chooses id and iCalUID: the far side remembers the event it made for `e1`, and
+/// [`Far::uid`] gives the UID the cache knows it by (see `far_graph`).
 enum Far {
     Dav(DavFar),
     /// A second client with its own OAuth token, plain HTTP to the emulator's API.
     Google(GoogleFar),
+    /// The same on Graph: its own public client and bearer token.
+    Graph(GraphFar),
 }
 
 impl Far {
     fn dav(&self) -> &DavFar {
         match self {
             Far::Dav(far) => far,
-            Far::Google(_) => panic!("a CalDAV-only step on Google"),
+            _ => panic!("a CalDAV-only step on another protocol"),
+        }
+    }
+
+    /// The UID the cache knows event `key` by (or a UID, as it is): the key itself on CalDAV and
+    /// Google, the iCalUID Graph gave the event made for it on Graph.
+    fn uid(&self, key: &str) -> String {
+        match self {
+            Far::Graph(far) => far.uid(key),
+            _ => key.to_string(),
         }
     }
 
@@ -176,6 +194,7 @@ impl Far {
             Far::Google(far) => {
                 far.upsert(far_google::rich(key, summary)).await;
             }
+            Far::Graph(far) => far.put(key, summary).await,
         }
     }
 
@@ -183,6 +202,7 @@ impl Far {
         match self {
             Far::Dav(far) => far.delete(&format!("{key}.ics")).await,
             Far::Google(far) => far.delete(&far_google::id_of(key)).await,
+            Far::Graph(far) => far.delete(key).await,
         }
     }
 
@@ -196,15 +216,18 @@ impl Far {
                 .into_iter()
                 .map(|e| Value::Array(vec![e]).to_string())
                 .collect(),
+            Far::Graph(far) => far.live().iter().map(far_graph::as_item).collect(),
         }
     }
 
     /// The text of every event named `uid` (on Google: its iCalUID, or the id a create of ours
-    /// chose, which names the item until Google gives it a UID).
+    /// chose, which names the item until Google gives it a UID; on Graph: a key's event, its
+    /// iCalUID, or the `transactionId` our create carried, our local UID).
     async fn with_uid(&self, uid: &str) -> Vec<String> {
         match self {
             Far::Dav(far) => far.with_uid(uid).await,
             Far::Google(far) => far.with_uid(uid).await,
+            Far::Graph(far) => far.with_uid(uid),
         }
     }
 
@@ -218,11 +241,13 @@ impl Far {
                 .map(|(h, e, _)| (h, e))
                 .collect(),
             Far::Google(far) => far.groups().await,
+            Far::Graph(far) => far.groups(),
         }
     }
 
     /// What a process that died right after sending the create `pending` left on the server:
-    /// its text at its href (CalDAV), its event under the id it chose (Google).
+    /// its text at its href (CalDAV), its event under the id it chose (Google), its event made by
+    /// the POST carrying our UID as `transactionId` (Graph).
     async fn replay(&self, pending: &PendingChange) {
         let raw = pending.raw.as_deref().expect("a create has text");
         match self {
@@ -238,11 +263,18 @@ impl Far {
                     far.insert(event).await;
                 }
             }
+            Far::Graph(far) => {
+                let item: Value = serde_json::from_str(raw).expect("a Graph item is JSON");
+                let event = &item["graph"][0];
+                assert!(event["transactionId"].is_string(), "{raw}");
+                far.insert(event).await;
+            }
         }
     }
 
     /// `raw` without what an edit of the title may change: the title and the bookkeeping
-    /// (iCalendar: SUMMARY, SEQUENCE, DTSTAMP lines; Google: `summary` and the server's fields).
+    /// (iCalendar: SUMMARY, SEQUENCE, DTSTAMP lines; Google: `summary` and the server's fields;
+    /// Graph: `subject` and the server's fields).
     fn without_title(&self, raw: &str) -> String {
         match self {
             Far::Dav(_) => raw
@@ -263,6 +295,17 @@ impl Far {
                     }
                 }
                 group.to_string()
+            }
+            Far::Graph(_) => {
+                let mut item: Value = serde_json::from_str(raw).expect("JSON");
+                for event in item["graph"].as_array_mut().expect("an item").iter_mut() {
+                    let obj = event.as_object_mut().expect("an event");
+                    obj.remove("subject");
+                    for key in far_graph::SERVER_FIELDS {
+                        obj.remove(*key);
+                    }
+                }
+                item.to_string()
             }
         }
     }
@@ -291,9 +334,9 @@ impl Far {
                     "{server}"
                 );
             }
-            Far::Google(_) => {
+            Far::Google(_) | Far::Graph(_) => {
                 // Every field but the title and the server's bookkeeping, value for value:
-                // attendees, reminder overrides, extended properties, the unknown field.
+                // attendees, reminders, extended properties or categories, the unknown field.
                 let (before, after) = (self.without_title(before), self.without_title(after));
                 assert_eq!(after, before, "fields lost or changed by the edit");
                 assert!(after.contains("xAlmanacTest"), "{after}");
@@ -317,6 +360,7 @@ fn summary(raw: &str) -> String {
 enum Client {
     Dav(Box<CalDav>),
     Google(Box<Google>),
+    Graph(Box<Graph>),
 }
 
 /// Short waits: their length is not under test.
@@ -332,6 +376,7 @@ fn quick_retries() -> RetryPolicy {
 const ACCOUNT: &str = "test";
 const GOOGLE_CLIENT: &str = "edit-push.apps.googleusercontent.com";
 const GOOGLE_SECRET: &str = "edit-push-secret";
+const GRAPH_CLIENT: &str = "12121212-3434-5656-7878-909090909090";
 
 /// One scenario: a fresh cache syncing one calendar of one account.
 struct Case {
@@ -410,6 +455,45 @@ impl Case {
         }
     }
 
+    /// A cache signed in to the Graph emulator (the device code dance is `graph_sync`'s), syncing
+    /// its calendar named `name`. Its window reaches ten years either way, so the scenarios'
+    /// November 2026 stays in it whatever today is.
+    async fn graph(emu: &GraphEmulator, name: &str) -> Case {
+        emu.add_client(GRAPH_CLIENT);
+        let dir = tempfile::tempdir().unwrap();
+        let (access, refresh) = emu.issue_tokens(GRAPH_CLIENT);
+        auth::save(
+            &auth::token_path(dir.path(), ACCOUNT),
+            &auth::Tokens {
+                access_token: access,
+                expires_at: Utc::now().timestamp() + 3000,
+                refresh_token: refresh,
+            },
+        )
+        .unwrap();
+        let acc = AccountConfig {
+            name: ACCOUNT.into(),
+            kind: AccountKind::Graph,
+            client_id: Some(GRAPH_CLIENT.into()),
+            api_url: Some(emu.api_url()),
+            login_url: Some(emu.login_url()),
+            window: Some(almanac::config::Window {
+                past: 3650,
+                future: 3650,
+            }),
+            ..AccountConfig::default()
+        };
+        let mut graph = graph_for(&acc, dir.path()).unwrap();
+        graph.http.retry = quick_retries();
+        Case {
+            far: Far::Graph(GraphFar::new(emu, name).await),
+            client: Client::Graph(Box::new(graph)),
+            store: Store::open(dir.path()).unwrap(),
+            calendar_name: name.into(),
+            _dir: dir,
+        }
+    }
+
     /// One run of the account with `opts`, as it came.
     async fn sync_with(&mut self, opts: &SyncOptions) -> AccountReport {
         match &self.client {
@@ -417,6 +501,7 @@ impl Case {
             Client::Google(google) => {
                 sync_google(&mut self.store, ACCOUNT, google, opts, None).await
             }
+            Client::Graph(graph) => sync_graph(&mut self.store, ACCOUNT, graph, opts, None).await,
         }
     }
 
@@ -432,8 +517,10 @@ impl Case {
         assert_eq!(c.error, None, "{c:#?}");
         c
     }
+    /// The cache's item for event `uid` (a key, on Graph: see [`Far::uid`]).
     fn item(&self, uid: &str) -> i64 {
-        let found = self.store.items_with_uid(uid).unwrap();
+        let uid = self.far.uid(uid);
+        let found = self.store.items_with_uid(&uid).unwrap();
         assert_eq!(found.len(), 1, "{uid}: {found:?}");
         found[0].0
     }
@@ -457,7 +544,7 @@ impl Case {
         let item = self.item(uid);
         let req = EditRequest::Change {
             item,
-            uid: uid.into(),
+            uid: self.far.uid(uid),
             occurrence: None,
             changes,
             seen_etag: None,
@@ -490,7 +577,7 @@ impl Case {
         let item = self.item(uid);
         let req = EditRequest::Delete {
             item,
-            uid: uid.into(),
+            uid: self.far.uid(uid),
             occurrence: None,
             seen_etag: None,
         };
@@ -563,11 +650,13 @@ impl Case {
                 .unwrap()
                 .is_empty()
         );
-        if let Far::Google(far) = &self.far {
-            // E.g. a write without If-Match, or more requests in flight than allowed.
-            let broken = far.emu.violations();
-            assert!(broken.is_empty(), "protocol violations: {broken:?}");
-        }
+        // E.g. a write without If-Match, or more requests in flight than allowed.
+        let broken = match &self.far {
+            Far::Dav(_) => Vec::new(),
+            Far::Google(far) => far.emu.violations(),
+            Far::Graph(far) => far.emu.violations(),
+        };
+        assert!(broken.is_empty(), "protocol violations: {broken:?}");
     }
 }
 
@@ -594,7 +683,7 @@ async fn round_trip(mut c: Case) {
         .pending_changes(c.calendar())
         .unwrap()
         .into_iter()
-        .find(|p| p.uid == "e1")
+        .find(|p| p.uid == c.far.uid("e1"))
         .unwrap();
     let sent = pending.raw.unwrap();
     assert_ne!(sent, before, "the edit is in what goes");
@@ -722,6 +811,13 @@ async fn deleted_on_server(mut c: Case) {
     assert_eq!(back.len(), 1, "{back:?}");
     assert_eq!(summary(&back[0]), "Mine");
     assert_eq!(c.far.with_uid("e1").await, back);
+    if let Far::Graph(far) = &c.far {
+        // Graph brings no deleted id back: mine is a new event, its POST carrying the item's UID
+        // (e1's iCalUID) as transactionId, so a retry after a lost reply makes no second one.
+        let event: Value = serde_json::from_str(&back[0]).unwrap();
+        assert_eq!(event["graph"][0]["transactionId"], far.uid("e1").as_str());
+        assert_eq!(far.creates().len(), 2, "e1, then mine put back");
+    }
     c.assert_in_step().await;
 }
 
@@ -769,6 +865,15 @@ async fn crash_after_put(mut c: Case) {
             log.iter().any(|l| l.method == "POST" && l.status == 409),
             "the retried insert met its own id: {log:?}"
         );
+    }
+    if let Far::Graph(far) = &c.far {
+        // The retried POST carried the same transactionId: Graph answered with the event the
+        // first one made.
+        let creates = far.creates();
+        assert_eq!(creates.len(), 2, "{creates:?}");
+        assert!(creates.iter().all(|l| l.status == 201), "{creates:?}");
+        let live = far.live();
+        assert!(live[0]["transactionId"] == uid.as_str(), "{live:?}");
     }
     assert_eq!(c.shown(), ["Once only"]);
     c.assert_in_step().await;
@@ -859,6 +964,17 @@ impl Remote for GoogleEmulator {
 
     async fn case(&self, id: &str) -> Case {
         Case::google(self, id)
+    }
+}
+
+impl Remote for GraphEmulator {
+    /// Graph chooses the calendar's id: `id` is its name.
+    async fn make(&self, id: &str) {
+        self.add_calendar(id, true);
+    }
+
+    async fn case(&self, id: &str) -> Case {
+        Case::graph(self, id).await
     }
 }
 
@@ -956,6 +1072,11 @@ async fn edits_round_trip_and_conflicts_resolve_on_the_emulator() {
 #[tokio::test]
 async fn edits_round_trip_and_conflicts_resolve_on_the_google_emulator() {
     all_scenarios(&GoogleEmulator::start().await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn edits_round_trip_and_conflicts_resolve_on_the_graph_emulator() {
+    all_scenarios(&GraphEmulator::start().await.unwrap()).await;
 }
 
 async fn emulator_case(emu: &CalDavEmulator) -> Case {

@@ -155,10 +155,18 @@ fn entries(st: &State, cal: &str, from: i64, to: i64, since: Option<u64>, snap: 
         .map(|id| id.to_string())
         .collect();
     if st.switches.no_removed_for_cancelled_occurrences {
-        // PROTOCOLS.md §3 [obs] "A deleted occurrence may yield no `@removed`".
-        let master_live = |master: &str| st.items.get(master).is_some_and(|m| m.at(snap).is_some());
-        removed
-            .retain(|id| parse_occurrence_id(id).is_none_or(|(master, _)| !master_live(&master)));
+        // PROTOCOLS.md §3 [obs] "A deleted occurrence may yield no `@removed`": only deleted
+        // ones; an occurrence moved out of the window still comes as removed ("Items that left
+        // the window … also come as removed").
+        let cancelled = |master: &str, start: i64| {
+            st.items
+                .get(master)
+                .and_then(|m| m.at(snap))
+                .is_some_and(|(b, _)| b.cancelled.contains(&start))
+        };
+        removed.retain(|id| {
+            parse_occurrence_id(id).is_none_or(|(master, start)| !cancelled(&master, start))
+        });
     }
     if st.switches.out_of_window_removals {
         // PROTOCOLS.md §3 "changed outside it, also come as removed": ids the client never saw.

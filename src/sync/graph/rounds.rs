@@ -570,10 +570,15 @@ fn fold(
                 round.touch(&series).removed.insert(id.to_string());
                 continue;
             }
-            // A master's own id (masters are never members): PROTOCOLS.md §3 "keep a master with
-            // members still in the window"; its fetch at the round's end says whether it is gone.
-            if round.series.contains_key(id) || !store.graph_members_of(calendar, id)?.is_empty() {
+            // A series' master (masters are never members): it changed outside the window
+            // (PROTOCOLS.md §3 "keep a master with members still in the window"); its fetch at
+            // the round's end says whether it is gone (404).
+            if round.series.contains_key(id)
+                || !store.graph_members_of(calendar, id)?.is_empty()
+                || is_cached_master(store, calendar, id)?
+            {
                 round.touch(id);
+                round.seen.insert(id.to_string());
                 continue;
             }
             // A single event, or an id never seen (outside the window): a removal of an
@@ -647,6 +652,16 @@ fn fold(
     let held = store.item_raws(calendar, &changes.removals)?;
     changes.removals.retain(|id| held.contains_key(id));
     Ok(changes)
+}
+
+/// Whether the cache holds `id` as a series (its master first).
+fn is_cached_master(store: &Store, calendar: i64, id: &str) -> Result<bool, SyncError> {
+    let raws = store.item_raws(calendar, &[id.to_string()])?;
+    Ok(raws
+        .get(id)
+        .and_then(|raw| group_parts(raw))
+        .and_then(|(events, _)| events.first().map(kind))
+        .is_some_and(|k| k == "seriesmaster"))
 }
 
 /// Rebuilds every series the round touched: its master fetched once (404 = the series is

@@ -281,7 +281,17 @@ impl Remote for Graph {
                         reason: "there is no event to send".into(),
                     });
                 };
-                let created = match self.post(cal, create_body(first)).await? {
+                let mut body = create_body(first);
+                // PROTOCOLS.md §3: a create carries our UID as `transactionId`, so a retry makes
+                // no second event. A version put back after the server deleted it has none: it
+                // goes with the item's UID (the deleted event's iCalUId), else its old id.
+                if let Value::Object(map) = &mut body
+                    && !map.contains_key("transactionId")
+                {
+                    let uid = first.get("iCalUId").and_then(Value::as_str).unwrap_or(id);
+                    map.insert("transactionId".into(), Value::String(uid.to_string()));
+                }
+                let created = match self.post(cal, body).await? {
                     Step::Stored(Some(v)) => v,
                     Step::Stored(None) => {
                         return Ok(WriteOutcome::Refused {

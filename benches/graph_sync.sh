@@ -216,7 +216,8 @@ for part in rows:
         k = int(part[2:])
         e, a, s = kinds(k)
         goals[part] = 2 + math.ceil(k / PAGE) - 1 + s
-        items = e + a + s * OCC
+        # The moved occurrence is an exception of its own: a master edit leaves it as it was.
+        items = e + a + s * (OCC - 1)
         model[part] = 2 + math.ceil(items / PAGE) - 1 + 2 * s * math.ceil(OCC / PAGE)
 
 print()

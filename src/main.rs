@@ -12,7 +12,9 @@ use almanac::cli::{self, Cli, CliError, CommandLine};
 use almanac::config::{AccountConfig, AccountKind, Config, Secret};
 use almanac::domain::tz;
 use almanac::emulator::caldav::CalDavEmulator;
-use almanac::emulator::{FeedServer, GoogleEmulator, demo, demo_feed, demo_google};
+use almanac::emulator::{
+    FeedServer, GoogleEmulator, GraphEmulator, demo, demo_feed, demo_google, demo_graph,
+};
 use almanac::store::{Staged, Store, StoreError};
 use almanac::sync::SyncOptions;
 use almanac::sync::accounts::sync_accounts;
@@ -283,8 +285,9 @@ fn forget_removed_accounts(store: &mut Store, accounts: &[AccountConfig]) -> Res
     Ok(())
 }
 
-/// `almanac demo`: a CalDAV server on a loopback port whose calendar changes every few seconds,
-/// an account pointed at it, and the TUI over a cache of its own (`DATA_DIR/demo`, fresh each run).
+/// `almanac demo`: CalDAV, Google and Graph servers and a feed on loopback ports, whose calendars
+/// change every few seconds, an account pointed at each, and the TUI over a cache of its own
+/// (`DATA_DIR/demo`, fresh each run).
 fn demo(cli: &Cli, data_dir: &Path, started: Instant) -> Result<(), CliError> {
     let config = load_config(cli)?;
     let dir = data_dir.join("demo");
@@ -333,6 +336,25 @@ fn demo(cli: &Cli, data_dir: &Path, started: Instant) -> Result<(), CliError> {
         },
     )
     .map_err(|e| CliError::Runtime(e.to_string()))?;
+    // A Microsoft Graph account, signed in already: Work changes, Team is read-only.
+    let graph = server
+        .block_on(GraphEmulator::start())
+        .map_err(|e| cannot("Graph server", e))?;
+    const GRAPH_CLIENT: &str = "00000000-0000-4000-8000-a1a1a1a1a1a1";
+    const GRAPH: &str = "Graph";
+    graph.add_client(GRAPH_CLIENT);
+    let graph_zone = demo_graph::Zone::new(zone);
+    let seeded = demo_graph::seed(&graph, day, &graph_zone);
+    let (access_token, refresh_token) = graph.issue_tokens(GRAPH_CLIENT);
+    auth::save(
+        &auth::token_path(&dir, GRAPH),
+        &auth::Tokens {
+            access_token,
+            expires_at: Utc::now().timestamp() + 3000,
+            refresh_token,
+        },
+    )
+    .map_err(|e| CliError::Runtime(e.to_string()))?;
     // A read-only subscription.
     let feed = server
         .block_on(FeedServer::start(&demo_feed::seed(day)))
@@ -342,6 +364,7 @@ fn demo(cli: &Cli, data_dir: &Path, started: Instant) -> Result<(), CliError> {
         [
             demo::spawn(emu.clone(), "work", every),
             demo_google::spawn(google.clone(), "family", day, zone, every),
+            demo_graph::spawn(graph.clone(), seeded, day, graph_zone, every),
             demo_feed::spawn(feed.clone(), day, every),
         ]
     };
@@ -367,6 +390,15 @@ fn demo(cli: &Cli, data_dir: &Path, started: Instant) -> Result<(), CliError> {
             ..Default::default()
         },
         AccountConfig {
+            name: GRAPH.into(),
+            kind: AccountKind::Graph,
+            client_id: Some(GRAPH_CLIENT.into()),
+            api_url: Some(graph.api_url()),
+            login_url: Some(graph.login_url()),
+            sync_every,
+            ..Default::default()
+        },
+        AccountConfig {
             name: "Holidays".into(),
             kind: AccountKind::Ics,
             url: Some(feed.url()),
@@ -374,9 +406,10 @@ fn demo(cli: &Cli, data_dir: &Path, started: Instant) -> Result<(), CliError> {
             ..Default::default()
         },
     ];
-    // Accounts are listed by name: Demo, Google, Holidays is the order the status line names.
+    // Accounts are listed by name: Demo, Google, Graph, Holidays is the order the status line
+    // names.
     let status = format!(
-        "Demo: CalDAV Work, Google Family, feed Holidays change every {}s; s: sync pane; \
+        "Demo: CalDAV Work, Google Family, Graph Work, feed Holidays change every {}s; s: sync pane; \
 CalDAV at {}, user/password demo",
         every.as_secs(),
         emu.base_url(),
@@ -384,6 +417,7 @@ CalDAV at {}, user/password demo",
     let result = tui(&config, &dir, accounts, Some(status), started);
     emu.shutdown();
     google.shutdown();
+    graph.shutdown();
     feed.shutdown();
     result
 }

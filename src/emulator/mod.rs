@@ -7,6 +7,7 @@ mod caldav_xml;
 pub mod demo;
 pub mod demo_feed;
 pub mod demo_google;
+pub mod demo_graph;
 pub mod feed;
 pub mod google;
 pub mod graph;

@@ -27,7 +27,9 @@ mod write;
 
 pub use body::{create_body, is_read_only, patch_body};
 pub use item::{PREFIX, group_etag, group_id, group_parts, group_text, group_uid};
-pub use write::{as_new_event, as_new_event_with_uid, delete_occurrence, edit_group, new_event};
+pub use write::{
+    as_new_event, as_new_event_with_uid, delete_occurrence, edit_group, graph_zone_name, new_event,
+};
 
 /// Bounds on what one item may make us do (its objects come from the network).
 const MAX_GROUP_BYTES: usize = 32 * 1024 * 1024;

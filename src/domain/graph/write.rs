@@ -21,7 +21,7 @@ use crate::domain::time::{EventTime, When};
 use crate::domain::windows_zones::to_windows;
 
 /// The name Graph is given for an IANA zone: its Windows name, else the IANA name itself.
-fn graph_zone_name(tzid: &str) -> String {
+pub fn graph_zone_name(tzid: &str) -> String {
     to_windows(tzid).map_or_else(|| tzid.to_string(), str::to_string)
 }
 

@@ -135,9 +135,42 @@ pub(crate) fn members(st: &State, cal: &str, at: u64, from: i64, to: i64) -> Vec
 
 /// One entry of a round.
 #[derive(Debug, Clone)]
-enum Entry {
+pub(crate) enum Entry {
     Item(Member),
     Removed(String),
+}
+
+/// What a round's entries are a function of: calendar, window, `since`, `snap`, and the two
+/// switches that change which removals are listed.
+pub(crate) type RoundKey = (String, i64, i64, Option<u64>, u64, bool, bool);
+
+/// [`entries`], computed once per round and kept for its later pages.
+fn cached_entries(
+    st: &mut State,
+    cal: &str,
+    from: i64,
+    to: i64,
+    since: Option<u64>,
+    snap: u64,
+) -> std::sync::Arc<Vec<Entry>> {
+    let key: RoundKey = (
+        cal.to_string(),
+        from,
+        to,
+        since,
+        snap,
+        st.switches.no_removed_for_cancelled_occurrences,
+        st.switches.out_of_window_removals,
+    );
+    if let Some(hit) = st.round_cache.get(&key) {
+        return hit.clone();
+    }
+    let list = std::sync::Arc::new(entries(st, cal, from, to, since, snap));
+    if st.round_cache.len() >= 16 {
+        st.round_cache.clear();
+    }
+    st.round_cache.insert(key, list.clone());
+    list
 }
 
 /// The entries of a round over `[from, to)` at `snap`; incremental since `since`.
@@ -346,6 +379,18 @@ pub(crate) fn delta(st: &mut State, req: &DeltaRequest<'_>) -> Reply {
 fn page(st: &mut State, req: &DeltaRequest<'_>, token: Token) -> Reply {
     let newest = st.rounds.entry(token.round).or_insert(0);
     *newest = (*newest).max(token.page);
+    let all = if token.empties > 0 {
+        std::sync::Arc::new(Vec::new())
+    } else {
+        cached_entries(
+            st,
+            &token.cal,
+            token.from,
+            token.to,
+            token.since,
+            token.snap,
+        )
+    };
     let link = |t: &Token, kind: &str| format!("{}{}?${kind}={}", st.origin, req.path, t.encode());
     let next = |t: &Token, offset: usize, empties: usize| Token {
         offset,
@@ -367,14 +412,6 @@ fn page(st: &mut State, req: &DeltaRequest<'_>, token: Token) -> Reply {
         let url = link(&next(&token, token.offset, token.empties - 1), "skiptoken");
         return body(Vec::new(), "@odata.nextLink", url);
     }
-    let all = entries(
-        st,
-        &token.cal,
-        token.from,
-        token.to,
-        token.since,
-        token.snap,
-    );
     // PROTOCOLS.md §3 "A link sent without the page size falls back to 10 [obs]".
     let size = req.style.prefs.page_size.unwrap_or(10).max(1);
     let endless = st.switches.endless_loop;

@@ -122,6 +122,10 @@ pub(crate) struct State {
     pub retry_after_until: Option<Instant>,
     /// Per delta round: the newest page number served (`older_next_links_die`).
     pub rounds: BTreeMap<u64, u64>,
+    /// The entries of recent rounds, by what they are a function of (history only grows): a
+    /// round's pages are slices of one list, not each a new computation of the window.
+    pub round_cache:
+        std::collections::HashMap<super::delta::RoundKey, std::sync::Arc<Vec<super::delta::Entry>>>,
 }
 
 /// A poisoned lock only means a test thread panicked elsewhere; the state is still usable.
@@ -155,6 +159,7 @@ impl State {
             in_flight: 0,
             retry_after_until: None,
             rounds: BTreeMap::new(),
+            round_cache: std::collections::HashMap::new(),
         }
     }
 

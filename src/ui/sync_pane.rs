@@ -73,7 +73,8 @@ fn columns_for(width: usize) -> (Vec<Column>, usize) {
     let fits = |cols: &[Column], name_w: usize| {
         2 + cols.iter().map(|c| c.width(name_w)).sum::<usize>() <= width
     };
-    for drop in [Ctag, Took, Items, Bytes, Token, Requests, LastRun, Counts] {
+    // The ctag column holds a Graph calendar's window: it stays while there is room.
+    for drop in [Took, Items, Ctag, Bytes, Token, Requests, LastRun, Counts] {
         if fits(&cols, NAME_W) {
             return (cols, NAME_W);
         }
@@ -102,9 +103,10 @@ fn columns_for(width: usize) -> (Vec<Column>, usize) {
     (cols, name_w)
 }
 
-/// `s` fitted to exactly `w` columns.
+/// `s` fitted to exactly `w` columns, the last one always blank: a value that fills its column
+/// never runs into the next one.
 fn cell(s: &str, w: usize) -> String {
-    let f = fit(s, w);
+    let f = fit(s, w.saturating_sub(1));
     let pad = w.saturating_sub(f.width());
     format!("{f}{}", " ".repeat(pad))
 }

@@ -350,6 +350,9 @@ impl Round {
     }
 }
 
+/// A page as fetched: status, JSON body, the reply.
+type Fetched = (u16, Value, crate::sync::http::Response);
+
 /// What a reply to a delta request means for the round.
 enum Reply {
     Page(Value),
@@ -426,12 +429,27 @@ async fn pull(
         };
         let whole = resume.is_none();
         let mut round = Round::default();
-        let mut url = first;
+        let url = first;
         let mut pages = 0;
         let mut previous: Option<Vec<String>> = None;
         let mut announced = false;
+        // The next page downloads while this one is applied (the server's time and ours
+        // overlap instead of taking turns); dropping the set cancels it.
+        let mut ahead: tokio::task::JoinSet<Result<Fetched, SyncError>> =
+            tokio::task::JoinSet::new();
+        let mut fetch_first = true;
         loop {
-            let (status, body, resp) = graph.get_json(url.clone(), page_size).await?;
+            let (status, body, resp) = if std::mem::take(&mut fetch_first) {
+                graph.get_json(url.clone(), page_size).await?
+            } else {
+                match ahead.join_next().await {
+                    Some(Ok(fetched)) => fetched?,
+                    Some(Err(e)) => {
+                        return Err(SyncError::Protocol(format!("a page fetch failed: {e}")));
+                    }
+                    None => return Err(SyncError::Protocol("a page fetch was lost".into())),
+                }
+            };
             let page = match read_reply(status, body, &resp)? {
                 Reply::Page(page) => page,
                 Reply::Expired(words) if !restarted => {
@@ -495,15 +513,19 @@ async fn pull(
                     },
                 );
             }
+            let next = page["@odata.nextLink"].as_str();
+            if let Some(next) = next.filter(|_| pages < MAX_PAGES) {
+                let (graph, url) = (graph.clone(), graph.link(next)?);
+                ahead.spawn(async move { graph.get_json(url, page_size).await });
+            }
             let changes = fold(store, state.id, items, &mut round, report)?;
             apply_page(store, state.id, &changes, report, events)?;
-            if let Some(next) = page["@odata.nextLink"].as_str() {
+            if next.is_some() {
                 if pages >= MAX_PAGES {
                     return Err(SyncError::Protocol(format!(
                         "Microsoft Graph kept paging past {MAX_PAGES} pages: the round stopped, and the next run starts again from the last stored point"
                     )));
                 }
-                url = graph.link(next)?;
                 continue;
             }
             let Some(delta) = page["@odata.deltaLink"].as_str() else {

@@ -336,7 +336,7 @@ fn demo(cli: &Cli, data_dir: &Path, started: Instant) -> Result<(), CliError> {
         },
     )
     .map_err(|e| CliError::Runtime(e.to_string()))?;
-    // A Microsoft Graph account, signed in already: Work changes, Team is read-only.
+    // A Microsoft Graph account, signed in already: Office changes, Team is read-only.
     let graph = server
         .block_on(GraphEmulator::start())
         .map_err(|e| cannot("Graph server", e))?;
@@ -409,7 +409,7 @@ fn demo(cli: &Cli, data_dir: &Path, started: Instant) -> Result<(), CliError> {
     // Accounts are listed by name: Demo, Google, Graph, Holidays is the order the status line
     // names.
     let status = format!(
-        "Demo: CalDAV Work, Google Family, Graph Work, feed Holidays change every {}s; s: sync pane; \
+        "Demo: CalDAV Work, Google Family, Graph Office, feed Holidays change every {}s; s: sync pane; \
 CalDAV at {}, user/password demo",
         every.as_secs(),
         emu.base_url(),

@@ -122,36 +122,43 @@ fn monday(today: NaiveDate) -> NaiveDate {
     today - TimeDelta::days(i64::from(today.weekday().num_days_from_monday()))
 }
 
-/// Adds calendars "Work" (the default) and "Team (read-only)" (`canEdit` false) and fills them
-/// around `today`, at wall-clock times in `zone`: on Work a weekly planning series (from four
+/// Adds calendars "Office" (the default) and "Team (read-only)" (`canEdit` false) and fills them
+/// around `today`, at wall-clock times in `zone`: on Office a weekly planning series (from four
 /// weeks back) whose occurrence next week moved to Tuesday and whose one the week after is
 /// cancelled, a weekday standup, a fortnightly 1:1, singles and an all-day event; on Team a
 /// fortnightly sprint demo, a single and a two-day offsite. The same day gives the same events.
 pub fn seed(emu: &GraphEmulator, today: NaiveDate, zone: &Zone) -> Seeded {
-    let work = emu.add_calendar("Work", true);
+    let work = emu.add_calendar("Office", true);
     let team = emu.add_calendar("Team (read-only)", false);
     let week = monday(today);
     let back = week - TimeDelta::days(28);
 
     let planning = emu.insert_event(
         &work,
-        weekly("Weekly planning", at(back, 9, 30), 30, &["monday"], 1, zone),
+        weekly(
+            "Weekly planning",
+            at(back, 11, 15),
+            30,
+            &["monday"],
+            1,
+            zone,
+        ),
     );
     if let Some(master) = id_of(&planning) {
-        let next = at(week + TimeDelta::days(7), 9, 30);
+        let next = at(week + TimeDelta::days(7), 11, 15);
         if let Some(moved) = emu.occurrence_id(&master, zone.unix(next)) {
             let tuesday = at(week + TimeDelta::days(8), 11, 0);
             let mut patch = timed("Weekly planning (moved)", tuesday, 30, zone);
             patch["location"] = json!({"displayName": "Room Hopper"});
             emu.update_event(&moved, patch);
         }
-        let later = at(week + TimeDelta::days(14), 9, 30);
+        let later = at(week + TimeDelta::days(14), 11, 15);
         if let Some(cancelled) = emu.occurrence_id(&master, zone.unix(later)) {
             emu.delete_event(&cancelled);
         }
     }
     let weekdays = ["monday", "tuesday", "wednesday", "thursday", "friday"];
-    let standup_body = weekly("Standup", at(back, 9, 0), 15, &weekdays, 1, zone);
+    let standup_body = weekly("Standup", at(back, 10, 45), 15, &weekdays, 1, zone);
     let standup = Standup {
         master: id_of(&emu.insert_event(&work, standup_body.clone())).unwrap_or_default(),
         body: standup_body,
@@ -295,7 +302,7 @@ fn cancel_a_standup(
     let upcoming: Vec<i64> = (0..14)
         .map(|d| today + TimeDelta::days(d))
         .filter(|d| d.weekday().num_days_from_monday() < 5)
-        .map(|d| zone.unix(at(d, 9, 0)))
+        .map(|d| zone.unix(at(d, 10, 45)))
         .filter(|t| !standup.cancelled.contains(t))
         .collect();
     if upcoming.is_empty() {

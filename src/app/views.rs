@@ -16,10 +16,11 @@ pub use crate::config::View;
 const JUMP_CHUNK_DAYS: i64 = 28;
 /// How far `]`/`[` look before saying there is nothing (26 chunks: about two years).
 const JUMP_CHUNKS: u32 = 26;
-/// The agenda reads a few days back and three weeks ahead of the selection, and reads again once
-/// fewer than a week of them is left ahead: a page costs what four weeks hold.
-const AGENDA_BACK: i64 = 3;
-const AGENDA_AHEAD: i64 = 24;
+/// The agenda reads the day before and two weeks ahead of the selection, and reads again once
+/// fewer than a week of them is left ahead: a page costs what two weeks hold (about 1,000
+/// occurrences in the 100k bench cache, where one day already fills a screen).
+const AGENDA_BACK: i64 = 1;
+const AGENDA_AHEAD: i64 = 13;
 const AGENDA_KEEP_AHEAD: i64 = 6;
 /// The hour the time grid opens on, so the working day shows first.
 pub const WORKDAY_HOUR: u32 = 9;

@@ -1,5 +1,5 @@
 //! Month view cost at 10,000 and 100,000 cached events: read the window the app asks for, lay it out,
-//! draw it. See `benches/README.md` for how to run it and the results.
+//! draw it; and the same for the week, day and agenda views. See `benches/README.md` for how to run it and the results.
 //!
 //! The cache is built once per size in a temporary directory, through the public API and the real
 //! iCalendar reader (`read_calendar` on generated VEVENT text, then `Store::import_items` in batches),
@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use almanac::app::update::select;
+use almanac::app::views::View;
 use almanac::app::{Command, Model, Msg, update};
 use almanac::config::Clock;
 use almanac::domain::read_calendar;
@@ -365,6 +366,27 @@ fn month(c: &mut Criterion) {
                 black_box(&buf);
             })
         });
+        // The week, day and agenda views: the window each asks for, loaded, laid out and drawn.
+        for view in [View::Week, View::Day, View::Agenda] {
+            let (mut vm, _, _) = model_and_window();
+            vm.views.view = view;
+            let (vfrom, vto) = vm.wanted_window();
+            vm.requested = Some((vfrom, vto));
+            update(&mut vm, load(&reader, vfrom, vto));
+            eprintln!(
+                "{n} events: the {view:?} view reads {vfrom}..={vto}: {} occurrences",
+                vm.occurrences.len()
+            );
+            let name = format!("{view:?}").to_lowercase();
+            g.bench_function(format!("{name}_load_layout_draw"), |b| {
+                b.iter(|| {
+                    update(&mut vm, load(&reader, vfrom, vto));
+                    buf.reset();
+                    ui::draw(&vm, area, &mut buf);
+                    black_box(&buf);
+                })
+            });
+        }
         // What `main` and `app::run` do before the first frame, minus the terminal: open the cache
         // (schema check), the sample check, a fresh read connection (cold SQLite page cache, warm OS
         // cache), the first load, layout and draw.

@@ -20,6 +20,8 @@ pub struct Config {
     pub clock: Clock,
     /// `None`: the system zone.
     pub zone: Option<Tz>,
+    /// The view the TUI opens in.
+    pub view: View,
     pub accounts: Vec<AccountConfig>,
     /// The file the person's settings came from, if any.
     pub source: Option<PathBuf>,
@@ -32,6 +34,17 @@ pub enum Clock {
     H24,
     #[serde(rename = "12h")]
     H12,
+}
+
+/// The TUI's main views (`[ui] view`); the model keeps the one on screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum View {
+    #[default]
+    Month,
+    Week,
+    Day,
+    Agenda,
 }
 
 /// An account as configured (sync uses it; the cache keeps its state).
@@ -281,6 +294,7 @@ struct UiLayer {
     time_format: Option<Clock>,
     #[serde(default, deserialize_with = "zone_name")]
     zone: Option<Option<Tz>>,
+    view: Option<View>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -330,6 +344,7 @@ impl Config {
             week_start: Weekday::Mon,
             clock: Clock::H24,
             zone: None,
+            view: View::Month,
             accounts: Vec::new(),
             source: None,
         };
@@ -380,6 +395,9 @@ impl Config {
             }
             if let Some(z) = ui.zone {
                 self.zone = z;
+            }
+            if let Some(v) = ui.view {
+                self.view = v;
             }
         }
         self.accounts
@@ -478,6 +496,7 @@ fn expected_value(key: &str) -> Option<&'static str> {
         "zone" => {
             "an IANA zone name in quotes: zone = \"Europe/Berlin\", or \"\" for the system zone"
         }
+        "view" => "a view name in quotes: view = \"month\" (or \"week\", \"day\", \"agenda\")",
         "name" => "a string in quotes: name = \"home\"",
         "kind" => "a string in quotes: kind = \"caldav\"",
         "url" => "a string in quotes: url = \"https://dav.example.org/\"",
@@ -802,5 +821,29 @@ mod tests {
             .to_string();
         assert!(e.starts_with("/x/c.toml:1:"), "{e}");
         assert!(e.contains("fix:"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod view_tests {
+    use super::*;
+
+    #[test]
+    fn the_start_view_is_read_and_a_bad_one_names_the_line_and_the_choices() {
+        assert_eq!(Config::defaults().view, View::Month);
+        let c = Config::from_str_at("[ui]\nview = \"week\"\n", Path::new("c.toml")).unwrap();
+        assert_eq!(c.view, View::Week);
+        let e = Config::from_str_at("[ui]\n\nview = \"year\"\n", Path::new("/x/c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/x/c.toml") && e.contains(":3"), "{e}");
+        assert!(
+            e.contains("agenda") && e.contains("use one of the values"),
+            "{e}"
+        );
+        let e = Config::from_str_at("[ui]\nview = 2\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("view = \"month\""), "{e}");
     }
 }

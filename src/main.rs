@@ -198,6 +198,7 @@ fn tui(
     let zone = config.zone.unwrap_or_else(tz::system_zone);
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut model = Model::new(day, zone, config.week_start, config.clock, color);
+    model.views.view = config.view;
     // The real clock from the start: a message's age is measured on it.
     model.now = Utc::now();
     model.size = crossterm::terminal::size().unwrap_or((80, 24));

@@ -66,6 +66,48 @@ fn browse_the_sample_month_with_keys_in_a_real_terminal() {
     assert!(log.contains("first frame drawn"), "{log}");
 }
 
+/// `w`, `D`, `A` and `m` switch views in the real binary, and the week holds at 40x12; `[ui] view`
+/// picks the view at start.
+#[test]
+fn switch_between_month_week_day_and_agenda() {
+    if !tmux_available() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let config = data.path().join("config.toml");
+    std::fs::write(&config, "[ui]\nview = \"agenda\"\n").unwrap();
+    let cmd = format!(
+        "env ALMANAC_DATA_DIR={} ALMANAC_CONFIG={} ALMANAC_TODAY=2026-11-23 TZ=Europe/Berlin TERM=xterm-256color {}; sleep 30",
+        data.path().display(),
+        config.display(),
+        env!("CARGO_BIN_EXE_almanac")
+    );
+    let tmux = Tmux::start("views", "views", 80, 24, &cmd);
+    let agenda = tmux.wait_text("Agenda · November 2026");
+    assert!(
+        agenda.contains("Monday 23 November 2026 · today"),
+        "{agenda}"
+    );
+    tmux.keys(&["w"]);
+    let week = tmux.wait_text("Week 48");
+    assert!(week.contains("09:00 │Standup"), "{week}");
+    tmux.keys(&["D"]);
+    let day = tmux.wait_for("the day view", |s| {
+        s.contains("Monday 23 November") && !s.contains("Week 48") && s.contains("09:00 Standup")
+    });
+    assert!(day.contains("19:30 Dinner with Lee"), "{day}");
+    tmux.keys(&["w"]);
+    tmux.wait_text("Week 48");
+    tmux.run(&["resize-window", "-t", "views", "-x", "40", "-y", "12"]);
+    tmux.wait_text("M 23");
+    tmux.run(&["resize-window", "-t", "views", "-x", "80", "-y", "24"]);
+    tmux.keys(&["m"]);
+    tmux.wait_for("the month", |s| {
+        s.contains("November 2026") && s.contains("p ‹ › n")
+    });
+    tmux.keys(&["q"]);
+}
+
 /// What another process writes to the cache (`almanac import` from a shell) reaches the open
 /// TUI within a second or two, and the sample badge goes with the sample.
 #[test]

@@ -2,7 +2,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// What a key does in the month view.
+/// What a key does in the main view (month, week, day or agenda).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     PrevDay,
@@ -28,6 +28,13 @@ pub enum Action {
     Conflicts,
     Help,
     Quit,
+    MonthView,
+    WeekView,
+    DayView,
+    AgendaView,
+    NextAcross,
+    PrevAcross,
+    Now,
 }
 
 /// A row of the keymap.
@@ -52,27 +59,62 @@ pub const KEYMAP: &[Binding] = &[
     Binding {
         keys: &[KeyCode::Up, KeyCode::Char('k')],
         action: Action::PrevWeek,
-        help: "previous week",
+        help: "previous week · hour (week, day) · event",
     },
     Binding {
         keys: &[KeyCode::Down, KeyCode::Char('j')],
         action: Action::NextWeek,
-        help: "next week",
+        help: "next week · hour (week, day) · event",
     },
     Binding {
         keys: &[KeyCode::Char('p'), KeyCode::PageUp],
         action: Action::PrevMonth,
-        help: "previous month",
+        help: "previous month · week (week, day) · page",
     },
     Binding {
         keys: &[KeyCode::Char('n'), KeyCode::PageDown],
         action: Action::NextMonth,
-        help: "next month",
+        help: "next month · week (week, day) · page",
     },
     Binding {
         keys: &[KeyCode::Char('t')],
         action: Action::Today,
         help: "today",
+    },
+    Binding {
+        keys: &[KeyCode::Char('.')],
+        action: Action::Now,
+        help: "now: today, and this hour in week and day",
+    },
+    Binding {
+        keys: &[KeyCode::Char(']')],
+        action: Action::NextAcross,
+        help: "next event, across days",
+    },
+    Binding {
+        keys: &[KeyCode::Char('[')],
+        action: Action::PrevAcross,
+        help: "previous event, across days",
+    },
+    Binding {
+        keys: &[KeyCode::Char('m')],
+        action: Action::MonthView,
+        help: "month view",
+    },
+    Binding {
+        keys: &[KeyCode::Char('w')],
+        action: Action::WeekView,
+        help: "week view: days on a time grid",
+    },
+    Binding {
+        keys: &[KeyCode::Char('D')],
+        action: Action::DayView,
+        help: "day view",
+    },
+    Binding {
+        keys: &[KeyCode::Char('A')],
+        action: Action::AgendaView,
+        help: "agenda: a list by day",
     },
     Binding {
         keys: &[KeyCode::Char('g')],
@@ -185,6 +227,22 @@ pub fn key_label(code: &KeyCode) -> String {
     }
 }
 
+/// The keys that switch views, for the title line: `m w D A`.
+pub fn view_keys() -> String {
+    let views = [
+        Action::MonthView,
+        Action::WeekView,
+        Action::DayView,
+        Action::AgendaView,
+    ];
+    KEYMAP
+        .iter()
+        .filter(|b| views.contains(&b.action))
+        .filter_map(|b| b.keys.first().map(key_label))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The help overlay's rows: keys, then what they do.
 pub fn help_rows() -> Vec<(String, &'static str)> {
     KEYMAP
@@ -217,7 +275,7 @@ mod tests {
         assert!(
             help_rows()
                 .iter()
-                .any(|(k, h)| k == "n PgDn" && *h == "next month")
+                .any(|(k, h)| k == "n PgDn" && h.starts_with("next month"))
         );
     }
 }

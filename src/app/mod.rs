@@ -12,6 +12,7 @@ pub mod run;
 pub mod sample;
 mod sync;
 pub mod update;
+pub mod views;
 
 pub use model::{Mode, Model, MonthView, Status, SyncView};
 pub use update::{Command, Msg, update};

@@ -6,6 +6,7 @@ use chrono_tz::Tz;
 use super::conflicts::ConflictsView;
 use super::editing::{Intent, Pick, Removal};
 use super::form::Form;
+use super::views::{DayIndex, View, ViewState};
 use crate::config::Clock;
 use crate::domain::{Calendar, EventDetail, Occurrence};
 
@@ -65,8 +66,6 @@ pub struct MonthView {
     /// The first day of the first week row.
     pub first_day: NaiveDate,
     pub rows: Vec<WeekRow>,
-    /// For each day of the grid, its occurrences: all-day and multi-day first, then by start.
-    pub days: Vec<Vec<usize>>,
 }
 
 /// Where an occurrence falls in the display zone, computed once per load.
@@ -145,6 +144,8 @@ pub struct Model {
     /// The days last asked for.
     pub requested: Option<(NaiveDate, NaiveDate)>,
     pub month: MonthView,
+    /// The view on screen (month, week, day, agenda) and its own state.
+    pub views: ViewState,
     pub mode: Mode,
     pub status: Option<Status>,
     pub sync: SyncView,
@@ -188,6 +189,7 @@ impl Model {
             loaded: None,
             requested: None,
             month: MonthView::default(),
+            views: ViewState::default(),
             mode: Mode::Month,
             status: None,
             sync: SyncView::default(),
@@ -211,9 +213,13 @@ impl Model {
         )
     }
 
-    /// The days to load: the visible weeks. A load costs what they hold, a few milliseconds at most.
+    /// The days to load: the visible weeks (or the week, or the agenda's weeks). A load costs
+    /// what they hold, a few milliseconds at most.
     pub fn wanted_window(&self) -> (NaiveDate, NaiveDate) {
-        self.visible_days()
+        match self.views.view {
+            View::Month => self.visible_days(),
+            View::Week | View::Day | View::Agenda => super::views::window(self),
+        }
     }
 
     /// The calendar with `id`.
@@ -227,13 +233,9 @@ impl Model {
     }
 
     /// The occurrences on `day` (indices into `occurrences`): all-day and multi-day first, then by
-    /// start. Empty for days outside the grid.
+    /// start. Empty for days not loaded.
     pub fn day_list(&self, day: NaiveDate) -> &[usize] {
-        let offset = (day - self.month.first_day).num_days();
-        usize::try_from(offset)
-            .ok()
-            .and_then(|i| self.month.days.get(i))
-            .map_or(&[], Vec::as_slice)
+        self.views.days.list(day)
     }
 
     /// The selected event, if the selected day has any.
@@ -243,7 +245,8 @@ impl Model {
             .map(|&i| &self.occurrences[i])
     }
 
-    /// Recomputes the month layout for the selected day's month. Pure: called by `update`.
+    /// Recomputes the month layout for the selected day's month, and the loaded days' lists.
+    /// Pure: called by `update`.
     pub fn relayout(&mut self) {
         self.month = layout_month(
             self.selected,
@@ -251,6 +254,10 @@ impl Model {
             &self.occurrences,
             &self.spans,
         );
+        self.views.days = match self.loaded {
+            Some(window) => DayIndex::build(window, &self.occurrences, &self.spans),
+            None => DayIndex::default(),
+        };
     }
 }
 
@@ -271,8 +278,6 @@ pub fn layout_month(
     let mut rows: Vec<WeekRow> = (0..weeks).map(|_| WeekRow::default()).collect();
     // Lane occupancy per row: lanes[row][lane] = last column taken.
     let mut lanes: Vec<Vec<usize>> = vec![Vec::new(); weeks as usize];
-    let mut days: Vec<Vec<usize>> = vec![Vec::new(); (weeks * 7) as usize];
-    let mut bars_per_day: Vec<usize> = vec![0; days.len()];
 
     for (idx, (occ, span)) in occurrences.iter().zip(spans).enumerate() {
         if occ.cancelled() {
@@ -282,21 +287,7 @@ pub fn layout_month(
         if last < first_day || first > last_day {
             continue;
         }
-        // Occurrences arrive in start order; bars go before the day's timed events.
-        let is_bar = span.spans_days(occ);
-        let (a, b) = (
-            (first.max(first_day) - first_day).num_days() as usize,
-            (last.min(last_day) - first_day).num_days() as usize,
-        );
-        for d in a..=b {
-            if is_bar {
-                days[d].insert(bars_per_day[d], idx);
-                bars_per_day[d] += 1;
-            } else {
-                days[d].push(idx);
-            }
-        }
-        if !is_bar {
+        if !span.spans_days(occ) {
             let offset = (first - first_day).num_days() as usize;
             rows[offset / 7].timed[offset % 7].push(idx);
             continue;
@@ -339,6 +330,5 @@ pub fn layout_month(
         month,
         first_day,
         rows,
-        days,
     }
 }

@@ -10,6 +10,7 @@ use super::editing::{self, Intent};
 use super::keymap::{Action, action_for};
 use super::layout;
 use super::model::{LocalSpan, Mode, Model, Status};
+use super::views::{self, View};
 use super::{conflicts, sync};
 use crate::domain::text::{sanitize, sanitize_in_place};
 use crate::domain::typed_date::parse_day;
@@ -190,7 +191,7 @@ fn dispatch(model: &mut Model, msg: Msg) -> Vec<Command> {
             model.loaded = Some((from, to));
             model.relayout();
             clamp_cursor(model);
-            Vec::new()
+            views::on_loaded(model)
         }
         Msg::DetailLoaded { event_id, detail } => {
             model.detail = detail.map(|d| (event_id, d));
@@ -365,6 +366,9 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
 }
 
 fn on_action(model: &mut Model, action: Action) -> Vec<Command> {
+    if let Some(commands) = views::on_action(model, action) {
+        return commands;
+    }
     let day = model.selected;
     match action {
         Action::PrevDay => select(model, day - Duration::days(1)),
@@ -426,6 +430,13 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Command> {
             Vec::new()
         }
         Action::Quit => quit(model),
+        Action::MonthView
+        | Action::WeekView
+        | Action::DayView
+        | Action::AgendaView
+        | Action::NextAcross
+        | Action::PrevAcross
+        | Action::Now => Vec::new(), // `views::on_action` answers these
     }
 }
 
@@ -449,7 +460,9 @@ fn quit(model: &mut Model) -> Vec<Command> {
 
 fn on_mouse(model: &mut Model, mouse: MouseEvent) -> Vec<Command> {
     match mouse.kind {
-        MouseEventKind::Down(MouseButton::Left) if model.mode == Mode::Month => {
+        MouseEventKind::Down(MouseButton::Left)
+            if model.mode == Mode::Month && model.views.view == View::Month =>
+        {
             let (w, h) = model.size;
             if layout::too_small(w, h) {
                 return Vec::new();
@@ -477,6 +490,12 @@ pub fn select(model: &mut Model, day: NaiveDate) -> Vec<Command> {
         (day.year(), day.month()) != (model.selected.year(), model.selected.month());
     model.selected = day;
     model.cursor = 0;
+    if model.views.view != View::Month {
+        if month_changed {
+            model.relayout();
+        }
+        return views::ensure_window(model);
+    }
     if !month_changed && model.requested.is_some() {
         return Vec::new();
     }
@@ -527,7 +546,8 @@ fn load_detail(model: &mut Model) -> Vec<Command> {
     }
 }
 
-fn move_cursor(model: &mut Model, delta: isize) {
+/// Moves the cursor within the selected day's list, round.
+pub(super) fn move_cursor(model: &mut Model, delta: isize) {
     let n = model.day_list(model.selected).len();
     if n == 0 {
         return;

@@ -1,5 +1,6 @@
 //! Drawing: `view(&Model, &mut Frame)` is a pure function of the model. One widget per pane.
 
+mod agenda;
 mod conflicts;
 mod day;
 mod form;
@@ -8,12 +9,14 @@ mod overlay;
 mod sync_pane;
 pub mod text;
 pub mod theme;
+mod week;
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
 use crate::app::layout::{self, SIDE_PANE_FROM};
+use crate::app::views::{self, View};
 use crate::app::{Mode, Model};
 use text::fit;
 use theme::Theme;
@@ -30,7 +33,9 @@ pub fn view(model: &Model, frame: &mut Frame) {
 /// Draws into a buffer (what `view` does, usable without a terminal).
 pub fn draw(model: &Model, area: Rect, buf: &mut Buffer) {
     let theme = Theme { color: model.color };
-    if layout::too_small(area.width, area.height) {
+    if model.views.view != View::Month {
+        draw_view(model, area, buf, theme);
+    } else if layout::too_small(area.width, area.height) {
         draw_small(model, area, buf, theme);
     } else {
         let geo = layout::month(area, model.month.rows.len() as u16);
@@ -53,7 +58,27 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer) {
 }
 
 fn month_title(model: &Model) -> String {
-    model.month.month.format("%B %Y").to_string()
+    views::title(model)
+}
+
+/// The week, day or agenda view, with the title and status lines the month has.
+fn draw_view(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
+    if area.height == 0 || area.width == 0 {
+        return;
+    }
+    draw_title(model, Rect { height: 1, ..area }, buf, theme);
+    match model.views.view {
+        View::Agenda => agenda::draw(model, area, buf, theme),
+        _ => week::draw(model, area, buf, theme),
+    }
+    if area.height > 1 {
+        let status = Rect {
+            y: area.bottom() - 1,
+            height: 1,
+            ..area
+        };
+        draw_status(model, status, buf, theme);
+    }
 }
 
 fn draw_title(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
@@ -71,7 +96,14 @@ fn draw_title(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
             theme.badge(),
         );
     }
-    let right = format!("{}  p ‹ › n  ? help ", model.zone.name());
+    let right = match model.views.view {
+        View::Month => format!("{}  p ‹ › n  ? help ", model.zone.name()),
+        _ => format!(
+            "{}  {}  ? help ",
+            model.zone.name(),
+            crate::app::keymap::view_keys()
+        ),
+    };
     let rw = right.chars().count() as u16;
     if area.width > rw + x - area.x + 2 {
         buf.set_stringn(area.right() - rw, area.y, &right, rw as usize, theme.dim());

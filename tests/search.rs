@@ -255,3 +255,28 @@ fn a_cache_made_before_the_index_is_indexed_with_its_attendees_when_opened() {
     assert_eq!(summaries(&reader, "ingrid"), ["Retro"]);
     assert_eq!(summaries(&reader, "retro"), ["Retro"]);
 }
+
+#[test]
+fn a_short_page_keeps_the_nearest_on_both_sides() {
+    let events = [
+        vevent("a", "20260601T090000Z", "SUMMARY:Dentist long ago\r\n"),
+        vevent("b", "20260614T090000Z", "SUMMARY:Dentist yesterday\r\n"),
+        vevent("c", "20260620T090000Z", "SUMMARY:Dentist next week\r\n"),
+        vevent("d", "20260616T090000Z", "SUMMARY:Dentist tomorrow\r\n"),
+        vevent("e", "20260701T090000Z", "SUMMARY:Dentist next month\r\n"),
+    ]
+    .concat();
+    let (_dir, _store, reader, _) = setup(&events);
+    let query = SearchQuery::around("dentist", noon(2026, 6, 15), &UTC, 1);
+    let hits = reader.search(&query, &UTC).unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(&*hits[0].summary, "Dentist tomorrow");
+    let query = SearchQuery::around("dentist", noon(2026, 7, 5), &UTC, 2);
+    let hits: Vec<String> = reader
+        .search(&query, &UTC)
+        .unwrap()
+        .iter()
+        .map(|o| o.summary.to_string())
+        .collect();
+    assert_eq!(hits, ["Dentist next month", "Dentist next week"]);
+}

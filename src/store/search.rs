@@ -113,15 +113,29 @@ impl StoreReader {
             .filter(|c| c.hidden)
             .map(|c| c.id)
             .collect();
+        // Single events: only the `limit` nearest on each side of `around` by key (twice that,
+        // for the zone slack of wall-clock keys), so a common word costs a page, not every match.
+        // Series are few; each is expanded over the days and sorted with the rest.
+        let now = query.around.timestamp();
+        let page = (query.limit as i64).saturating_mul(2);
+        let matched = "id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?1)";
         let sql = format!(
-            "SELECT {OCCURRENCE_COLUMNS}, series FROM events
-              WHERE id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?1)
-                AND start_key < ?3
-                AND ((series IS NULL AND end_key >= ?2)
-                  OR (series IS NOT NULL AND (series_end_key IS NULL OR series_end_key >= ?2)))"
+            "SELECT * FROM (SELECT {OCCURRENCE_COLUMNS}, NULL FROM events
+                WHERE {matched} AND series IS NULL AND start_key < ?3 AND end_key >= ?2
+                  AND end_key >= ?4 - {ZONE_SLACK_SECS}
+                ORDER BY start_key LIMIT ?5)
+             UNION ALL
+             SELECT * FROM (SELECT {OCCURRENCE_COLUMNS}, NULL FROM events
+                WHERE {matched} AND series IS NULL AND start_key < ?3 AND end_key >= ?2
+                  AND end_key < ?4 + {ZONE_SLACK_SECS}
+                ORDER BY start_key DESC LIMIT ?5)
+             UNION ALL
+             SELECT {OCCURRENCE_COLUMNS}, series FROM events
+              WHERE {matched} AND series IS NOT NULL AND start_key < ?3
+                AND (series_end_key IS NULL OR series_end_key >= ?2)"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![expr, lo, hi], |r| {
+        let rows = stmt.query_map(params![expr, lo, hi, now, page], |r| {
             Ok((occurrence_from_row(r)?, r.get::<_, Option<String>>(13)?))
         })?;
         let in_range = |o: &Occurrence| !o.cancelled() && o.overlaps_days(from, to, display);
@@ -153,6 +167,9 @@ impl StoreReader {
             }
         }
         out.retain(|o| !o.cancelled());
+        // The two single-event pages overlap within the zone slack.
+        out.sort_by_key(|o| (o.event_id, o.start.key()));
+        out.dedup_by_key(|o| (o.event_id, o.start.key()));
         nearest_first(&mut out, query.around, display);
         out.truncate(query.limit);
         self.mark_pending(&mut out)?;

@@ -1,10 +1,12 @@
 //! Drawing: `view(&Model, &mut Frame)` is a pure function of the model. One widget per pane.
 
+mod calendars;
 mod conflicts;
 mod day;
 mod form;
 mod month;
 mod overlay;
+mod search;
 mod sync_pane;
 pub mod text;
 pub mod theme;
@@ -13,6 +15,7 @@ use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
+use crate::app::keymap::Action;
 use crate::app::layout::{self, SIDE_PANE_FROM};
 use crate::app::{Mode, Model};
 use text::fit;
@@ -41,7 +44,9 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer) {
     }
     // Every mode is drawn at every size: a mode that takes keys is always on screen.
     match &model.mode {
-        Mode::Help => overlay::draw_help(model.scroll, area, buf, theme),
+        Mode::Help => overlay::draw_help(&model.keymap, model.scroll, area, buf, theme),
+        Mode::Search => search::draw(model, area, buf, theme),
+        Mode::Calendars => calendars::draw(model, area, buf, theme),
         Mode::Detail => overlay::draw_detail(model, area, buf, theme),
         Mode::Sync => sync_pane::draw(model, area, buf, theme),
         Mode::Conflicts => conflicts::draw(model, area, buf, theme),
@@ -71,7 +76,14 @@ fn draw_title(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
             theme.badge(),
         );
     }
-    let right = format!("{}  p ‹ › n  ? help ", model.zone.name());
+    let keys = &model.keymap;
+    let right = format!(
+        "{}  {} ‹ › {}  {} help ",
+        model.zone.name(),
+        keys.key_of(Action::PrevMonth),
+        keys.key_of(Action::NextMonth),
+        keys.key_of(Action::Help)
+    );
     let rw = right.chars().count() as u16;
     if area.width > rw + x - area.x + 2 {
         buf.set_stringn(area.right() - rw, area.y, &right, rw as usize, theme.dim());
@@ -92,6 +104,10 @@ fn draw_status(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
             theme.title(),
         ),
         _ if !model.sync.waiting.is_empty() => (format!(" {}", waiting(model)), theme.title()),
+        (Mode::Month, None) if model.search.active => (
+            format!(" {}", crate::app::search::status_text(model)),
+            theme.title(),
+        ),
         (_, Some(status)) => (
             format!(" {}", status.text),
             if status.error {
@@ -102,7 +118,16 @@ fn draw_status(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
         ),
         _ if !model.sync.running.is_empty() => (format!(" {}", syncing(model)), theme.title()),
         _ if model.showing_sample() => (format!(" {SAMPLE_HINT}"), theme.dim()),
-        _ => (" ? help · q quit".to_string(), theme.dim()),
+        _ => (
+            format!(
+                " {} help · {} search · {} calendars · {} quit",
+                model.keymap.key_of(Action::Help),
+                model.keymap.key_of(Action::Search),
+                model.keymap.key_of(Action::CalendarList),
+                model.keymap.key_of(Action::Quit)
+            ),
+            theme.dim(),
+        ),
     };
     buf.set_stringn(area.x, area.y, fit(&text, w), w, style);
 }

@@ -118,21 +118,30 @@ impl StoreReader {
         // Series are few; each is expanded over the days and sorted with the rest.
         let now = query.around.timestamp();
         let page = (query.limit as i64).saturating_mul(2);
-        let matched = "id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?1)";
+        // The index is read once, the matching rows looked up by rowid (a common word matches a
+        // tenth of the cache; a scan of `events` probing the matches would cost the whole table).
+        let columns: Vec<String> = OCCURRENCE_COLUMNS
+            .split(',')
+            .map(|c| format!("e.{}", c.trim()))
+            .collect();
+        let columns = columns.join(", ");
         let sql = format!(
-            "SELECT * FROM (SELECT {OCCURRENCE_COLUMNS}, NULL FROM events
-                WHERE {matched} AND series IS NULL AND start_key < ?3 AND end_key >= ?2
-                  AND end_key >= ?4 - {ZONE_SLACK_SECS}
-                ORDER BY start_key LIMIT ?5)
+            "WITH m AS MATERIALIZED (
+                SELECT {columns}, e.series, e.start_key AS k FROM events_fts f
+                 CROSS JOIN events e ON e.id = f.rowid
+                 WHERE events_fts MATCH ?1 AND e.start_key < ?3
+                   AND ((e.series IS NULL AND e.end_key >= ?2)
+                     OR (e.series IS NOT NULL
+                         AND (e.series_end_key IS NULL OR e.series_end_key >= ?2))))
+             SELECT * FROM (SELECT {OCCURRENCE_COLUMNS}, NULL, k FROM m
+                WHERE series IS NULL AND end_key >= ?4 - {ZONE_SLACK_SECS}
+                ORDER BY k LIMIT ?5)
              UNION ALL
-             SELECT * FROM (SELECT {OCCURRENCE_COLUMNS}, NULL FROM events
-                WHERE {matched} AND series IS NULL AND start_key < ?3 AND end_key >= ?2
-                  AND end_key < ?4 + {ZONE_SLACK_SECS}
-                ORDER BY start_key DESC LIMIT ?5)
+             SELECT * FROM (SELECT {OCCURRENCE_COLUMNS}, NULL, k FROM m
+                WHERE series IS NULL AND end_key < ?4 + {ZONE_SLACK_SECS}
+                ORDER BY k DESC LIMIT ?5)
              UNION ALL
-             SELECT {OCCURRENCE_COLUMNS}, series FROM events
-              WHERE {matched} AND series IS NOT NULL AND start_key < ?3
-                AND (series_end_key IS NULL OR series_end_key >= ?2)"
+             SELECT {OCCURRENCE_COLUMNS}, series, k FROM m WHERE series IS NOT NULL"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params![expr, lo, hi, now, page], |r| {

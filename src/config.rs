@@ -25,6 +25,26 @@ pub struct Config {
     pub accounts: Vec<AccountConfig>,
     /// The file the person's settings came from, if any.
     pub source: Option<PathBuf>,
+    /// `[ui] hidden`: calendars hidden from every view (`name` or `account/name`).
+    pub hidden: Vec<String>,
+    /// `[keys]`: actions bound to other keys than the defaults (app::keymap reads them).
+    pub keys: Vec<KeySetting>,
+}
+
+/// One line of `[keys]`: an action's name, the keys that now do it, and where it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySetting {
+    pub action: String,
+    pub keys: Vec<String>,
+    pub line: usize,
+}
+
+/// A `[keys]` value: one key or a list of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum KeyList {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// How clock times are written.
@@ -285,6 +305,7 @@ struct Layer {
     ui: Option<UiLayer>,
     #[serde(default)]
     account: Vec<toml::Spanned<AccountConfig>>,
+    keys: Option<std::collections::BTreeMap<String, toml::Spanned<KeyList>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -295,6 +316,7 @@ struct UiLayer {
     #[serde(default, deserialize_with = "zone_name")]
     zone: Option<Option<Tz>>,
     view: Option<View>,
+    hidden: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -347,8 +369,10 @@ impl Config {
             view: View::Month,
             accounts: Vec::new(),
             source: None,
+            hidden: Vec::new(),
+            keys: Vec::new(),
         };
-        config.apply(layer);
+        config.apply(layer, "");
         config
     }
 
@@ -375,7 +399,7 @@ impl Config {
             check_account(account, text, path)?;
         }
         let mut config = Config::defaults();
-        config.apply(layer);
+        config.apply(layer, text);
         config.source = Some(path.to_path_buf());
         Ok(config)
     }
@@ -385,7 +409,7 @@ impl Config {
         self.source.clone().or_else(default_path)
     }
 
-    fn apply(&mut self, layer: Layer) {
+    fn apply(&mut self, layer: Layer, text: &str) {
         if let Some(ui) = layer.ui {
             if let Some(w) = ui.week_start {
                 self.week_start = w.into();
@@ -399,6 +423,18 @@ impl Config {
             if let Some(v) = ui.view {
                 self.view = v;
             }
+            if let Some(h) = ui.hidden {
+                self.hidden = h;
+            }
+        }
+        for (action, keys) in layer.keys.into_iter().flatten() {
+            let offset = keys.span().start.min(text.len());
+            let line = text[..offset].matches('\n').count() + 1;
+            let keys = match keys.into_inner() {
+                KeyList::One(k) => vec![k],
+                KeyList::Many(k) => k,
+            };
+            self.keys.push(KeySetting { action, keys, line });
         }
         self.accounts
             .extend(layer.account.into_iter().map(toml::Spanned::into_inner));
@@ -518,6 +554,8 @@ fn expected_value(key: &str) -> Option<&'static str> {
         "sync_every" => "a string in quotes: sync_every = \"5m\" (30s, 5m, 1h …)",
         "ca_file" => "a path in quotes: ca_file = \"/path/to/ca.pem\"",
         "ui" => "a table: [ui] on a line of its own, its keys below it",
+        "hidden" => "a list of calendar names: hidden = [\"Holidays\", \"work/Team\"]",
+        "keys" => "a table: [keys] on a line of its own, then action = [\"key\", …] lines",
         "account" => "an array of tables: [[account]] on a line of its own, its keys below it",
         _ => return None,
     })

@@ -191,14 +191,31 @@ fn tui(
     started: Instant,
 ) -> Result<(), CliError> {
     let now = Utc::now().timestamp();
+    let keymap = match config.file() {
+        Some(path) if !config.keys.is_empty() => {
+            almanac::app::keymap::Keymap::with_settings(&config.keys, &path)
+                .map_err(|e| CliError::Usage(e.to_string()))?
+        }
+        _ => almanac::app::keymap::Keymap::default(),
+    };
     let mut store = Store::open(data_dir)?;
     forget_removed_accounts(&mut store, &accounts)?;
+    let unknown = store.hide_named(&config.hidden)?;
+    let status = status.or_else(|| {
+        (!unknown.is_empty()).then(|| {
+            format!(
+                "[ui] hidden names no calendar called {}",
+                unknown.join(", ")
+            )
+        })
+    });
     let day = today();
     ensure_sample(&mut store, day, now)?;
     let zone = config.zone.unwrap_or_else(tz::system_zone);
     let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let mut model = Model::new(day, zone, config.week_start, config.clock, color);
     model.views.view = config.view;
+    model.keymap = keymap;
     // The real clock from the start: a message's age is measured on it.
     model.now = Utc::now();
     model.size = crossterm::terminal::size().unwrap_or((80, 24));
@@ -617,6 +634,26 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
                 };
                 push_now(&mut store, &config, &staged)?;
             }
+            Ok(())
+        }
+        Some(CommandLine::Search(args)) => {
+            let config = load_config(&cli)?;
+            let zone = cli::display_zone(args.tz.as_deref(), config.zone)?;
+            let (today, now) = match std::env::var("ALMANAC_TODAY")
+                .ok()
+                .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
+            {
+                Some(day) => (
+                    day,
+                    tz::local_to_utc(&zone, day.and_hms_opt(12, 0, 0).unwrap_or_default()),
+                ),
+                None => (Utc::now().with_timezone(&zone).date_naive(), Utc::now()),
+            };
+            let query = cli::search::query(args, today, now)?;
+            let mut store = Store::open(data_dir)?;
+            store.hide_named(&config.hidden)?;
+            let reader = store.reader()?;
+            print!("{}", cli::search::run(args, &reader, &query, &zone)?);
             Ok(())
         }
         Some(CommandLine::Agenda(args)) => {

@@ -43,7 +43,13 @@ fn perform(model: &mut Model, reader: &StoreReader, commands: Vec<Command>) {
                 Msg::StatusLoaded(reader.sync_status().unwrap())
             }
             Command::LoadConflicts => Msg::ConflictsLoaded(reader.conflicts().unwrap()),
+            Command::Search(query) => Msg::Found {
+                hits: reader.search(&query, &model.zone).unwrap(),
+                query: query.text,
+            },
+            Command::LoadCalendarList => Msg::CalendarListLoaded(reader.calendar_list().unwrap()),
             Command::Quit
+            | Command::SetHidden { .. }
             | Command::SetZone { .. }
             | Command::Sync(_)
             | Command::Stage(_)

@@ -1,6 +1,7 @@
 //! The application: state, messages, the pure `update`, the keymap, and the run loop that performs
 //! commands and draws once per batch of messages.
 
+pub mod calendars;
 pub mod conflicts;
 pub mod editing;
 mod editor;
@@ -10,6 +11,7 @@ pub mod layout;
 pub mod model;
 pub mod run;
 pub mod sample;
+pub mod search;
 mod sync;
 pub mod update;
 pub mod views;

@@ -3,9 +3,12 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc, Weekday};
 use chrono_tz::Tz;
 
+use super::calendars::CalendarsView;
 use super::conflicts::ConflictsView;
 use super::editing::{Intent, Pick, Removal};
 use super::form::Form;
+use super::keymap::Keymap;
+use super::search::SearchView;
 use super::views::{DayIndex, View, ViewState};
 use crate::config::Clock;
 use crate::domain::{Calendar, EventDetail, Occurrence};
@@ -31,6 +34,10 @@ pub enum Mode {
     ConfirmDelete(Box<Removal>),
     /// The conflict pane.
     Conflicts,
+    /// The `/` prompt and its results.
+    Search,
+    /// The calendar list.
+    Calendars,
 }
 
 /// What the UI knows of sync: the per-calendar state read from the cache, and what runs now.
@@ -162,6 +169,12 @@ pub struct Model {
     /// The status message as last seen, and since when: it fades a few seconds after it last
     /// changed.
     pub status_since: Option<(Status, DateTime<Utc>)>,
+    /// The keys in force: the defaults with the config's `[keys]` over them.
+    pub keymap: Keymap,
+    /// The last search, its results, and whether `n`/`N` step through them.
+    pub search: SearchView,
+    /// The calendar list, as last read, while it is open.
+    pub calendar_list: CalendarsView,
 }
 
 impl Model {
@@ -199,6 +212,9 @@ impl Model {
             quit: false,
             scroll: 0,
             status_since: None,
+            keymap: Keymap::default(),
+            search: SearchView::default(),
+            calendar_list: CalendarsView::default(),
         };
         model.relayout();
         model

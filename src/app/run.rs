@@ -190,8 +190,17 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
                     | Command::LoadDetail { .. }
                     | Command::SetZone { .. }
                     | Command::LoadStatus
-                    | Command::LoadConflicts) => {
+                    | Command::LoadConflicts
+                    | Command::Search(_)
+                    | Command::LoadCalendarList) => {
                         let _ = loads.send(read);
+                    }
+                    Command::SetHidden {
+                        calendar,
+                        hidden,
+                        name,
+                    } => {
+                        batch.push_back(edits.set_hidden(calendar, hidden, &name));
                     }
                     Command::Sync(c) => {
                         if let Some(engine) = &engine {
@@ -301,6 +310,22 @@ impl Edits {
             }
             Err(e) => Msg::Staged(Err(e.to_string())),
         }
+    }
+
+    /// Shows or hides a calendar everywhere; it keeps syncing.
+    fn set_hidden(&mut self, calendar: i64, hidden: bool, name: &str) -> Msg {
+        let result = self.store().and_then(|store| {
+            store
+                .set_hidden(calendar, hidden)
+                .map_err(|e| e.to_string())
+        });
+        Msg::HiddenSet(result.map(|()| {
+            if hidden {
+                format!("{name} hidden (it keeps syncing)")
+            } else {
+                format!("{name} shown")
+            }
+        }))
     }
 
     fn resolve(
@@ -434,6 +459,8 @@ fn spawn_loader(
             let mut detail = None;
             let mut status = false;
             let mut conflicts = false;
+            let mut search = None;
+            let mut calendar_list = false;
             for req in std::iter::once(first).chain(req_rx.try_iter()) {
                 match req {
                     Command::Load { from, to } => window = Some((from, to)),
@@ -441,7 +468,10 @@ fn spawn_loader(
                     Command::SetZone { zone: z } => zone = z,
                     Command::LoadStatus => status = true,
                     Command::LoadConflicts => conflicts = true,
+                    Command::Search(query) => search = Some(query),
+                    Command::LoadCalendarList => calendar_list = true,
                     Command::Sync(_)
+                    | Command::SetHidden { .. }
                     | Command::Stage(_)
                     | Command::ExternalEdit { .. }
                     | Command::Resolve { .. }
@@ -466,6 +496,17 @@ fn spawn_loader(
                 }))
                 .chain(conflicts.then(|| match reader.conflicts() {
                     Ok(rows) => Msg::ConflictsLoaded(rows),
+                    Err(e) => Msg::LoadFailed(e.to_string()),
+                }))
+                .chain(calendar_list.then(|| match reader.calendar_list() {
+                    Ok(rows) => Msg::CalendarListLoaded(rows),
+                    Err(e) => Msg::LoadFailed(e.to_string()),
+                }))
+                .chain(search.map(|query| match reader.search(&query, &zone) {
+                    Ok(hits) => Msg::Found {
+                        query: query.text,
+                        hits,
+                    },
                     Err(e) => Msg::LoadFailed(e.to_string()),
                 }));
             for msg in answers {

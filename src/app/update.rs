@@ -7,16 +7,16 @@ use crossterm::event::{
 use ratatui::layout::Rect;
 
 use super::editing::{self, Intent};
-use super::keymap::{Action, action_for};
+use super::keymap::{Action, Context};
 use super::layout;
 use super::model::{LocalSpan, Mode, Model, Status};
 use super::views::{self, View};
-use super::{conflicts, sync};
+use super::{calendars, conflicts, search, sync};
 use crate::domain::text::{sanitize, sanitize_in_place};
 use crate::domain::typed_date::parse_day;
 use crate::domain::{Calendar, EventDetail, Occurrence};
 use crate::edit::EditRequest;
-use crate::store::{AccountStatus, CalendarStatus, Conflict, Keep};
+use crate::store::{AccountStatus, CalendarEntry, CalendarStatus, Conflict, Keep, SearchQuery};
 use crate::sync::SyncEvent;
 use crate::sync::runner::SyncCommand;
 
@@ -61,6 +61,15 @@ pub enum Msg {
     CacheChanged,
     /// Something the person should know about what is on screen (a series shown in part).
     Notice(String),
+    /// What a search for `query` (as typed) found, nearest first.
+    Found {
+        query: String,
+        hits: Vec<Occurrence>,
+    },
+    /// Every calendar was read for the calendar list.
+    CalendarListLoaded(Vec<CalendarEntry>),
+    /// A calendar was shown or hidden (what to tell the person), or why not.
+    HiddenSet(Result<String, String>),
 }
 
 /// An effect for the run loop to perform.
@@ -101,6 +110,16 @@ pub enum Command {
     Resolve {
         conflict: i64,
         keep: Keep,
+    },
+    /// Search the cache and answer with `Msg::Found`.
+    Search(SearchQuery),
+    /// Read every calendar and answer with `Msg::CalendarListLoaded`.
+    LoadCalendarList,
+    /// Show or hide a calendar everywhere (stored) and answer with `Msg::HiddenSet`.
+    SetHidden {
+        calendar: i64,
+        hidden: bool,
+        name: String,
     },
     Quit,
 }
@@ -191,8 +210,18 @@ fn dispatch(model: &mut Model, msg: Msg) -> Vec<Command> {
             model.loaded = Some((from, to));
             model.relayout();
             clamp_cursor(model);
+            search::settle_focus(model);
             views::on_loaded(model)
         }
+        Msg::Found { query, hits } => {
+            search::on_found(model, query, hits);
+            Vec::new()
+        }
+        Msg::CalendarListLoaded(rows) => {
+            calendars::on_loaded(model, rows);
+            Vec::new()
+        }
+        Msg::HiddenSet(result) => calendars::on_changed(model, result),
         Msg::DetailLoaded { event_id, detail } => {
             model.detail = detail.map(|d| (event_id, d));
             editing::on_detail(model, event_id)
@@ -233,6 +262,7 @@ fn dispatch(model: &mut Model, msg: Msg) -> Vec<Command> {
             match model.mode {
                 Mode::Sync => out.push(Command::LoadStatus),
                 Mode::Conflicts => out.push(Command::LoadConflicts),
+                Mode::Calendars => out.push(Command::LoadCalendarList),
                 _ => {}
             }
             out
@@ -355,9 +385,20 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         Mode::Form(form) => editing::on_form_key(model, form, key),
         Mode::Scope(pick) => editing::on_scope_key(model, &pick, key),
         Mode::ConfirmDelete(removal) => editing::on_confirm_key(model, &removal, key),
+        Mode::Search => search::on_prompt_key(model, key),
+        Mode::Calendars => calendars::on_key(model, key),
         Mode::Month => {
             model.status = None;
-            match action_for(&key) {
+            let context = if model.search.active {
+                Context::Matches
+            } else {
+                Context::Month
+            };
+            if model.search.active && key.code == KeyCode::Esc {
+                search::close(model);
+                return Vec::new();
+            }
+            match model.keymap.action_for(&key, context) {
                 Some(action) => on_action(model, action),
                 None => Vec::new(),
             }
@@ -437,6 +478,11 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Command> {
         | Action::NextAcross
         | Action::PrevAcross
         | Action::Now => Vec::new(), // `views::on_action` answers these
+        Action::Search => search::open(model),
+        Action::NextMatch | Action::PrevMatch => search::on_match_action(model, action),
+        Action::CalendarList => calendars::open(model),
+        // Only in the calendar list.
+        Action::ToggleCalendar => Vec::new(),
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod calendars;
 pub mod edit;
+pub mod search;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Seek, Write};
@@ -83,6 +84,8 @@ pub enum CommandLine {
     },
     /// List occurrences of a range of days.
     Agenda(AgendaArgs),
+    /// Find events by summary, location, description or attendees: their occurrences, nearest first.
+    Search(search::SearchArgs),
     /// Every calendar (account, kind, name, events); rename or delete a local one.
     Calendars(calendars::CalendarsArgs),
     /// Print a calendar as one iCalendar file, every item as stored, lines ending in CRLF.
@@ -210,6 +213,7 @@ impl CommandLine {
     pub fn json(&self) -> bool {
         match self {
             CommandLine::Agenda(args) => args.json,
+            CommandLine::Search(args) => args.json,
             CommandLine::Calendars(args) => args.json,
             CommandLine::Sync { json, .. }
             | CommandLine::Status { json }

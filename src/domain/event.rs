@@ -37,6 +37,8 @@ pub struct Event {
     pub this_and_future: bool,
     /// 1-based line of `BEGIN:VEVENT` in the source it was read from.
     pub line: usize,
+    /// Who is invited: each ATTENDEE's name (`CN`) and address, for search.
+    pub attendees: Vec<String>,
 }
 
 /// A calendar object resource: every component that shares one UID, as CalDAV stores them.
@@ -416,7 +418,25 @@ fn read_event(
             .and_then(|p| p.param("RANGE"))
             .is_some_and(|r| r.eq_ignore_ascii_case("THISANDFUTURE")),
         line: comp.line,
+        attendees: attendees(comp),
     })
+}
+
+/// Each ATTENDEE as "Name address" (either part may be missing).
+fn attendees(comp: &Component) -> Vec<String> {
+    comp.properties_named("ATTENDEE")
+        .map(|p| {
+            let value = p.value.trim();
+            let address = value
+                .get(..7)
+                .filter(|s| s.eq_ignore_ascii_case("mailto:"))
+                .map_or(value, |_| &value[7..]);
+            match p.param("CN") {
+                Some(cn) if !cn.is_empty() => format!("{cn} {address}"),
+                _ => address.to_string(),
+            }
+        })
+        .collect()
 }
 
 /// Every value of every `name` property (RDATE, EXDATE): comma lists of DATE, DATE-TIME or PERIOD

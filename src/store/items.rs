@@ -155,8 +155,8 @@ pub(crate) fn insert_events(
     let mut stmt = tx.prepare_cached(
         "INSERT INTO events (item_id, calendar_id, uid, recurrence_kind, recurrence_key, summary, location,
                              description, status, start_kind, start_key, end_kind, end_key, tzid, rrule,
-                             series, series_end_key, long)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                             series, series_end_key, long, attendees)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
     )?;
     let overrides: Vec<&Event> = events
         .iter()
@@ -190,6 +190,7 @@ pub(crate) fn insert_events(
             series,
             series_end,
             end.key() - start.key() > SHORT_SPAN_SECS,
+            super::search::attendees_text(&ev.attendees),
         ])?;
     }
     Ok(())

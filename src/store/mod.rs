@@ -3,11 +3,13 @@
 //! WAL mode lets the UI read while the writer commits. Every write that belongs together (an import, a
 //! sync page and the token that covers it) is one transaction, so a crash never leaves half of it.
 
+mod calendar_list;
 mod graph;
 mod items;
 mod pending;
 mod reader;
 mod schema;
+mod search;
 mod status;
 mod sync;
 
@@ -18,11 +20,13 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::domain::Calendar;
 
+pub use calendar_list::CalendarEntry;
 pub use graph::Member;
 pub use items::{Import, ImportReport};
 pub use pending::{Conflict, Keep, LocalEdit, PendingChange, PendingOp, Resolved, Staged};
 pub use reader::{StoreReader, sort_occurrences};
 pub use schema::VERSION as SCHEMA_VERSION;
+pub use search::{SearchQuery, nearest_first, search_expression};
 pub use status::{AccountStatus, CalendarStatus, LastRun};
 pub use sync::{
     AccountRow, Applied, CalendarSync, CalendarsChange, ChangeSet, FetchedItem, RemoteCalendar,

@@ -13,16 +13,17 @@ use crate::domain::series::SeriesSpec;
 use crate::domain::{Calendar, EventDetail, Occurrence, When};
 
 /// Wall-clock keys differ from instants by at most the largest UTC offsets (−12 h … +14 h).
-const ZONE_SLACK_SECS: i64 = 26 * 3600;
+pub(super) const ZONE_SLACK_SECS: i64 = 26 * 3600;
 
 /// A read connection to the cache.
 pub struct StoreReader {
-    conn: Connection,
+    pub(super) conn: Connection,
     /// The series the last `occurrences` call could not show in full: (summary, reason).
     truncated: std::cell::RefCell<Vec<(String, String)>>,
 }
 
-const OCCURRENCE_COLUMNS: &str = "id, calendar_id, uid, recurrence_kind, recurrence_key, summary,
+pub(super) const OCCURRENCE_COLUMNS: &str =
+    "id, calendar_id, uid, recurrence_kind, recurrence_key, summary,
     location, status, start_kind, start_key, end_kind, end_key, tzid";
 
 impl StoreReader {
@@ -112,7 +113,7 @@ impl StoreReader {
 
     /// Marks occurrences whose event has a local change waiting (one small read; none when nothing
     /// waits).
-    fn mark_pending(&self, out: &mut [Occurrence]) -> Result<(), StoreError> {
+    pub(super) fn mark_pending(&self, out: &mut [Occurrence]) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT calendar_id, uid FROM pending")?;
@@ -265,7 +266,7 @@ pub fn sort_occurrences(list: &mut [Occurrence], display: &Tz) {
     list.sort_by_cached_key(|o| (o.start.local(display), o.uid.clone(), o.recurrence_id));
 }
 
-fn occurrence_from_row(r: &Row<'_>) -> rusqlite::Result<Occurrence> {
+pub(super) fn occurrence_from_row(r: &Row<'_>) -> rusqlite::Result<Occurrence> {
     let when = |kind: usize, key: usize| -> rusqlite::Result<When> {
         let k = r.get_ref(kind)?.as_str()?;
         let v: i64 = r.get(key)?;

@@ -206,6 +206,33 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX graph_members_series ON graph_members (calendar_id, series);
     "#,
+    // 12: search. Each event's attendees ("Name address" lines), and a full-text index over
+    //    summary, location, description and attendees that triggers keep in step with `events`
+    //    inside the same transaction (store/search.rs). The attendees of rows already cached are
+    //    read from their items by `search::after_migration`, through the triggers.
+    r#"
+    ALTER TABLE events ADD COLUMN attendees TEXT;
+    CREATE VIRTUAL TABLE events_fts USING fts5(
+        summary, location, description, attendees,
+        content = 'events', content_rowid = 'id',
+        tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+    );
+    CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
+        INSERT INTO events_fts (rowid, summary, location, description, attendees)
+        VALUES (new.id, new.summary, new.location, new.description, new.attendees);
+    END;
+    CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
+        INSERT INTO events_fts (events_fts, rowid, summary, location, description, attendees)
+        VALUES ('delete', old.id, old.summary, old.location, old.description, old.attendees);
+    END;
+    CREATE TRIGGER events_fts_update AFTER UPDATE ON events BEGIN
+        INSERT INTO events_fts (events_fts, rowid, summary, location, description, attendees)
+        VALUES ('delete', old.id, old.summary, old.location, old.description, old.attendees);
+        INSERT INTO events_fts (rowid, summary, location, description, attendees)
+        VALUES (new.id, new.summary, new.location, new.description, new.attendees);
+    END;
+    INSERT INTO events_fts (events_fts) VALUES ('rebuild');
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -223,6 +250,7 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     for (from, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        super::search::after_migration(&tx, from as i64 + 1)?;
         tx.pragma_update(None, "user_version", from as i64 + 1)?;
         tx.commit()?;
     }

@@ -1,11 +1,13 @@
 //! Drawing: `view(&Model, &mut Frame)` is a pure function of the model. One widget per pane.
 
 mod agenda;
+mod calendars;
 mod conflicts;
 mod day;
 mod form;
 mod month;
 mod overlay;
+mod search;
 mod sync_pane;
 pub mod text;
 pub mod theme;
@@ -15,6 +17,7 @@ use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
+use crate::app::keymap::Action;
 use crate::app::layout::{self, SIDE_PANE_FROM};
 use crate::app::views::{self, View};
 use crate::app::{Mode, Model};
@@ -46,7 +49,9 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer) {
     }
     // Every mode is drawn at every size: a mode that takes keys is always on screen.
     match &model.mode {
-        Mode::Help => overlay::draw_help(model.scroll, area, buf, theme),
+        Mode::Help => overlay::draw_help(&model.keymap, model.scroll, area, buf, theme),
+        Mode::Search => search::draw(model, area, buf, theme),
+        Mode::Calendars => calendars::draw(model, area, buf, theme),
         Mode::Detail => overlay::draw_detail(model, area, buf, theme),
         Mode::Sync => sync_pane::draw(model, area, buf, theme),
         Mode::Conflicts => conflicts::draw(model, area, buf, theme),
@@ -96,12 +101,20 @@ fn draw_title(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
             theme.badge(),
         );
     }
+    let keys = &model.keymap;
     let right = match model.views.view {
-        View::Month => format!("{}  p ‹ › n  ? help ", model.zone.name()),
-        _ => format!(
-            "{}  {}  ? help ",
+        View::Month => format!(
+            "{}  {} ‹ › {}  {} help ",
             model.zone.name(),
-            crate::app::keymap::view_keys()
+            keys.key_of(Action::PrevMonth),
+            keys.key_of(Action::NextMonth),
+            keys.key_of(Action::Help)
+        ),
+        _ => format!(
+            "{}  {}  {} help ",
+            model.zone.name(),
+            keys.view_keys(),
+            keys.key_of(Action::Help)
         ),
     };
     let rw = right.chars().count() as u16;
@@ -124,6 +137,10 @@ fn draw_status(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
             theme.title(),
         ),
         _ if !model.sync.waiting.is_empty() => (format!(" {}", waiting(model)), theme.title()),
+        (Mode::Month, None) if model.search.active => (
+            format!(" {}", crate::app::search::status_text(model)),
+            theme.title(),
+        ),
         (_, Some(status)) => (
             format!(" {}", status.text),
             if status.error {
@@ -134,7 +151,16 @@ fn draw_status(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
         ),
         _ if !model.sync.running.is_empty() => (format!(" {}", syncing(model)), theme.title()),
         _ if model.showing_sample() => (format!(" {SAMPLE_HINT}"), theme.dim()),
-        _ => (" ? help · q quit".to_string(), theme.dim()),
+        _ => (
+            format!(
+                " {} help · {} search · {} calendars · {} quit",
+                model.keymap.key_of(Action::Help),
+                model.keymap.key_of(Action::Search),
+                model.keymap.key_of(Action::CalendarList),
+                model.keymap.key_of(Action::Quit)
+            ),
+            theme.dim(),
+        ),
     };
     buf.set_stringn(area.x, area.y, fit(&text, w), w, style);
 }

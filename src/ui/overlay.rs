@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Clear, Padding, Paragraph, Widget, Wrap};
 
 use super::theme::Theme;
 use crate::app::Model;
-use crate::app::keymap::help_rows;
+use crate::app::keymap::Keymap;
 use crate::cli::ago;
 use crate::domain::text::{sanitize, sanitize_lines};
 use crate::domain::{EventDetail, When, tz};
@@ -35,8 +35,8 @@ pub(super) fn frame_block(title: &str, theme: Theme) -> Block<'static> {
 
 /// The help overlay: every binding of the keymap, scrolled by `scroll` lines when it is taller
 /// than the terminal.
-pub fn draw_help(scroll: u16, area: Rect, buf: &mut Buffer, theme: Theme) {
-    let rows = help_rows();
+pub fn draw_help(keymap: &Keymap, scroll: u16, area: Rect, buf: &mut Buffer, theme: Theme) {
+    let rows = keymap.help_rows();
     let key_w = rows
         .iter()
         .map(|(k, _)| k.chars().count())

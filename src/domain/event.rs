@@ -37,6 +37,8 @@ pub struct Event {
     pub this_and_future: bool,
     /// 1-based line of `BEGIN:VEVENT` in the source it was read from.
     pub line: usize,
+    /// The VALARMs, in source order (their index keys a reminder).
+    pub alarms: Vec<super::alarm::Alarm>,
 }
 
 /// A calendar object resource: every component that shares one UID, as CalDAV stores them.
@@ -416,6 +418,7 @@ fn read_event(
             .and_then(|p| p.param("RANGE"))
             .is_some_and(|r| r.eq_ignore_ascii_case("THISANDFUTURE")),
         line: comp.line,
+        alarms: super::alarm::read_alarms(comp),
     })
 }
 

@@ -191,6 +191,7 @@ pub(crate) fn insert_events(
             series_end,
             end.key() - start.key() > SHORT_SPAN_SECS,
         ])?;
+        super::reminders::remember_alarms(tx, tx.last_insert_rowid(), &ev.alarms)?;
     }
-    Ok(())
+    super::reminders::index_item(tx, item_id)
 }

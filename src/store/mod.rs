@@ -7,6 +7,7 @@ mod graph;
 mod items;
 mod pending;
 mod reader;
+mod reminders;
 mod schema;
 mod status;
 mod sync;
@@ -22,6 +23,7 @@ pub use graph::Member;
 pub use items::{Import, ImportReport};
 pub use pending::{Conflict, Keep, LocalEdit, PendingChange, PendingOp, Resolved, Staged};
 pub use reader::{StoreReader, sort_occurrences};
+pub use reminders::{Reminder, ReminderKey, ReminderKind};
 pub use schema::VERSION as SCHEMA_VERSION;
 pub use status::{AccountStatus, CalendarStatus, LastRun};
 pub use sync::{

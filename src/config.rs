@@ -21,6 +21,8 @@ pub struct Config {
     /// `None`: the system zone.
     pub zone: Option<Tz>,
     pub accounts: Vec<AccountConfig>,
+    /// Ring the terminal bell when a reminder comes due (`[reminders] bell`).
+    pub bell: bool,
     /// The file the person's settings came from, if any.
     pub source: Option<PathBuf>,
 }
@@ -270,6 +272,7 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 struct Layer {
     ui: Option<UiLayer>,
+    reminders: Option<RemindersLayer>,
     #[serde(default)]
     account: Vec<toml::Spanned<AccountConfig>>,
 }
@@ -281,6 +284,12 @@ struct UiLayer {
     time_format: Option<Clock>,
     #[serde(default, deserialize_with = "zone_name")]
     zone: Option<Option<Tz>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemindersLayer {
+    bell: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -331,6 +340,7 @@ impl Config {
             clock: Clock::H24,
             zone: None,
             accounts: Vec::new(),
+            bell: false,
             source: None,
         };
         config.apply(layer);
@@ -381,6 +391,9 @@ impl Config {
             if let Some(z) = ui.zone {
                 self.zone = z;
             }
+        }
+        if let Some(bell) = layer.reminders.and_then(|r| r.bell) {
+            self.bell = bell;
         }
         self.accounts
             .extend(layer.account.into_iter().map(toml::Spanned::into_inner));
@@ -657,6 +670,8 @@ mod tests {
 
     #[test]
     fn the_persons_file_is_layered_over_the_defaults() {
+        let bell = Config::from_str_at("[reminders]\nbell = true\n", Path::new("c.toml")).unwrap();
+        assert!(bell.bell && !Config::defaults().bell);
         let c =
             Config::from_str_at("[ui]\nweek_start = \"sunday\"\n", Path::new("c.toml")).unwrap();
         assert_eq!(c.week_start, Weekday::Sun);

@@ -30,6 +30,8 @@ pub enum Mode {
     ConfirmDelete(Box<Removal>),
     /// The conflict pane.
     Conflicts,
+    /// Typing the minutes to snooze the banner's reminder for.
+    Snooze(String),
 }
 
 /// What the UI knows of sync: the per-calendar state read from the cache, and what runs now.
@@ -161,6 +163,10 @@ pub struct Model {
     /// The status message as last seen, and since when: it fades a few seconds after it last
     /// changed.
     pub status_since: Option<(Status, DateTime<Utc>)>,
+    /// Reminders that came due and wait to be dismissed or snoozed; the banner shows the first.
+    pub reminders: Vec<crate::store::Reminder>,
+    /// Ring the terminal bell when a reminder comes due (`[reminders] bell`).
+    pub bell: bool,
 }
 
 impl Model {
@@ -197,6 +203,8 @@ impl Model {
             quit: false,
             scroll: 0,
             status_since: None,
+            reminders: Vec::new(),
+            bell: false,
         };
         model.relayout();
         model

@@ -10,7 +10,7 @@ use super::editing::{self, Intent};
 use super::keymap::{Action, action_for};
 use super::layout;
 use super::model::{LocalSpan, Mode, Model, Status};
-use super::{conflicts, sync};
+use super::{conflicts, reminders, sync};
 use crate::domain::text::{sanitize, sanitize_in_place};
 use crate::domain::typed_date::parse_day;
 use crate::domain::{Calendar, EventDetail, Occurrence};
@@ -60,6 +60,8 @@ pub enum Msg {
     CacheChanged,
     /// Something the person should know about what is on screen (a series shown in part).
     Notice(String),
+    /// Reminders came due (claimed by this process).
+    Reminders(Vec<crate::store::Reminder>),
 }
 
 /// An effect for the run loop to perform.
@@ -101,6 +103,15 @@ pub enum Command {
         conflict: i64,
         keep: Keep,
     },
+    /// The reminder will not show again.
+    DismissReminder(crate::store::ReminderKey),
+    /// The reminder shows again at `until`.
+    SnoozeReminder {
+        key: crate::store::ReminderKey,
+        until: chrono::DateTime<chrono::Utc>,
+    },
+    /// Ring the terminal bell.
+    Bell,
     Quit,
 }
 
@@ -244,6 +255,7 @@ fn dispatch(model: &mut Model, msg: Msg) -> Vec<Command> {
             Vec::new()
         }
         Msg::TerminalError(_) => Vec::new(),
+        Msg::Reminders(due) => reminders::on_due(model, due),
         Msg::Today(day) => {
             let follow = model.selected == model.today;
             model.today = day;
@@ -354,8 +366,12 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         Mode::Form(form) => editing::on_form_key(model, form, key),
         Mode::Scope(pick) => editing::on_scope_key(model, &pick, key),
         Mode::ConfirmDelete(removal) => editing::on_confirm_key(model, &removal, key),
+        Mode::Snooze(typed) => reminders::on_prompt_key(model, typed, &key),
         Mode::Month => {
             model.status = None;
+            if let Some(out) = reminders::on_banner_key(model, &key) {
+                return out;
+            }
             match action_for(&key) {
                 Some(action) => on_action(model, action),
                 None => Vec::new(),

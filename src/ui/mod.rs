@@ -1,5 +1,6 @@
 //! Drawing: `view(&Model, &mut Frame)` is a pure function of the model. One widget per pane.
 
+mod banner;
 mod conflicts;
 mod day;
 mod form;
@@ -48,8 +49,9 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer) {
         Mode::Form(f) => form::draw(f, area, buf, theme),
         Mode::Scope(pick) => form::draw_scope(pick, area, buf, theme),
         Mode::ConfirmDelete(removal) => form::draw_confirm(removal, area, buf, theme),
-        Mode::Month | Mode::GoTo(_) | Mode::Zone(_) => {}
+        Mode::Month | Mode::GoTo(_) | Mode::Zone(_) | Mode::Snooze(_) => {}
     }
+    banner::draw(model, area, buf, theme);
 }
 
 fn month_title(model: &Model) -> String {

@@ -69,13 +69,13 @@ fn a_due_reminder_shows_a_banner_with_its_keys_at_every_size() {
     assert_eq!(out, [Command::Bell], "the bell rings when asked for");
     let big = screen(&mut m, 80, 24);
     assert!(
-        big.contains("🔔 09:00 Standup (Work), in 10 min (+1 more) · x dismiss"),
+        big.contains("🔔 [+1] 09:00 Standup (Work), in 10 min · x dismiss"),
         "{big}"
     );
     insta::assert_snapshot!("banner_80x24", big);
     let small = screen(&mut m, 40, 12);
     assert!(
-        small.contains("🔔 09:00") && small.contains("x dismiss z 5 min Z…"),
+        small.contains("🔔 [+1] Standu…") && small.contains("x dismiss z 5 min Z…"),
         "the keys always show: {small}"
     );
     insta::assert_snapshot!("banner_40x12", small);

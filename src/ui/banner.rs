@@ -30,9 +30,10 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
             w,
         ),
         Mode::Month => {
+            // Before the text, so that a cut does not hide it.
             let more = match model.reminders.len() {
                 1 => String::new(),
-                n => format!(" (+{} more)", n - 1),
+                n => format!(" [+{}]", n - 1),
             };
             // The keys always show; the reminder's text gives way first.
             let keys = if w >= 100 {
@@ -43,7 +44,10 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
             let room = w.saturating_sub(keys.chars().count());
             format!(
                 "{}{keys}",
-                fit(&format!(" 🔔 {}{more}", describe(model, first)), room)
+                fit(
+                    &format!(" 🔔{more} {}", describe(model, first, w < 60)),
+                    room
+                )
             )
         }
         _ => return,
@@ -59,12 +63,16 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
     buf.set_stringn(area.x, area.y, fit(&text, w), w, style);
 }
 
-/// "09:00 Standup (Work), in 10 min": the start in the display zone, and how far off it is.
-pub fn describe(model: &Model, r: &Reminder) -> String {
+/// "09:00 Standup (Work), in 10 min": the start in the display zone, and how far off it is;
+/// `short`: "Standup 09:00", what a narrow terminal has room for.
+pub fn describe(model: &Model, r: &Reminder, short: bool) -> String {
     let when = match r.start {
         When::Date(_) => "all day".to_string(),
         other => clock(other.local(&model.zone).time(), model.clock),
     };
+    if short {
+        return format!("{} {when}", r.summary);
+    }
     let start = crate::domain::alarm::instant_of(r.start, &model.zone);
     let minutes = (start - model.now).num_minutes();
     let off = match minutes {

@@ -23,6 +23,8 @@ pub struct Config {
     /// The view the TUI opens in.
     pub view: View,
     pub accounts: Vec<AccountConfig>,
+    /// Ring the terminal bell when a reminder comes due (`[reminders] bell`).
+    pub bell: bool,
     /// The file the person's settings came from, if any.
     pub source: Option<PathBuf>,
     /// `[ui] hidden`: calendars hidden from every view (`name` or `account/name`).
@@ -303,6 +305,7 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 struct Layer {
     ui: Option<UiLayer>,
+    reminders: Option<RemindersLayer>,
     #[serde(default)]
     account: Vec<toml::Spanned<AccountConfig>>,
     keys: Option<std::collections::BTreeMap<String, toml::Spanned<KeyList>>>,
@@ -317,6 +320,12 @@ struct UiLayer {
     zone: Option<Option<Tz>>,
     view: Option<View>,
     hidden: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RemindersLayer {
+    bell: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -368,6 +377,7 @@ impl Config {
             zone: None,
             view: View::Month,
             accounts: Vec::new(),
+            bell: false,
             source: None,
             hidden: Vec::new(),
             keys: Vec::new(),
@@ -435,6 +445,9 @@ impl Config {
                 KeyList::Many(k) => k,
             };
             self.keys.push(KeySetting { action, keys, line });
+        }
+        if let Some(bell) = layer.reminders.and_then(|r| r.bell) {
+            self.bell = bell;
         }
         self.accounts
             .extend(layer.account.into_iter().map(toml::Spanned::into_inner));
@@ -714,6 +727,8 @@ mod tests {
 
     #[test]
     fn the_persons_file_is_layered_over_the_defaults() {
+        let bell = Config::from_str_at("[reminders]\nbell = true\n", Path::new("c.toml")).unwrap();
+        assert!(bell.bell && !Config::defaults().bell);
         let c =
             Config::from_str_at("[ui]\nweek_start = \"sunday\"\n", Path::new("c.toml")).unwrap();
         assert_eq!(c.week_start, Weekday::Sun);

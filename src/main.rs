@@ -220,6 +220,7 @@ fn tui(
     model.now = Utc::now();
     model.size = crossterm::terminal::size().unwrap_or((80, 24));
     model.status = status.map(|text| Status { text, error: false });
+    model.bell = config.bell;
     let db = store.path().to_path_buf();
     drop(store);
     run(Launch {
@@ -449,6 +450,7 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
             tui(&config, data_dir, accounts, None, started)
         }
         Some(CommandLine::Demo) => demo(&cli, data_dir, started),
+        Some(CommandLine::Remind { json, once, tz }) => remind(&cli, data_dir, *json, *once, tz),
         Some(CommandLine::Calendars(args)) => {
             let mut store = Store::open(data_dir)?;
             match &args.action {
@@ -690,6 +692,38 @@ fn dispatch(cli: Cli, data_dir: &Path, started: Instant) -> Result<(), CliError>
             print!("{out}");
             Ok(())
         }
+    }
+}
+
+/// `almanac remind`: claims and prints due reminders every few seconds (once with `--once`).
+fn remind(
+    cli: &Cli,
+    data_dir: &Path,
+    json: bool,
+    once: bool,
+    tz: &Option<String>,
+) -> Result<(), CliError> {
+    use std::io::Write;
+    let config = load_config(cli)?;
+    let zone = cli::display_zone(tz.as_deref(), config.zone)?;
+    let mut store = Store::open(data_dir)?;
+    let mut out = std::io::stdout();
+    loop {
+        let now = Utc::now();
+        for r in store.claim_reminders(now, &zone)? {
+            let line = if json {
+                serde_json::to_string(&cli::remind::ReminderLine::of(&r, &zone))
+                    .map_err(|e| CliError::Runtime(e.to_string()))?
+            } else {
+                cli::remind::text_line(&r, &zone, now)
+            };
+            writeln!(out, "{line}").map_err(|e| CliError::Runtime(e.to_string()))?;
+        }
+        out.flush().map_err(|e| CliError::Runtime(e.to_string()))?;
+        if once {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_secs(10));
     }
 }
 

@@ -54,7 +54,10 @@ fn perform(model: &mut Model, reader: &StoreReader, commands: Vec<Command>) {
             | Command::Sync(_)
             | Command::Stage(_)
             | Command::ExternalEdit { .. }
-            | Command::Resolve { .. } => continue,
+            | Command::Resolve { .. }
+            | Command::DismissReminder(_)
+            | Command::SnoozeReminder { .. }
+            | Command::Bell => continue,
         };
         let more = update(model, msg);
         perform(model, reader, more);

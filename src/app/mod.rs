@@ -1,6 +1,7 @@
 //! The application: state, messages, the pure `update`, the keymap, and the run loop that performs
 //! commands and draws once per batch of messages.
 
+pub mod alarm_clock;
 pub mod calendars;
 pub mod conflicts;
 pub mod editing;
@@ -9,6 +10,7 @@ pub mod form;
 pub mod keymap;
 pub mod layout;
 pub mod model;
+pub mod reminders;
 pub mod run;
 pub mod sample;
 pub mod search;

@@ -38,6 +38,8 @@ pub enum Mode {
     Search,
     /// The calendar list.
     Calendars,
+    /// Typing the minutes to snooze the banner's reminder for.
+    Snooze(String),
 }
 
 /// What the UI knows of sync: the per-calendar state read from the cache, and what runs now.
@@ -175,6 +177,10 @@ pub struct Model {
     pub search: SearchView,
     /// The calendar list, as last read, while it is open.
     pub calendar_list: CalendarsView,
+    /// Reminders that came due and wait to be dismissed or snoozed; the banner shows the first.
+    pub reminders: Vec<crate::store::Reminder>,
+    /// Ring the terminal bell when a reminder comes due (`[reminders] bell`).
+    pub bell: bool,
 }
 
 impl Model {
@@ -215,6 +221,8 @@ impl Model {
             keymap: Keymap::default(),
             search: SearchView::default(),
             calendar_list: CalendarsView::default(),
+            reminders: Vec::new(),
+            bell: false,
         };
         model.relayout();
         model

@@ -14,6 +14,7 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::{DefaultTerminal, Terminal};
 use tokio::sync::mpsc;
 
+use super::alarm_clock;
 use super::editor::{self, InputGate};
 use super::model::Model;
 use super::update::{Command, Msg, select, update};
@@ -92,9 +93,10 @@ fn release_terminal() {
     ratatui::restore();
 }
 
-/// For the tests that pin the panic report: `ALMANAC_TEST_PANIC=main|input|loader|task` makes that
-/// part of the TUI panic at its first piece of work (a key, a key, a load, a sync event).
-fn panic_drill(site: &str) {
+/// For the tests that pin the panic report: `ALMANAC_TEST_PANIC=main|input|loader|task|reminders`
+/// makes that part of the TUI panic at its first piece of work (a key, a key, a load, a sync event,
+/// the first look for due reminders).
+pub(crate) fn panic_drill(site: &str) {
     if std::env::var("ALMANAC_TEST_PANIC").is_ok_and(|s| s == site) {
         panic!("test panic in the {site}");
     }
@@ -162,6 +164,7 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
         runner::spawn(data_dir, accounts, events_tx)
     });
 
+    let alarms = alarm_clock::spawn(edits.data_dir.clone(), model.zone, tx.clone());
     let gate = InputGate::default();
     spawn_terminal_reader(tx.clone(), gate.clone());
     drop(tx);
@@ -244,6 +247,17 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
                     }
                     Command::Resolve { conflict, keep } => {
                         batch.push_back(edits.resolve(conflict, keep, engine.as_ref()));
+                    }
+                    Command::DismissReminder(key) => {
+                        let _ = alarms.send(alarm_clock::Answer::Dismiss(key));
+                    }
+                    Command::SnoozeReminder { key, until } => {
+                        let _ = alarms.send(alarm_clock::Answer::Snooze(key, until));
+                    }
+                    Command::Bell => {
+                        use std::io::Write;
+                        let mut out = std::io::stdout();
+                        let _ = out.write_all(b"\x07").and_then(|()| out.flush());
                     }
                     Command::Quit => {}
                 }
@@ -475,6 +489,9 @@ fn spawn_loader(
                     | Command::Stage(_)
                     | Command::ExternalEdit { .. }
                     | Command::Resolve { .. }
+                    | Command::DismissReminder(_)
+                    | Command::SnoozeReminder { .. }
+                    | Command::Bell
                     | Command::Quit => {}
                 }
             }

@@ -11,7 +11,7 @@ use super::keymap::{Action, Context};
 use super::layout;
 use super::model::{LocalSpan, Mode, Model, Status};
 use super::views::{self, View};
-use super::{calendars, conflicts, search, sync};
+use super::{calendars, conflicts, reminders, search, sync};
 use crate::domain::text::{sanitize, sanitize_in_place};
 use crate::domain::typed_date::parse_day;
 use crate::domain::{Calendar, EventDetail, Occurrence};
@@ -70,6 +70,8 @@ pub enum Msg {
     CalendarListLoaded(Vec<CalendarEntry>),
     /// A calendar was shown or hidden (what to tell the person), or why not.
     HiddenSet(Result<String, String>),
+    /// Reminders came due (claimed by this process).
+    Reminders(Vec<crate::store::Reminder>),
 }
 
 /// An effect for the run loop to perform.
@@ -121,6 +123,15 @@ pub enum Command {
         hidden: bool,
         name: String,
     },
+    /// The reminder will not show again.
+    DismissReminder(crate::store::ReminderKey),
+    /// The reminder shows again at `until`.
+    SnoozeReminder {
+        key: crate::store::ReminderKey,
+        until: chrono::DateTime<chrono::Utc>,
+    },
+    /// Ring the terminal bell.
+    Bell,
     Quit,
 }
 
@@ -275,6 +286,7 @@ fn dispatch(model: &mut Model, msg: Msg) -> Vec<Command> {
             Vec::new()
         }
         Msg::TerminalError(_) => Vec::new(),
+        Msg::Reminders(due) => reminders::on_due(model, due),
         Msg::Today(day) => {
             let follow = model.selected == model.today;
             model.today = day;
@@ -387,8 +399,12 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
         Mode::ConfirmDelete(removal) => editing::on_confirm_key(model, &removal, key),
         Mode::Search => search::on_prompt_key(model, key),
         Mode::Calendars => calendars::on_key(model, key),
+        Mode::Snooze(typed) => reminders::on_prompt_key(model, typed, &key),
         Mode::Month => {
             model.status = None;
+            if let Some(out) = reminders::on_banner_key(model, &key) {
+                return out;
+            }
             let context = if model.search.active {
                 Context::Matches
             } else {

@@ -2,6 +2,7 @@
 
 pub mod calendars;
 pub mod edit;
+pub mod remind;
 pub mod search;
 
 use std::collections::{BTreeMap, HashMap};
@@ -116,6 +117,19 @@ pub enum CommandLine {
         #[arg(long)]
         no_browser: bool,
     },
+    /// Print each reminder (an event's alarm) when it is due, until stopped; missed ones of the
+    /// last 24 h first. Each fires once, also with the TUI running.
+    Remind {
+        /// One JSON object per line: calendar, uid, recurrence_id, summary, start, alarm_at, kind.
+        #[arg(long)]
+        json: bool,
+        /// Look once, print what is due, and exit.
+        #[arg(long)]
+        once: bool,
+        /// Zone for times (and for all-day and floating events' alarms).
+        #[arg(long, value_name = "ZONE")]
+        tz: Option<String>,
+    },
     /// Per calendar: account, kind, strategy, token, ctag, last run, counts, pending, conflicts.
     Status {
         #[arg(long)]
@@ -217,7 +231,8 @@ impl CommandLine {
             CommandLine::Calendars(args) => args.json,
             CommandLine::Sync { json, .. }
             | CommandLine::Status { json }
-            | CommandLine::Conflicts { json } => *json,
+            | CommandLine::Conflicts { json }
+            | CommandLine::Remind { json, .. } => *json,
             _ => false,
         }
     }

@@ -39,6 +39,8 @@ pub struct Event {
     pub line: usize,
     /// Who is invited: each ATTENDEE's name (`CN`) and address, for search.
     pub attendees: Vec<String>,
+    /// The VALARMs, in source order (their index keys a reminder).
+    pub alarms: Vec<super::alarm::Alarm>,
 }
 
 /// A calendar object resource: every component that shares one UID, as CalDAV stores them.
@@ -419,6 +421,7 @@ fn read_event(
             .is_some_and(|r| r.eq_ignore_ascii_case("THISANDFUTURE")),
         line: comp.line,
         attendees: attendees(comp),
+        alarms: super::alarm::read_alarms(comp),
     })
 }
 

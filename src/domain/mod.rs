@@ -1,6 +1,7 @@
 //! The calendar domain: iCalendar reading and writing, event times, zones, occurrences. Imports nothing
 //! of ours.
 
+pub mod alarm;
 pub mod calendar;
 pub mod diff;
 pub mod edit;

@@ -192,6 +192,7 @@ pub(crate) fn insert_events(
             end.key() - start.key() > SHORT_SPAN_SECS,
             super::search::attendees_text(&ev.attendees),
         ])?;
+        super::reminders::remember_alarms(tx, tx.last_insert_rowid(), &ev.alarms)?;
     }
-    Ok(())
+    super::reminders::index_item(tx, item_id)
 }

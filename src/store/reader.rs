@@ -22,7 +22,7 @@ pub struct StoreReader {
     truncated: std::cell::RefCell<Vec<(String, String)>>,
 }
 
-pub(super) const OCCURRENCE_COLUMNS: &str =
+pub(crate) const OCCURRENCE_COLUMNS: &str =
     "id, calendar_id, uid, recurrence_kind, recurrence_key, summary,
     location, status, start_kind, start_key, end_kind, end_key, tzid";
 
@@ -266,7 +266,7 @@ pub fn sort_occurrences(list: &mut [Occurrence], display: &Tz) {
     list.sort_by_cached_key(|o| (o.start.local(display), o.uid.clone(), o.recurrence_id));
 }
 
-pub(super) fn occurrence_from_row(r: &Row<'_>) -> rusqlite::Result<Occurrence> {
+pub(crate) fn occurrence_from_row(r: &Row<'_>) -> rusqlite::Result<Occurrence> {
     let when = |kind: usize, key: usize| -> rusqlite::Result<When> {
         let k = r.get_ref(kind)?.as_str()?;
         let v: i64 = r.get(key)?;

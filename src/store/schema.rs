@@ -232,6 +232,45 @@ const MIGRATIONS: &[&str] = &[
         VALUES (new.id, new.summary, new.location, new.description, new.attendees);
     END;
     INSERT INTO events_fts (events_fts) VALUES ('rebuild');
+    // 13: reminders. Each event's
+    //    shown alarms, the instants they fire (single events all, series up to the horizon), and
+    //    what became of each firing: claimed by one INSERT, so it fires once (store/reminders.rs).
+    r#"
+    CREATE TABLE event_alarms (
+        event_id INTEGER PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,
+        alarms   TEXT NOT NULL                 -- JSON [[index among the VALARMs, alarm], ...]
+    );
+    CREATE TABLE alarm_times (
+        event_id    INTEGER NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+        alarm_index INTEGER NOT NULL,
+        fire_at     INTEGER NOT NULL,          -- UTC seconds
+        rid         TEXT NOT NULL,             -- the occurrence's RECURRENCE-ID as kind:key, '' if none
+        rid_kind    TEXT,
+        rid_key     INTEGER,
+        start_kind  TEXT NOT NULL,
+        start_key   INTEGER NOT NULL,
+        series      INTEGER NOT NULL           -- 1: an instance of a series, indexed to the horizon
+    );
+    CREATE INDEX alarm_times_by_time ON alarm_times(fire_at);
+    CREATE INDEX alarm_times_by_event ON alarm_times(event_id);
+    CREATE TABLE alarm_horizon (
+        id    INTEGER PRIMARY KEY CHECK (id = 1),
+        zone  TEXT NOT NULL,                   -- all-day and floating times are read in it
+        since INTEGER NOT NULL,
+        upto  INTEGER NOT NULL
+    );
+    CREATE TABLE reminder_state (
+        calendar_id INTEGER NOT NULL,
+        uid         TEXT NOT NULL,
+        rid         TEXT NOT NULL,
+        alarm_index INTEGER NOT NULL,
+        alarm_at    INTEGER NOT NULL,
+        state       TEXT NOT NULL CHECK (state IN ('fired', 'snoozed', 'dismissed')),
+        again_at    INTEGER,                   -- a snoozed one's new time
+        changed_at  INTEGER NOT NULL,
+        PRIMARY KEY (calendar_id, uid, rid, alarm_index, alarm_at)
+    ) WITHOUT ROWID;
+    CREATE INDEX reminder_state_snoozed ON reminder_state(again_at) WHERE state = 'snoozed';
     "#,
 ];
 

@@ -1,6 +1,7 @@
 //! Drawing: `view(&Model, &mut Frame)` is a pure function of the model. One widget per pane.
 
 mod agenda;
+mod banner;
 mod calendars;
 mod conflicts;
 mod day;
@@ -58,8 +59,9 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer) {
         Mode::Form(f) => form::draw(f, area, buf, theme),
         Mode::Scope(pick) => form::draw_scope(pick, area, buf, theme),
         Mode::ConfirmDelete(removal) => form::draw_confirm(removal, area, buf, theme),
-        Mode::Month | Mode::GoTo(_) | Mode::Zone(_) => {}
+        Mode::Month | Mode::GoTo(_) | Mode::Zone(_) | Mode::Snooze(_) => {}
     }
+    banner::draw(model, area, buf, theme);
 }
 
 fn month_title(model: &Model) -> String {

@@ -19,6 +19,7 @@ use serde_json::Value;
 use super::event::ParsedCalendar;
 
 mod read;
+mod reminders;
 mod time;
 mod write;
 

@@ -145,6 +145,7 @@ pub(super) fn group_text(list: &[Value], with_zones: bool) -> GroupText {
                         }
                     }
                 }
+                lines.extend(super::reminders::valarm_lines(m));
                 times.push(start);
                 times.extend(end);
                 blocks.push((i, lines));
@@ -170,7 +171,8 @@ pub(super) fn group_text(list: &[Value], with_zones: bool) -> GroupText {
             None => original,
         };
         match event_lines(e, &uid, Some(&rid)) {
-            Ok((lines, start, end)) => {
+            Ok((mut lines, start, end)) => {
+                lines.extend(super::reminders::valarm_lines(e));
                 times.push(start);
                 times.extend(end);
                 blocks.push((x, lines));

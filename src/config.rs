@@ -25,6 +25,9 @@ pub struct Config {
     pub accounts: Vec<AccountConfig>,
     /// Ring the terminal bell when a reminder comes due (`[reminders] bell`).
     pub bell: bool,
+    /// Send a desktop notification when a reminder comes due, where the system has a
+    /// notification service (`[reminders] notify`, default true).
+    pub notify: bool,
     /// The file the person's settings came from, if any.
     pub source: Option<PathBuf>,
     /// `[ui] hidden`: calendars hidden from every view (`name` or `account/name`).
@@ -326,6 +329,7 @@ struct UiLayer {
 #[serde(deny_unknown_fields)]
 struct RemindersLayer {
     bell: Option<bool>,
+    notify: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -378,6 +382,7 @@ impl Config {
             view: View::Month,
             accounts: Vec::new(),
             bell: false,
+            notify: true,
             source: None,
             hidden: Vec::new(),
             keys: Vec::new(),
@@ -446,8 +451,13 @@ impl Config {
             };
             self.keys.push(KeySetting { action, keys, line });
         }
-        if let Some(bell) = layer.reminders.and_then(|r| r.bell) {
-            self.bell = bell;
+        if let Some(r) = layer.reminders {
+            if let Some(bell) = r.bell {
+                self.bell = bell;
+            }
+            if let Some(notify) = r.notify {
+                self.notify = notify;
+            }
         }
         self.accounts
             .extend(layer.account.into_iter().map(toml::Spanned::into_inner));

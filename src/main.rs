@@ -221,6 +221,7 @@ fn tui(
     model.size = crossterm::terminal::size().unwrap_or((80, 24));
     model.status = status.map(|text| Status { text, error: false });
     model.bell = config.bell;
+    model.notify = config.notify;
     let db = store.path().to_path_buf();
     drop(store);
     run(Launch {
@@ -708,9 +709,16 @@ fn remind(
     let zone = cli::display_zone(tz.as_deref(), config.zone)?;
     let mut store = Store::open(data_dir)?;
     let mut out = std::io::stdout();
+    let notifier = if config.notify {
+        almanac::app::notify::Notifier::detect()
+    } else {
+        almanac::app::notify::Notifier::None
+    };
     loop {
         let now = Utc::now();
         for r in store.claim_reminders(now, &zone)? {
+            let (title, body) = almanac::app::notify::reminder_text(&r, &zone);
+            notifier.send(&title, &body);
             let line = if json {
                 serde_json::to_string(&cli::remind::ReminderLine::of(&r, &zone))
                     .map_err(|e| CliError::Runtime(e.to_string()))?

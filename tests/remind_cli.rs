@@ -107,3 +107,96 @@ impl SpawnPiped for Command {
             .unwrap()
     }
 }
+
+/// A `notify-send` that writes its arguments to a file, first on PATH.
+fn fake_notify_send(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = dir.join("notified.txt");
+    let script = bin.join("notify-send");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do printf '%s|' \"$a\"; done >> '{}'\necho >> '{}'\n",
+            log.display(),
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    (std::path::PathBuf::from(path), log)
+}
+
+#[cfg(unix)]
+#[test]
+fn each_reminder_is_a_desktop_notification_where_there_is_a_session_and_none_without() {
+    let dir = cache();
+    let (path, log) = fake_notify_send(dir.path());
+    // No desktop session: nothing is sent.
+    let out = almanac(dir.path(), &["remind", "--once", "--tz", "UTC"])
+        .env("PATH", &path)
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!log.exists(), "no session, no notification");
+    // The same reminders have fired: a fresh cache for the session case.
+    let dir = cache();
+    let (path, log) = fake_notify_send(dir.path());
+    let out = almanac(dir.path(), &["remind", "--once", "--tz", "UTC"])
+        .env("PATH", &path)
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let mut text = String::new();
+    for _ in 0..50 {
+        text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.lines().count() >= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines.iter().any(|l| l.contains("|Missed: earlier|")),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("|soon|") && l.contains("Work")),
+        "{text}"
+    );
+    assert!(
+        lines.iter().all(|l| l.starts_with("--app-name=almanac|")),
+        "{text}"
+    );
+    // `[reminders] notify = false` turns it off.
+    let dir = cache();
+    let (path, log) = fake_notify_send(dir.path());
+    std::fs::create_dir_all(dir.path().join("cfg/almanac")).unwrap();
+    std::fs::write(
+        dir.path().join("cfg/almanac/config.toml"),
+        "[reminders]\nnotify = false\n",
+    )
+    .unwrap();
+    let out = almanac(dir.path(), &["remind", "--once", "--tz", "UTC"])
+        .env("PATH", &path)
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!log.exists(), "turned off");
+}

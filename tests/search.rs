@@ -241,12 +241,14 @@ fn a_cache_made_before_the_index_is_indexed_with_its_attendees_when_opened() {
         "SUMMARY:Retro\r\nATTENDEE;CN=Ingrid:mailto:ingrid@example.org\r\n",
     ));
     drop((store, reader));
-    // Back to schema 11 as an older build left it: no attendees column, no index.
+    // Back to schema 11 as an older build left it: no attendees column, no index, no reminders.
     let conn = rusqlite::Connection::open(dir.path().join(almanac::store::DB_FILE)).unwrap();
     conn.execute_batch(
         "DROP TRIGGER events_fts_insert; DROP TRIGGER events_fts_delete;
          DROP TRIGGER events_fts_update; DROP TABLE events_fts;
-         ALTER TABLE events DROP COLUMN attendees; PRAGMA user_version = 11;",
+         ALTER TABLE events DROP COLUMN attendees;
+         DROP TABLE reminder_state; DROP TABLE alarm_horizon; DROP TABLE alarm_times;
+         DROP TABLE event_alarms; PRAGMA user_version = 11;",
     )
     .unwrap();
     drop(conn);

@@ -23,16 +23,27 @@ pub enum Answer {
 
 /// Starts the alarm clock on the cache in `data_dir`; all-day and floating times are read in
 /// `zone`. Due reminders arrive as `Msg::Reminders`; answers go to the returned sender.
-pub fn spawn(data_dir: PathBuf, zone: Tz, tx: UnboundedSender<Msg>) -> Sender<Answer> {
+pub fn spawn(
+    data_dir: PathBuf,
+    zone: Tz,
+    tx: UnboundedSender<Msg>,
+    notifier: super::notify::Notifier,
+) -> Sender<Answer> {
     let (answers, rx) = channel::<Answer>();
     std::thread::Builder::new()
         .name("reminders".into())
-        .spawn(move || run(data_dir, zone, tx, rx))
+        .spawn(move || run(data_dir, zone, tx, rx, notifier))
         .expect("a thread starts");
     answers
 }
 
-fn run(data_dir: PathBuf, zone: Tz, tx: UnboundedSender<Msg>, rx: Receiver<Answer>) {
+fn run(
+    data_dir: PathBuf,
+    zone: Tz,
+    tx: UnboundedSender<Msg>,
+    rx: Receiver<Answer>,
+    notifier: super::notify::Notifier,
+) {
     let mut store = match Store::open(&data_dir) {
         Ok(s) => s,
         Err(e) => {
@@ -45,6 +56,10 @@ fn run(data_dir: PathBuf, zone: Tz, tx: UnboundedSender<Msg>, rx: Receiver<Answe
         match store.claim_reminders(Utc::now(), &zone) {
             Ok(due) if due.is_empty() => {}
             Ok(due) => {
+                for r in &due {
+                    let (title, body) = super::notify::reminder_text(r, &zone);
+                    notifier.send(&title, &body);
+                }
                 if tx.send(Msg::Reminders(due)).is_err() {
                     return;
                 }

@@ -10,6 +10,7 @@ pub mod form;
 pub mod keymap;
 pub mod layout;
 pub mod model;
+pub mod notify;
 pub mod reminders;
 pub mod run;
 pub mod sample;

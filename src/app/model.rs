@@ -181,6 +181,8 @@ pub struct Model {
     pub reminders: Vec<crate::store::Reminder>,
     /// Ring the terminal bell when a reminder comes due (`[reminders] bell`).
     pub bell: bool,
+    /// Send desktop notifications for reminders (`[reminders] notify`).
+    pub notify: bool,
 }
 
 impl Model {
@@ -223,6 +225,7 @@ impl Model {
             calendar_list: CalendarsView::default(),
             reminders: Vec::new(),
             bell: false,
+            notify: false,
         };
         model.relayout();
         model

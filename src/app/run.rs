@@ -164,7 +164,12 @@ async fn run_loop(launch: Launch) -> std::io::Result<()> {
         runner::spawn(data_dir, accounts, events_tx)
     });
 
-    let alarms = alarm_clock::spawn(edits.data_dir.clone(), model.zone, tx.clone());
+    let notifier = if model.notify {
+        super::notify::Notifier::detect()
+    } else {
+        super::notify::Notifier::None
+    };
+    let alarms = alarm_clock::spawn(edits.data_dir.clone(), model.zone, tx.clone(), notifier);
     let gate = InputGate::default();
     spawn_terminal_reader(tx.clone(), gate.clone());
     drop(tx);

@@ -232,6 +232,7 @@ const MIGRATIONS: &[&str] = &[
         VALUES (new.id, new.summary, new.location, new.description, new.attendees);
     END;
     INSERT INTO events_fts (events_fts) VALUES ('rebuild');
+    "#,
     // 13: reminders. Each event's
     //    shown alarms, the instants they fire (single events all, series up to the horizon), and
     //    what became of each firing: claimed by one INSERT, so it fires once (store/reminders.rs).

@@ -321,3 +321,87 @@ fn an_edit_reaches_the_server_and_a_conflict_is_resolved_in_the_pane() {
     tmux.wait_for("the program to exit", |s| !s.contains("November 2026"));
     emu.shutdown();
 }
+
+/// Issue 14's daily round in one real terminal: a reminder's banner dismissed, the views
+/// switched, a search that jumps to its match, `]` across days, and a calendar hidden from the
+/// list, after which its event is gone from the month.
+#[test]
+fn views_search_jumps_a_hidden_calendar_and_a_dismissed_reminder_in_one_run() {
+    if !tmux_available() {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let cfg = data.path().join("cfg");
+    let now = chrono::Utc::now();
+    let stamp = |t: chrono::DateTime<chrono::Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+    let ics = data.path().join("mine.ics");
+    std::fs::write(
+        &ics,
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:bank@test\r\n\
+             DTSTAMP:20260101T000000Z\r\nSUMMARY:Call the bank\r\nDTSTART:{}\r\nDTEND:{}\r\n\
+             BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:r\r\nTRIGGER:-PT10M\r\nEND:VALARM\r\n\
+             END:VEVENT\r\nEND:VCALENDAR\r\n",
+            stamp(now + chrono::Duration::minutes(5)),
+            stamp(now + chrono::Duration::minutes(35)),
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_almanac"))
+        .args(["import", &ics.display().to_string(), "--calendar", "Mine"])
+        .env("ALMANAC_DATA_DIR", data.path())
+        .env("XDG_CONFIG_HOME", &cfg)
+        .env_remove("ALMANAC_CONFIG")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let cmd = format!(
+        "env ALMANAC_DATA_DIR={} XDG_CONFIG_HOME={} TZ=UTC TERM=xterm-256color {}; sleep 30",
+        data.path().display(),
+        cfg.display(),
+        env!("CARGO_BIN_EXE_almanac")
+    );
+    let tmux = Tmux::start("daily", "daily", 100, 30, &cmd);
+    let banner = tmux.wait_text("Call the bank (Mine)");
+    assert!(banner.contains("x dismiss"), "{banner}");
+    tmux.keys(&["x"]);
+    tmux.wait_for("the banner gone", |s| !s.contains("x dismiss"));
+    tmux.keys(&["w"]);
+    tmux.wait_text("Week ");
+    tmux.keys(&["A"]);
+    tmux.wait_text("Agenda · ");
+    tmux.keys(&["/"]);
+    tmux.keys(&["b", "a", "n", "k"]);
+    let found = tmux.wait_text("Search · 1/1");
+    assert!(found.contains("Call the bank"), "{found}");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the search closed on its match", |s| {
+        !s.contains("Search · ") && s.contains("Call the bank")
+    });
+    tmux.keys(&["m"]);
+    tmux.wait_for("the month", |s| {
+        s.contains("? help") && !s.contains("Agenda · ")
+    });
+    tmux.keys(&["]"]);
+    tmux.keys(&["C"]);
+    let list = tmux.wait_text("Calendars");
+    let rows: Vec<&str> = list
+        .lines()
+        .filter(|l| l.contains("[x]") || l.contains("[ ]"))
+        .collect();
+    let at = rows
+        .iter()
+        .position(|l| l.contains("Mine"))
+        .unwrap_or_else(|| panic!("Mine is listed: {list}"));
+    for _ in 0..at {
+        tmux.keys(&["Down"]);
+    }
+    tmux.keys(&["Space"]);
+    tmux.wait_text("Mine hidden");
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["t"]);
+    tmux.wait_for("the month without the hidden event", |s| {
+        !s.contains("Calendars") && !s.contains("Call the bank") && !s.contains("Call th")
+    });
+    tmux.keys(&["q"]);
+}

@@ -82,7 +82,9 @@ fn a_single_event_reads_as_the_equivalent_icalendar_does() {
     let ics = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:040000008200E00074C5B7101A82E00800000000S1\r\n\
 DTSTART;TZID=Europe/Berlin:20261123T090000\r\nDTEND;TZID=Europe/Berlin:20261123T093000\r\n\
 SUMMARY:Review\\, part 1\r\nLOCATION:Room 4\r\nDESCRIPTION:Line one\\nline two\r\nTRANSP:OPAQUE\r\n\
-CLASS:PRIVATE\r\nATTENDEE;CN=\"Bob\":mailto:bob@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+CLASS:PRIVATE\r\nATTENDEE;CN=\"Bob\":mailto:bob@example.com\r\n\
+BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:Reminder\r\nTRIGGER:-PT15M\r\nEND:VALARM\r\n\
+END:VEVENT\r\nEND:VCALENDAR\r\n";
     assert_eq!(without_lines(got.clone()), without_lines(ics_events(ics)));
     assert_eq!(got[0].line, 1, "the position in the graph array");
     let parsed = read_group(SINGLE);

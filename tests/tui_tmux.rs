@@ -92,10 +92,13 @@ fn switch_between_month_week_day_and_agenda() {
     let week = tmux.wait_text("Week 48");
     assert!(week.contains("09:00 │Standup"), "{week}");
     tmux.keys(&["D"]);
-    let day = tmux.wait_for("the day view", |s| {
-        s.contains("Monday 23 November") && !s.contains("Week 48") && s.contains("09:00 Standup")
+    // The whole day, evening included, once its load has been drawn.
+    tmux.wait_for("the day view", |s| {
+        s.contains("Monday 23 November")
+            && !s.contains("Week 48")
+            && s.contains("09:00 Standup")
+            && s.contains("19:30 Dinner with Lee")
     });
-    assert!(day.contains("19:30 Dinner with Lee"), "{day}");
     tmux.keys(&["w"]);
     tmux.wait_text("Week 48");
     tmux.run(&["resize-window", "-t", "views", "-x", "40", "-y", "12"]);
@@ -379,12 +382,15 @@ fn views_search_jumps_a_hidden_calendar_and_a_dismissed_reminder_in_one_run() {
         !s.contains("Search · ") && s.contains("Call the bank")
     });
     tmux.keys(&["m"]);
-    tmux.wait_for("the month", |s| {
-        s.contains("? help") && !s.contains("Agenda · ")
+    tmux.wait_for("the month with the event", |s| {
+        s.contains("? help") && !s.contains("Agenda · ") && s.contains("Call th")
     });
     tmux.keys(&["]"]);
     tmux.keys(&["C"]);
-    let list = tmux.wait_text("Calendars");
+    // The list reads the cache first ("reading…"): wait for its rows.
+    let list = tmux.wait_for("the calendar list", |s| {
+        s.contains("Calendars") && s.contains("Mine")
+    });
     let rows: Vec<&str> = list
         .lines()
         .filter(|l| l.contains("[x]") || l.contains("[ ]"))
@@ -400,8 +406,9 @@ fn views_search_jumps_a_hidden_calendar_and_a_dismissed_reminder_in_one_run() {
     tmux.wait_text("Mine hidden");
     tmux.keys(&["Escape"]);
     tmux.keys(&["t"]);
+    // Loaded again (today's list says it has nothing), and without the hidden event.
     tmux.wait_for("the month without the hidden event", |s| {
-        !s.contains("Calendars") && !s.contains("Call the bank") && !s.contains("Call th")
+        !s.contains("Calendars") && !s.contains("Call th") && s.contains("No events")
     });
     tmux.keys(&["q"]);
 }

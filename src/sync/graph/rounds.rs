@@ -11,7 +11,7 @@ use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::api::{ApiError, Graph, PAGE_SIZE};
-use super::series::{self, end_of, kind, original_start, start_of};
+use super::series::{self, kind, original_start};
 use crate::domain::graph::{group_parts, group_text};
 use crate::store::{ChangeSet, FetchedItem, Member, RemoteCalendar, StateUpdate, Store};
 use crate::sync::push::push_into;
@@ -278,13 +278,6 @@ impl Window {
         })
     }
 
-    fn iso(t: i64) -> String {
-        DateTime::<Utc>::from_timestamp(t, 0)
-            .unwrap_or_default()
-            .format("%Y-%m-%dT%H:%M:%SZ")
-            .to_string()
-    }
-
     /// Whether the stored window still serves at `today` with `config`: made with the same
     /// widths (or narrowed from them by [`Window::narrower`]), and "now" not yet moved
     /// [`REBASE_AFTER_DAYS`] from where it was.
@@ -413,7 +406,7 @@ async fn pull(
             Some((link, w)) => (graph.link(link)?, *w),
             None => {
                 let w = narrowed.unwrap_or_else(|| Window::around(today, graph.window));
-                let (from, to) = (Window::iso(w.start), Window::iso(w.end));
+                let (from, to) = (series::utc_text(w.start), series::utc_text(w.end));
                 let query = [
                     ("startDateTime", from.as_str()),
                     ("endDateTime", to.as_str()),
@@ -917,7 +910,7 @@ pub async fn instances(
     master: &str,
     window: Window,
 ) -> Result<Vec<(String, i64, Option<Value>)>, SyncError> {
-    let (from, to) = (Window::iso(window.start), Window::iso(window.end));
+    let (from, to) = (series::utc_text(window.start), series::utc_text(window.end));
     let mut url = graph.url(
         &["me", "events", master, "instances"],
         &[
@@ -951,14 +944,6 @@ pub async fn instances(
     Err(SyncError::Protocol(format!(
         "a series' instances went on past {MAX_PAGES} pages"
     )))
-}
-
-/// Whether an event object lies in the window (for messages and tests).
-pub fn in_window(v: &Value, w: Window) -> bool {
-    match (start_of(v), end_of(v)) {
-        (Some(s), Some(e)) => s < w.end && e.max(s + 1) > w.start,
-        _ => false,
-    }
 }
 
 #[cfg(test)]

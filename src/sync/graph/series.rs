@@ -46,13 +46,6 @@ pub fn start_of(v: &Value) -> Option<i64> {
     Some(t.normalise().key())
 }
 
-/// When an event object ends (Unix seconds).
-pub fn end_of(v: &Value) -> Option<i64> {
-    let all_day = v.get("isAllDay").and_then(Value::as_bool) == Some(true);
-    let (t, _) = read_time(v.get("end")?, all_day, &fallback_zones(v)).ok()?;
-    Some(t.normalise().key())
-}
-
 /// The original start of an occurrence or exception: its `originalStart`, else (a plain
 /// occurrence, which is where the series put it) its start.
 pub fn original_start(v: &Value) -> Option<i64> {

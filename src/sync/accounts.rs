@@ -71,6 +71,30 @@ pub fn caldav_for(acc: &AccountConfig) -> Result<CalDav, SyncError> {
     Ok(CalDav::new(http))
 }
 
+/// A base URL from the config (or `default`): http(s), ending in `/` so paths join under it.
+pub(crate) fn http_url(
+    acc: &AccountConfig,
+    given: &Option<String>,
+    default: &str,
+    key: &str,
+) -> Result<Url, SyncError> {
+    let raw = given.as_deref().unwrap_or(default);
+    let mut url = Url::parse(raw)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| {
+            SyncError::Config(format!(
+                "account '{}': {key} is not an http(s) URL: {raw}",
+                acc.name
+            ))
+        })?;
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
 fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s)
         .decode_utf8_lossy()

@@ -54,19 +54,6 @@ pub fn oauth_for(acc: &AccountConfig) -> Result<auth::OAuthClient, SyncError> {
 /// The client for a Google account whose tokens live under `data_dir`.
 pub fn google_for(acc: &AccountConfig, data_dir: &Path) -> Result<Google, SyncError> {
     let oauth = oauth_for(acc)?;
-    let raw = acc.api_url.as_deref().unwrap_or(API_URL);
-    let mut api = Url::parse(raw)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .ok_or_else(|| {
-            SyncError::Config(format!(
-                "account '{}': api_url is not an http(s) URL: {raw}",
-                acc.name
-            ))
-        })?;
-    if !api.path().ends_with('/') {
-        let path = format!("{}/", api.path());
-        api.set_path(&path);
-    }
+    let api = crate::sync::accounts::http_url(acc, &acc.api_url, API_URL, "api_url")?;
     Google::new(&acc.name, api, oauth, auth::token_path(data_dir, &acc.name))
 }

@@ -11,8 +11,6 @@ pub mod write;
 
 use std::path::Path;
 
-use reqwest::Url;
-
 pub use api::Graph;
 pub use rounds::sync_graph;
 
@@ -23,29 +21,6 @@ pub const API_URL: &str = "https://graph.microsoft.com/v1.0/";
 pub const LOGIN_URL: &str = "https://login.microsoftonline.com/";
 /// PROTOCOLS.md §3 "OAuth": `tenant` defaults to `common`.
 pub const DEFAULT_TENANT: &str = "common";
-
-fn http_url(
-    acc: &AccountConfig,
-    given: &Option<String>,
-    default: &str,
-    key: &str,
-) -> Result<Url, SyncError> {
-    let raw = given.as_deref().unwrap_or(default);
-    let mut url = Url::parse(raw)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
-        .ok_or_else(|| {
-            SyncError::Config(format!(
-                "account '{}': {key} is not an http(s) URL: {raw}",
-                acc.name
-            ))
-        })?;
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    Ok(url)
-}
 
 /// The account's public client and sign-in service from its config.
 pub fn client_for(acc: &AccountConfig) -> Result<auth::DeviceClient, SyncError> {
@@ -72,14 +47,14 @@ pub fn client_for(acc: &AccountConfig) -> Result<auth::DeviceClient, SyncError> 
     Ok(auth::DeviceClient {
         client_id,
         tenant,
-        login_url: http_url(acc, &acc.login_url, LOGIN_URL, "login_url")?,
+        login_url: crate::sync::accounts::http_url(acc, &acc.login_url, LOGIN_URL, "login_url")?,
     })
 }
 
 /// The client for a Graph account whose tokens live under `data_dir`.
 pub fn graph_for(acc: &AccountConfig, data_dir: &Path) -> Result<Graph, SyncError> {
     let client = client_for(acc)?;
-    let api = http_url(acc, &acc.api_url, API_URL, "api_url")?;
+    let api = crate::sync::accounts::http_url(acc, &acc.api_url, API_URL, "api_url")?;
     Graph::new(
         &acc.name,
         api,

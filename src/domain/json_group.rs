@@ -3,13 +3,49 @@
 //! yields the same events. Each format writes its own event lines; the calendar around them, the
 //! positions that lead errors back to the object they concern, and the reading are here.
 
-use super::edit::lines::fold;
+use super::edit::lines::{fold, one_line};
 use super::edit::zone_definitions;
 use super::event::{Item, ParsedCalendar, read_calendar};
 use super::ical::ItemError;
 use super::time::EventTime;
 
 const EOL: &str = "\r\n";
+
+/// Attendees written for one event.
+pub(crate) const MAX_ATTENDEES: usize = 1_000;
+
+/// An ORGANIZER or ATTENDEE line (`name`) for `address` with its display name and further
+/// parameters (`PARTSTAT=ACCEPTED`); `None` for an empty address. Server text is cut to one line,
+/// and characters that would end the parameter or the value are dropped.
+pub(crate) fn person_line(
+    name: &str,
+    address: &str,
+    cn: Option<&str>,
+    params: &[&str],
+) -> Option<String> {
+    let address: String = one_line(address)
+        .chars()
+        .filter(|c| !matches!(c, '"' | ';' | ':' | ',' | ' '))
+        .take(320)
+        .collect();
+    if address.is_empty() {
+        return None;
+    }
+    let mut line = name.to_string();
+    if let Some(cn) = cn {
+        let cn: String = one_line(cn)
+            .chars()
+            .filter(|c| *c != '"')
+            .take(256)
+            .collect();
+        line.push_str(&format!(";CN=\"{cn}\""));
+    }
+    for p in params {
+        line.push(';');
+        line.push_str(p);
+    }
+    Some(format!("{line}:mailto:{address}"))
+}
 
 /// A group written as iCalendar.
 #[derive(Debug, Default)]

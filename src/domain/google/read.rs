@@ -11,7 +11,7 @@ use crate::domain::edit::lines::{one_line, time_line};
 use crate::domain::edit::wall_clock;
 use crate::domain::event::dates_of;
 use crate::domain::ical::{self, ItemError, Property, escape_text};
-use crate::domain::json_group::{GroupText, at};
+use crate::domain::json_group::{GroupText, MAX_ATTENDEES, at, person_line};
 use crate::domain::time::{EventTime, When, ZoneMap};
 
 /// The group's JSON objects: an array of events, or (leniently) one event alone.
@@ -247,7 +247,33 @@ fn event_lines(
     {
         lines.push(format!("CLASS:{class}"));
     }
+    if let Some(line) = v.get("organizer").and_then(|o| person("ORGANIZER", o)) {
+        lines.push(line);
+    }
+    if let Some(list) = v.get("attendees").and_then(Value::as_array) {
+        lines.extend(
+            list.iter()
+                .take(MAX_ATTENDEES)
+                .filter_map(|a| person("ATTENDEE", a)),
+        );
+    }
     Ok((lines, start, end))
+}
+
+/// An ORGANIZER or ATTENDEE line from a Google person (`{"email", "displayName",
+/// "responseStatus", "optional"}`: the Events resource's `attendees[]` and `organizer`).
+fn person(name: &str, v: &Value) -> Option<String> {
+    let partstat = match str_of(v, "responseStatus") {
+        Some("accepted") => Some("PARTSTAT=ACCEPTED"),
+        Some("declined") => Some("PARTSTAT=DECLINED"),
+        Some("tentative") => Some("PARTSTAT=TENTATIVE"),
+        Some("needsAction") => Some("PARTSTAT=NEEDS-ACTION"),
+        _ => None,
+    };
+    let role = (v.get("optional").and_then(Value::as_bool) == Some(true))
+        .then_some("ROLE=OPT-PARTICIPANT");
+    let params: Vec<&str> = partstat.into_iter().chain(role).collect();
+    person_line(name, str_of(v, "email")?, str_of(v, "displayName"), &params)
 }
 
 /// Text cut to [`MAX_TEXT`] bytes on a character boundary, control characters other than line

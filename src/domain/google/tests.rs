@@ -678,3 +678,31 @@ fn a_group_past_the_cap_is_read_up_to_it_and_says_so() {
         parsed.errors[0]
     );
 }
+
+#[test]
+fn attendees_and_the_organizer_are_read_for_search_with_their_answers() {
+    // Events resource: `attendees[]` {email, displayName, responseStatus, optional} and
+    // `organizer` {email, displayName}.
+    let raw = r#"[{"id":"m1","summary":"Planning","start":{"dateTime":"2026-11-23T09:00:00Z"},
+"end":{"dateTime":"2026-11-23T10:00:00Z"},"organizer":{"email":"ann@example.com","displayName":"Ann"},
+"attendees":[{"email":"bob@example.com","displayName":"Bob \"B\" Smith","responseStatus":"declined"},
+{"email":"carol@example.com","optional":true,"responseStatus":"needsAction"},{"displayName":"no address"},
+{"email":"eve@example.com;x=\u001b[2J"}]}]"#;
+    let ev = &events(raw)[0];
+    assert_eq!(
+        ev.attendees,
+        vec![
+            "Bob B Smith bob@example.com".to_string(),
+            "carol@example.com".to_string(),
+            "eve@example.comx=[2J".to_string(),
+        ],
+        "a person without an address is left out; quotes, separators and controls are dropped"
+    );
+    let ics = to_ical(raw);
+    assert!(ics.contains("PARTSTAT=DECLINED"), "{ics}");
+    assert!(ics.contains("ROLE=OPT-PARTICIPANT"), "{ics}");
+    assert!(
+        ics.contains("ORGANIZER;CN=\"Ann\":mailto:ann@example.com"),
+        "{ics}"
+    );
+}

@@ -11,12 +11,9 @@ use super::time::read_time;
 use super::{MAX_EVENTS, MAX_TEXT};
 use crate::domain::edit::lines::{one_line, time_line};
 use crate::domain::ical::escape_text;
-use crate::domain::json_group::{GroupText, at};
+use crate::domain::json_group::{GroupText, MAX_ATTENDEES, at, person_line};
 use crate::domain::time::EventTime;
 use crate::domain::tz::{Zone, resolve};
-
-/// Attendees written for one event.
-const MAX_ATTENDEES: usize = 1_000;
 
 /// A zone name that names a zone: not custom, not empty, not UTC, and known.
 pub(super) fn real_zone(name: &str) -> Option<chrono_tz::Tz> {
@@ -371,24 +368,7 @@ fn event_lines(
 /// An ORGANIZER or ATTENDEE line from a Graph recipient (`{"emailAddress":{"name","address"}}`).
 fn person(name: &str, v: &Value) -> Option<String> {
     let email = v.get("emailAddress")?;
-    let address: String = one_line(str_of(email, "address")?)
-        .chars()
-        .filter(|c| !matches!(c, '"' | ';' | ':' | ',' | ' '))
-        .take(320)
-        .collect();
-    if address.is_empty() {
-        return None;
-    }
-    let mut line = name.to_string();
-    if let Some(cn) = str_of(email, "name") {
-        let cn: String = one_line(cn)
-            .chars()
-            .filter(|c| *c != '"')
-            .take(256)
-            .collect();
-        line.push_str(&format!(";CN=\"{cn}\""));
-    }
-    Some(format!("{line}:mailto:{address}"))
+    person_line(name, str_of(email, "address")?, str_of(email, "name"), &[])
 }
 
 /// Text cut to [`MAX_TEXT`] bytes on a character boundary, control characters other than line

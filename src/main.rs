@@ -178,8 +178,23 @@ fn today() -> NaiveDate {
         .unwrap_or_else(|| Local::now().date_naive())
 }
 
+/// The config, with its `[keys]` checked too: every command reports a bad mapping, not only the
+/// TUI that uses it.
 fn load_config(cli: &Cli) -> Result<Config, CliError> {
-    Config::load(cli.config.as_deref()).map_err(|e| CliError::Usage(e.to_string()))
+    let config = Config::load(cli.config.as_deref()).map_err(|e| CliError::Usage(e.to_string()))?;
+    keymap(&config)?;
+    Ok(config)
+}
+
+/// The keymap the config's `[keys]` make.
+fn keymap(config: &Config) -> Result<almanac::app::keymap::Keymap, CliError> {
+    Ok(match config.file() {
+        Some(path) if !config.keys.is_empty() => {
+            almanac::app::keymap::Keymap::with_settings(&config.keys, &path)
+                .map_err(|e| CliError::Usage(e.to_string()))?
+        }
+        _ => almanac::app::keymap::Keymap::default(),
+    })
 }
 
 /// The TUI over the cache in `data_dir`, syncing `accounts` in the background.
@@ -191,13 +206,7 @@ fn tui(
     started: Instant,
 ) -> Result<(), CliError> {
     let now = Utc::now().timestamp();
-    let keymap = match config.file() {
-        Some(path) if !config.keys.is_empty() => {
-            almanac::app::keymap::Keymap::with_settings(&config.keys, &path)
-                .map_err(|e| CliError::Usage(e.to_string()))?
-        }
-        _ => almanac::app::keymap::Keymap::default(),
-    };
+    let keymap = keymap(config)?;
     let mut store = Store::open(data_dir)?;
     forget_removed_accounts(&mut store, &accounts)?;
     let unknown = store.hide_named(&config.hidden)?;

@@ -203,6 +203,23 @@ fn an_unknown_zone_and_a_bad_config_are_usage_errors() {
         !err.contains("panicked") && !err.contains("backtrace"),
         "{err}"
     );
+
+    // A [keys] clash is a config error for a headless command too, naming both actions.
+    std::fs::write(&config, "[keys]\nkeep_both = \"m\"\n").unwrap();
+    let out = almanac(
+        dir.path(),
+        &["--config", config.to_str().unwrap(), "agenda"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:2:", config.display())),
+        "file and line: {err}"
+    );
+    assert!(
+        err.contains("keep_mine") && err.contains("keep_both"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent};
 
+use super::keymap::{Action, Context};
 use super::model::{Mode, Model, Status};
 use super::update::Command;
 use crate::domain::diff::{FieldDiff, diff};
@@ -115,31 +116,33 @@ pub fn on_resolved(model: &mut Model, result: Result<String, String>) -> Vec<Com
 
 /// Keys while the conflict pane is open.
 pub fn on_pane_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
-    let keep = match key.code {
-        KeyCode::Esc | KeyCode::Char('c') | KeyCode::Char('q') => {
-            model.mode = Mode::Month;
-            return Vec::new();
-        }
-        KeyCode::Down | KeyCode::Char('j') => {
-            let last = model.conflicts.rows.len().saturating_sub(1);
-            model.conflicts.cursor = (model.conflicts.cursor + 1).min(last);
-            model.scroll = 0;
-            return Vec::new();
-        }
-        KeyCode::Up | KeyCode::Char('k') => {
-            model.conflicts.cursor = model.conflicts.cursor.saturating_sub(1);
-            model.scroll = 0;
-            return Vec::new();
-        }
-        // A detail taller than the terminal scrolls.
-        code @ (KeyCode::PageDown | KeyCode::PageUp | KeyCode::Char(' ')) => {
-            super::update::scroll(model, code);
-            return Vec::new();
-        }
-        KeyCode::Char('m') => Keep::Local,
-        KeyCode::Char('t') => Keep::Remote,
-        KeyCode::Char('b') => Keep::Both,
-        _ => return Vec::new(),
+    let keep = match model.keymap.action_in(&key, Context::Conflicts) {
+        Some(Action::KeepMine) => Keep::Local,
+        Some(Action::KeepTheirs) => Keep::Remote,
+        Some(Action::KeepBoth) => Keep::Both,
+        _ => match key.code {
+            KeyCode::Esc | KeyCode::Char('c') | KeyCode::Char('q') => {
+                model.mode = Mode::Month;
+                return Vec::new();
+            }
+            KeyCode::Down | KeyCode::Char('j') => {
+                let last = model.conflicts.rows.len().saturating_sub(1);
+                model.conflicts.cursor = (model.conflicts.cursor + 1).min(last);
+                model.scroll = 0;
+                return Vec::new();
+            }
+            KeyCode::Up | KeyCode::Char('k') => {
+                model.conflicts.cursor = model.conflicts.cursor.saturating_sub(1);
+                model.scroll = 0;
+                return Vec::new();
+            }
+            // A detail taller than the terminal scrolls.
+            code @ (KeyCode::PageDown | KeyCode::PageUp | KeyCode::Char(' ')) => {
+                super::update::scroll(model, code);
+                return Vec::new();
+            }
+            _ => return Vec::new(),
+        },
     };
     match model.conflicts.rows.get(model.conflicts.cursor) {
         Some(row) => {

@@ -45,6 +45,12 @@ pub enum Action {
     NextMatch,
     PrevMatch,
     ToggleCalendar,
+    Dismiss,
+    Snooze,
+    SnoozeFor,
+    KeepMine,
+    KeepTheirs,
+    KeepBoth,
 }
 
 /// Where a binding applies. A key may mean one thing in each; a search that is active, and the
@@ -56,6 +62,10 @@ pub enum Context {
     Matches,
     /// The calendar list is open.
     Calendars,
+    /// A reminder banner is shown (its keys first, then the month's).
+    Banner,
+    /// The conflict pane is open.
+    Conflicts,
 }
 
 impl Action {
@@ -96,6 +106,12 @@ impl Action {
         Action::NextMatch,
         Action::PrevMatch,
         Action::ToggleCalendar,
+        Action::Dismiss,
+        Action::Snooze,
+        Action::SnoozeFor,
+        Action::KeepMine,
+        Action::KeepTheirs,
+        Action::KeepBoth,
     ];
 
     /// The name `[keys]` knows the action by.
@@ -136,6 +152,12 @@ impl Action {
             Action::NextMatch => "next_match",
             Action::PrevMatch => "prev_match",
             Action::ToggleCalendar => "toggle_calendar",
+            Action::Dismiss => "dismiss_reminder",
+            Action::Snooze => "snooze_reminder",
+            Action::SnoozeFor => "snooze_reminder_for",
+            Action::KeepMine => "keep_mine",
+            Action::KeepTheirs => "keep_theirs",
+            Action::KeepBoth => "keep_both",
         }
     }
 
@@ -144,6 +166,8 @@ impl Action {
         match self {
             Action::NextMatch | Action::PrevMatch => Context::Matches,
             Action::ToggleCalendar => Context::Calendars,
+            Action::Dismiss | Action::Snooze | Action::SnoozeFor => Context::Banner,
+            Action::KeepMine | Action::KeepTheirs | Action::KeepBoth => Context::Conflicts,
             _ => Context::Month,
         }
     }
@@ -333,6 +357,36 @@ pub const KEYMAP: &[Binding] = &[
         action: Action::ToggleCalendar,
         help: "show or hide a calendar (in the calendar list)",
     },
+    Binding {
+        keys: &[KeyCode::Char('x')],
+        action: Action::Dismiss,
+        help: "dismiss the reminder (while its banner shows)",
+    },
+    Binding {
+        keys: &[KeyCode::Char('z')],
+        action: Action::Snooze,
+        help: "snooze the reminder 5 minutes (banner)",
+    },
+    Binding {
+        keys: &[KeyCode::Char('Z')],
+        action: Action::SnoozeFor,
+        help: "snooze the reminder for minutes you type (banner)",
+    },
+    Binding {
+        keys: &[KeyCode::Char('m')],
+        action: Action::KeepMine,
+        help: "keep my copy (in the conflict pane)",
+    },
+    Binding {
+        keys: &[KeyCode::Char('t')],
+        action: Action::KeepTheirs,
+        help: "keep the server's copy (conflict pane)",
+    },
+    Binding {
+        keys: &[KeyCode::Char('b')],
+        action: Action::KeepBoth,
+        help: "keep both, mine as a new event (conflict pane)",
+    },
 ];
 
 /// A key as bound: a key code, with or without Ctrl.
@@ -488,21 +542,23 @@ impl Keymap {
         Ok(map)
     }
 
-    /// The action `key` does in `context` (then in the month's), if any.
-    pub fn action_for(&self, key: &KeyEvent, context: Context) -> Option<Action> {
+    /// The action `key` does in `context` alone, if any.
+    pub fn action_in(&self, key: &KeyEvent, context: Context) -> Option<Action> {
         if key.modifiers.contains(KeyModifiers::ALT) {
             return None;
         }
-        let find = |context: Context| {
-            self.rows
-                .iter()
-                .filter(|r| r.action.context() == context)
-                .find(|r| r.keys.iter().any(|k| k.matches(key)))
-                .map(|r| r.action)
-        };
-        find(context).or_else(|| {
+        self.rows
+            .iter()
+            .filter(|r| r.action.context() == context)
+            .find(|r| r.keys.iter().any(|k| k.matches(key)))
+            .map(|r| r.action)
+    }
+
+    /// The action `key` does in `context` (then in the month's), if any.
+    pub fn action_for(&self, key: &KeyEvent, context: Context) -> Option<Action> {
+        self.action_in(key, context).or_else(|| {
             (context != Context::Month)
-                .then(|| find(Context::Month))
+                .then(|| self.action_in(key, Context::Month))
                 .flatten()
         })
     }

@@ -3,6 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent};
 
+use super::keymap::{Action, Context};
 use super::model::{Mode, Model, Status};
 use super::update::Command;
 use crate::domain::text::sanitize;
@@ -38,13 +39,13 @@ pub fn on_banner_key(model: &mut Model, key: &KeyEvent) -> Option<Vec<Command>> 
     if model.reminders.is_empty() {
         return None;
     }
-    match key.code {
-        KeyCode::Char('x') => {
+    match model.keymap.action_in(key, Context::Banner)? {
+        Action::Dismiss => {
             let r = model.reminders.remove(0);
             Some(vec![Command::DismissReminder(r.key)])
         }
-        KeyCode::Char('z') => Some(snooze(model, SNOOZE_MINUTES)),
-        KeyCode::Char('Z') => {
+        Action::Snooze => Some(snooze(model, SNOOZE_MINUTES)),
+        Action::SnoozeFor => {
             model.mode = Mode::Snooze(String::new());
             Some(Vec::new())
         }
@@ -190,5 +191,27 @@ mod tests {
         let until = m.now + chrono::Duration::minutes(15);
         assert!(matches!(&out[..], [Command::SnoozeReminder { until: u, .. }] if *u == until));
         assert_eq!(m.mode, Mode::Month);
+    }
+
+    #[test]
+    fn a_remapped_dismiss_key_dismisses_and_the_old_key_passes_through() {
+        let mut m = model(false);
+        let settings = [crate::config::KeySetting {
+            action: "dismiss_reminder".into(),
+            keys: vec!["X".into()],
+            line: 2,
+        }];
+        m.keymap = crate::app::keymap::Keymap::with_settings(
+            &settings,
+            std::path::Path::new("config.toml"),
+        )
+        .unwrap();
+        on_due(&mut m, vec![reminder("a")]);
+        assert!(
+            on_banner_key(&mut m, &key('x')).is_none(),
+            "x is free again"
+        );
+        let out = on_banner_key(&mut m, &key('X')).unwrap();
+        assert!(matches!(&out[..], [Command::DismissReminder(k)] if k.uid == "a"));
     }
 }

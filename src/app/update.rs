@@ -374,12 +374,16 @@ fn on_key(model: &mut Model, key: KeyEvent) -> Vec<Command> {
             Vec::new()
         }
         Mode::Detail => {
+            // The event's actions on the keys the month view gives them.
+            match model.keymap.action_in(&key, Context::Month) {
+                Some(Action::EditEvent) => return editing::begin(model, Intent::Edit),
+                Some(Action::DeleteEvent) => return editing::begin(model, Intent::Delete),
+                Some(Action::ExternalEdit) => return editing::begin(model, Intent::External),
+                Some(Action::Conflicts) => return conflicts::open(model),
+                _ => {}
+            }
             match key.code {
                 KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => model.mode = Mode::Month,
-                KeyCode::Char('e') => return editing::begin(model, Intent::Edit),
-                KeyCode::Char('d') => return editing::begin(model, Intent::Delete),
-                KeyCode::Char('E') => return editing::begin(model, Intent::External),
-                KeyCode::Char('c') => return conflicts::open(model),
                 KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => {
                     move_cursor(model, 1);
                     return load_detail(model);
@@ -498,7 +502,13 @@ fn on_action(model: &mut Model, action: Action) -> Vec<Command> {
         Action::NextMatch | Action::PrevMatch => search::on_match_action(model, action),
         Action::CalendarList => calendars::open(model),
         // Only in the calendar list.
-        Action::ToggleCalendar => Vec::new(),
+        Action::ToggleCalendar
+        | Action::Dismiss
+        | Action::Snooze
+        | Action::SnoozeFor
+        | Action::KeepMine
+        | Action::KeepTheirs
+        | Action::KeepBoth => Vec::new(),
     }
 }
 

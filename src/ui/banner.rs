@@ -7,6 +7,7 @@ use ratatui::style::{Modifier, Style};
 
 use super::text::{clock, fit};
 use super::theme::Theme;
+use crate::app::keymap::Action;
 use crate::app::{Mode, Model};
 use crate::domain::When;
 use crate::store::{Reminder, ReminderKind};
@@ -36,10 +37,12 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
                 n => format!(" [+{}]", n - 1),
             };
             // The keys always show; the reminder's text gives way first.
+            let k = |a: Action| model.keymap.key_of(a);
+            let (x, z, zz) = (k(Action::Dismiss), k(Action::Snooze), k(Action::SnoozeFor));
             let keys = if w >= 100 {
-                " · x dismiss · z snooze 5 min · Z snooze… "
+                format!(" · {x} dismiss · {z} snooze 5 min · {zz} snooze… ")
             } else {
-                " · x dismiss z 5 min Z… "
+                format!(" · {x} dismiss {z} 5 min {zz}… ")
             };
             let room = w.saturating_sub(keys.chars().count());
             format!(

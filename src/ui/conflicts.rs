@@ -12,6 +12,7 @@ use super::text::fit;
 use super::theme::Theme;
 use crate::app::Model;
 use crate::app::conflicts::ConflictRow;
+use crate::app::keymap::Action;
 use crate::cli::ago;
 
 /// How many conflicts the list shows before it scrolls.
@@ -51,13 +52,19 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
             lines.extend(detail.into_iter().skip(above).take(room));
         }
     }
+    let k = |a: Action| model.keymap.key_of(a);
+    let (mine, theirs, both) = (
+        k(Action::KeepMine),
+        k(Action::KeepTheirs),
+        k(Action::KeepBoth),
+    );
     let hint = match (view.rows.is_empty(), above > 0 || below > 0) {
         (true, _) => "Esc close".to_string(),
-        (false, false) => {
-            "j/k move · m keep mine · t keep theirs · b keep both · Esc close".to_string()
-        }
+        (false, false) => format!(
+            "j/k move · {mine} keep mine · {theirs} keep theirs · {both} keep both · Esc close"
+        ),
         (false, true) => format!(
-            "{} · j/k move · m mine · t theirs · b both · Esc",
+            "{} · j/k move · {mine} mine · {theirs} theirs · {both} both · Esc",
             match (above > 0, below > 0) {
                 (true, true) => "PgUp/PgDn more",
                 (false, _) => "PgDn more",

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Clear, Padding, Paragraph, Widget, Wrap};
 
 use super::theme::Theme;
 use crate::app::Model;
-use crate::app::keymap::Keymap;
+use crate::app::keymap::{Action, Keymap};
 use crate::cli::ago;
 use crate::domain::text::{sanitize, sanitize_lines};
 use crate::domain::{EventDetail, When, tz};
@@ -53,7 +53,12 @@ pub fn draw_help(keymap: &Keymap, scroll: u16, area: Rect, buf: &mut Buffer, the
         .collect();
     lines.push(Line::raw(""));
     lines.push(Line::styled(
-        "In the detail: ↑↓ jk move, e d E edit, Esc closes.",
+        format!(
+            "In the detail: ↑↓ jk move, {} {} {} edit, Esc closes.",
+            keymap.key_of(Action::EditEvent),
+            keymap.key_of(Action::DeleteEvent),
+            keymap.key_of(Action::ExternalEdit)
+        ),
         theme.dim(),
     ));
     lines.push(Line::styled(
@@ -185,8 +190,14 @@ pub fn draw_detail(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
         None => lines.push(Line::styled("reading…", theme.dim())),
     }
     lines.push(Line::raw(""));
+    let k = |a: Action| model.keymap.key_of(a);
     lines.push(Line::styled(
-        "e edit · d delete · E edit the text in $EDITOR · Esc close",
+        format!(
+            "{} edit · {} delete · {} edit the text in $EDITOR · Esc close",
+            k(Action::EditEvent),
+            k(Action::DeleteEvent),
+            k(Action::ExternalEdit)
+        ),
         theme.dim(),
     ));
     let rect = centered(area, 74, lines.len() as u16 + 3);

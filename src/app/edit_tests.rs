@@ -661,3 +661,103 @@ fn choosing_another_calendar_in_the_edit_form_moves_the_event() {
     };
     assert_eq!((*item, *to), (42, 2));
 }
+
+#[test]
+fn a_new_event_in_the_week_or_day_view_starts_at_the_selected_hour() {
+    for (view_key, hour, want) in [
+        ('D', 15, ("15:00", "16:00")),
+        ('w', 23, ("23:00", "23:59")),
+        ('m', 15, ("09:00", "10:00")),
+    ] {
+        let mut m = loaded(vec![]);
+        press(&mut m, KeyCode::Char(view_key));
+        m.views.hour = hour;
+        press(&mut m, KeyCode::Char('a'));
+        match &m.mode {
+            Mode::Form(f) => assert_eq!(
+                (f.values.start.as_str(), f.values.end.as_str()),
+                want,
+                "view key {view_key}"
+            ),
+            other => panic!("the form is open: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn remapped_keys_work_in_the_detail_pane_the_banner_and_the_conflict_pane() {
+    use super::keymap::{Action, Keymap};
+    use crate::config::KeySetting;
+    let settings = [
+        KeySetting {
+            action: "edit_event".into(),
+            keys: vec!["C-e".into()],
+            line: 3,
+        },
+        KeySetting {
+            action: "keep_theirs".into(),
+            keys: vec!["T".into()],
+            line: 4,
+        },
+        KeySetting {
+            action: "dismiss_reminder".into(),
+            keys: vec!["X".into()],
+            line: 5,
+        },
+    ];
+    let map = Keymap::with_settings(&settings, std::path::Path::new("config.toml")).unwrap();
+    assert_eq!(map.key_of(Action::KeepTheirs), "T");
+    assert_eq!(map.key_of(Action::Dismiss), "X");
+    // Bound twice in one context: an error naming both actions.
+    let clash = [KeySetting {
+        action: "keep_both".into(),
+        keys: vec!["m".into()],
+        line: 7,
+    }];
+    let err = Keymap::with_settings(&clash, std::path::Path::new("config.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("keep_mine") && err.contains("keep_both"),
+        "{err}"
+    );
+    assert!(err.contains("config.toml") && err.contains('7'), "{err}");
+    // The banner's x and the conflict pane's t are not the same keys in the month view's.
+    let snooze_vs_zone = [KeySetting {
+        action: "snooze_reminder".into(),
+        keys: vec!["g".into()],
+        line: 8,
+    }];
+    assert!(Keymap::with_settings(&snooze_vs_zone, std::path::Path::new("c")).is_ok());
+
+    // The detail pane edits on the remapped key; its old key does nothing there.
+    let day = d(2026, 11, 23);
+    let mut ev = occ("standup", at(day, 9), at(day, 10));
+    ev.event_id = 7;
+    let mut m = loaded(vec![ev]);
+    m.keymap = map.clone();
+    m.mode = Mode::Detail;
+    assert!(press(&mut m, KeyCode::Char('e')).is_empty());
+    let ctrl_e = Msg::Key(KeyEvent::new(KeyCode::Char('e'), KeyModifiers::CONTROL));
+    assert_eq!(
+        update(&mut m, ctrl_e),
+        vec![Command::LoadDetail { event_id: 7 }]
+    );
+
+    // The conflict pane keeps theirs on T, and t no longer resolves.
+    let mut m = loaded(vec![]);
+    m.keymap = map;
+    press(&mut m, KeyCode::Char('c'));
+    update(
+        &mut m,
+        Msg::ConflictsLoaded(vec![conflict(5, Some("Theirs"))]),
+    );
+    assert!(press(&mut m, KeyCode::Char('t')).is_empty());
+    assert_eq!(
+        press(&mut m, KeyCode::Char('T')),
+        vec![Command::Resolve {
+            conflict: 5,
+            keep: Keep::Remote
+        }]
+    );
+}

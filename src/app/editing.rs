@@ -79,11 +79,20 @@ pub fn add(model: &mut Model) -> Vec<Command> {
         .map(|o| o.calendar_id)
         .filter(|id| calendars.iter().any(|(c, _)| c == id))
         .unwrap_or(first);
+    // The week and day views have a selected hour: the new event starts there.
+    let hour = match model.views.view {
+        super::views::View::Week | super::views::View::Day => model.views.hour.min(23),
+        _ => 9,
+    };
     let values = Values {
         summary: String::new(),
         date: model.selected.format("%Y-%m-%d").to_string(),
-        start: "09:00".into(),
-        end: "10:00".into(),
+        start: format!("{hour:02}:00"),
+        end: if hour == 23 {
+            "23:59".into()
+        } else {
+            format!("{:02}:00", hour + 1)
+        },
         all_day: false,
         location: String::new(),
         description: String::new(),

@@ -1369,6 +1369,7 @@ async fn a_refused_write_fetches_the_server_copy_conditionally() {
             etag: Some(etag.clone()),
             raw: body,
             problem: None,
+            read: None,
         }],
         ..Default::default()
     };

@@ -215,6 +215,7 @@ fn an_event_changed_or_deleted_by_a_sync_is_found_or_gone_at_once() {
                 &format!("SUMMARY:{summary}\r\n"),
             )),
             problem: None,
+            read: None,
         }],
         removals: vec![],
         state: None,
@@ -244,7 +245,7 @@ fn a_cache_made_before_the_index_is_indexed_with_its_attendees_when_opened() {
     // Back to schema 11 as an older build left it: no attendees column, no index, no reminders.
     let conn = rusqlite::Connection::open(dir.path().join(almanac::store::DB_FILE)).unwrap();
     conn.execute_batch(
-        "DROP TRIGGER events_fts_insert; DROP TRIGGER events_fts_delete;
+        "DROP TRIGGER IF EXISTS events_fts_insert; DROP TRIGGER events_fts_delete;
          DROP TRIGGER events_fts_update; DROP TABLE events_fts;
          ALTER TABLE events DROP COLUMN attendees;
          DROP TABLE reminder_state; DROP TABLE alarm_horizon; DROP TABLE alarm_times;

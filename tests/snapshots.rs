@@ -283,12 +283,14 @@ fn the_sync_pane_shows_strategy_tokens_last_run_progress_and_errors() {
                         etag: Some("\"1\"".into()),
                         raw: ics.into(),
                         problem: None,
+                        read: None,
                     },
                     FetchedItem {
                         href: "/cal/work/bad.ics".into(),
                         etag: Some("\"2\"".into()),
                         raw: "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:b\r\nDTSTART:garbage\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n".into(),
                         problem: None,
+                        read: None,
                     },
                 ],
                 removals: vec![],
@@ -405,6 +407,7 @@ fn remote_calendar(s: &mut Store, events: &[(&str, &str, u32)]) -> i64 {
                 etag: Some(format!("\"{uid}-1\"")),
                 raw: ics(uid, summary, *hour, "Room 1"),
                 problem: None,
+                read: None,
             })
             .collect(),
         removals: vec![],

@@ -16,6 +16,7 @@ fn fetched(href: &str, etag: &str, raw: String) -> FetchedItem {
         etag: Some(etag.into()),
         raw,
         problem: None,
+        read: None,
     }
 }
 

@@ -15,6 +15,7 @@ fn item(href: &str, etag: &str, raw: String) -> FetchedItem {
         etag: Some(etag.into()),
         raw,
         problem: None,
+        read: None,
     }
 }
 

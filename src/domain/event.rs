@@ -53,7 +53,7 @@ pub struct Item {
 }
 
 /// What reading an iCalendar file yields: every good item, and each bad one with its line.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct ParsedCalendar {
     pub items: Vec<Item>,
     pub errors: Vec<ItemError>,

@@ -158,6 +158,10 @@ pub(crate) fn insert_events(
                              series, series_end_key, long, attendees)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
     )?;
+    let mut search = tx.prepare_cached(
+        "INSERT INTO events_fts (rowid, summary, location, description, attendees)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
     let overrides: Vec<&Event> = events
         .iter()
         .filter(|e| e.recurrence_id.is_some())
@@ -192,7 +196,16 @@ pub(crate) fn insert_events(
             end.key() - start.key() > SHORT_SPAN_SECS,
             super::search::attendees_text(&ev.attendees),
         ])?;
-        super::reminders::remember_alarms(tx, tx.last_insert_rowid(), &ev.alarms)?;
+        let id = tx.last_insert_rowid();
+        // Its search row, in a statement of its own (see migration 14).
+        search.execute(params![
+            id,
+            ev.summary,
+            ev.location,
+            ev.description,
+            super::search::attendees_text(&ev.attendees),
+        ])?;
+        super::reminders::remember_alarms(tx, id, &ev.alarms)?;
     }
     super::reminders::index_item(tx, item_id)
 }

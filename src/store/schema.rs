@@ -273,6 +273,14 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX reminder_state_snoozed ON reminder_state(again_at) WHERE state = 'snoozed';
     "#,
+    // 14: an event's search row is written by `items::insert_events`, right after the event, not
+    //    by a trigger. An INSERT that fires a trigger writing to FTS5 opens a statement
+    //    savepoint, and FTS5 writes its pending terms to disk at every savepoint: a new segment
+    //    (and merges) for each event, a fifth of a first sync's time. Deletes and updates keep
+    //    their triggers (they need the old values, and are few).
+    r#"
+    DROP TRIGGER events_fts_insert;
+    "#,
 ];
 
 /// The schema version this build writes.

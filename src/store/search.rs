@@ -1,8 +1,9 @@
 //! Full-text search over the cached events: summary, location, description and attendees.
 //!
-//! The index is an FTS5 table over `events` (external content) kept in step by triggers, so every
-//! write that changes an event row (an import, a sync page, a staged edit) changes the index in the
-//! same transaction. A search matches events; what it returns are their occurrences in a range of
+//! The index is an FTS5 table over `events` (external content) kept in step in the same
+//! transaction as every write that changes an event row (an import, a sync page, a staged edit):
+//! `items::insert_events` writes a new row's terms, triggers take out a deleted or updated row's
+//! (schema migrations 12 and 14). A search matches events; what it returns are their occurrences in a range of
 //! days, nearest to a given instant first.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};

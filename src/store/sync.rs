@@ -53,7 +53,7 @@ pub struct CalendarSync {
 }
 
 /// One resource as fetched from the server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FetchedItem {
     pub href: String,
     /// Byte for byte as received (`"abc"` or `W/"abc"`).
@@ -63,6 +63,9 @@ pub struct FetchedItem {
     /// Why the body cannot be read although it arrived (invalid UTF-8: `raw` then holds it with
     /// replacement characters). Such an item is kept and listed as unreadable, never shown.
     pub problem: Option<String>,
+    /// `raw` already read, when the remote read it on the way in (Graph's items, read from the
+    /// page they came in, while the page before is written); `None`: the store reads `raw`.
+    pub read: Option<crate::domain::ParsedCalendar>,
 }
 
 /// What a run learned about a calendar's state, stored with the changes it covers.
@@ -78,7 +81,7 @@ pub struct StateUpdate {
 }
 
 /// A page of changes for one calendar, applied in one transaction.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ChangeSet {
     pub upserts: Vec<FetchedItem>,
     pub removals: Vec<String>,
@@ -565,7 +568,14 @@ fn upsert_fetched(
     now: i64,
     applied: &mut Applied,
 ) -> Result<(), StoreError> {
-    let parsed = read_item(format, &item.raw);
+    let owned;
+    let parsed = match &item.read {
+        Some(read) => read,
+        None => {
+            owned = read_item(format, &item.raw);
+            &owned
+        }
+    };
     let events: Vec<_> = parsed.items.iter().flat_map(|i| i.events.clone()).collect();
     let uid = parsed.items.first().map(|i| i.uid.clone());
     let error = if let Some(problem) = &item.problem {

@@ -519,6 +519,7 @@ impl Run<'_> {
                         etag: etags.get(h).cloned().cloned().flatten(),
                         raw: page.data.get(h)?.clone(),
                         problem: page.problems.get(h).cloned(),
+                        read: None,
                     })
                 })
                 .collect();
@@ -642,6 +643,7 @@ impl Run<'_> {
                     etag,
                     raw,
                     problem: None,
+                    read: None,
                 }),
                 Ok(Got::Gone) => gone.push(href),
                 // One item the server will not give must not hold up the rest; the daily full

@@ -229,6 +229,7 @@ pub fn split_feed(text: &str) -> FeedItems {
                 href: item.uid,
                 raw: item.raw,
                 problem: None,
+                read: None,
             });
         }
     }

@@ -27,11 +27,11 @@ pub(super) fn parse(raw: &str) -> Result<Group, ItemError> {
             raw.len()
         )));
     }
-    let v: Value = serde_json::from_str(raw).map_err(|e| ItemError {
+    let mut v: Value = serde_json::from_str(raw).map_err(|e| ItemError {
         line: e.line().max(1),
         message: format!("not JSON: {e}"),
     })?;
-    let Some(events) = v.get("graph").and_then(Value::as_array) else {
+    let Some(Value::Array(events)) = v.get_mut("graph").map(Value::take) else {
         return Err(fail(
             "a Graph item is a JSON object with a \"graph\" array of events".into(),
         ));
@@ -46,10 +46,7 @@ pub(super) fn parse(raw: &str) -> Result<Group, ItemError> {
             .collect(),
         Some(_) => return Err(fail("\"cancelled\" is not a list of times".into())),
     };
-    Ok(Group {
-        events: events.clone(),
-        cancelled,
-    })
+    Ok(Group { events, cancelled })
 }
 
 /// The item's text for `events` and `cancelled`: the one writer of the format. Keys come in a

@@ -53,7 +53,14 @@ pub fn read_group(raw: &str) -> ParsedCalendar {
             };
         }
     };
-    read::group_text(&group, false).read(raw)
+    read::group_text(&group.events, &group.cancelled, false).read(raw)
+}
+
+/// Reads an item from its objects, already parsed, as [`read_group`] reads its text `raw`
+/// (which must be `group_text(events, cancelled)`): a sync reads what it has just parsed
+/// without parsing it again.
+pub fn read_objects(events: &[Value], cancelled: &[String], raw: &str) -> ParsedCalendar {
+    read::group_text(events, cancelled, false).read(raw)
 }
 
 /// The item as a complete VCALENDAR (CRLF, folded, with a VTIMEZONE for each zone it uses): for
@@ -61,7 +68,7 @@ pub fn read_group(raw: &str) -> ParsedCalendar {
 /// gives a VCALENDAR without events.
 pub fn to_ical(raw: &str) -> String {
     let text = item::parse(raw)
-        .map(|g| read::group_text(&g, true).text)
+        .map(|g| read::group_text(&g.events, &g.cancelled, true).text)
         .unwrap_or_default();
     if text.is_empty() {
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//almanac//Microsoft Graph//EN\r\nEND:VCALENDAR\r\n"

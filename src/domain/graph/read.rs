@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveTime, Utc};
 use serde_json::Value;
 
-use super::item::{Group, read_instant, roles, str_of, uid_of};
+use super::item::{read_instant, roles, str_of, uid_of};
 use super::recurrence::to_rrule;
 use super::time::read_time;
 use super::{MAX_EVENTS, MAX_TEXT};
@@ -146,8 +146,7 @@ fn until_for(rule: &str, start: &EventTime) -> String {
 
 /// Writes the group as a VCALENDAR. `with_zones` adds a VTIMEZONE for each zone used (for export;
 /// the reader knows IANA zones by name).
-pub(super) fn group_text(group: &Group, with_zones: bool) -> GroupText {
-    let list = &group.events;
+pub(super) fn group_text(list: &[Value], cancelled: &[String], with_zones: bool) -> GroupText {
     let r = roles(list);
     let mut out = GroupText::default();
     for (i, why) in &r.rejected {
@@ -173,8 +172,7 @@ pub(super) fn group_text(group: &Group, with_zones: bool) -> GroupText {
                         Ok(rule) => {
                             ev.lines
                                 .push(format!("RRULE:{}", until_for(&one_line(&rule), &ev.start)));
-                            let exdates = group
-                                .cancelled
+                            let exdates = cancelled
                                 .iter()
                                 .filter_map(|c| read_instant(c))
                                 .chain(r.exceptions.iter().filter_map(|&x| {

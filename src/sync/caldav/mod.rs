@@ -113,7 +113,7 @@ pub struct EtagListing {
 }
 
 /// What a multiget returned.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Fetched {
     pub items: Vec<FetchedItem>,
     /// Hrefs the server did not return (gone meanwhile).
@@ -471,6 +471,7 @@ impl CalDav {
                         etag: r.props.etag,
                         raw,
                         problem: r.props.data_problem,
+                        read: None,
                     })
                 }
                 _ => out.missing.push(href),

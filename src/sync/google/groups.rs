@@ -45,7 +45,7 @@ pub fn group_etag(group_id: &str, list: &[Value]) -> Option<String> {
 }
 
 /// What a page does to the cache: groups to store and groups gone.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Folded {
     pub upserts: Vec<FetchedItem>,
     pub removals: Vec<String>,
@@ -102,6 +102,7 @@ pub fn fold_page(items: &[Value], cached: &HashMap<String, String>) -> Folded {
                     raw: serde_json::to_string(&list).unwrap_or_default(),
                     href: gid,
                     problem: None,
+                    read: None,
                 });
             }
             Some(list) => {

@@ -286,6 +286,7 @@ fn drop_unlisted(
                 raw: Value::Array(kept).to_string(),
                 href: gid,
                 problem: None,
+                read: None,
             });
         }
     }

@@ -12,7 +12,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::api::{ApiError, Graph, PAGE_SIZE};
 use super::series::{self, kind, original_start};
-use crate::domain::graph::{group_parts, group_text};
+use crate::domain::ParsedCalendar;
+use crate::domain::graph::{group_parts, group_text, read_objects};
 use crate::store::{ChangeSet, FetchedItem, Member, RemoteCalendar, StateUpdate, Store};
 use crate::sync::push::push_into;
 use crate::sync::round::{
@@ -25,6 +26,9 @@ pub const DELTA: &str = "delta";
 /// Pages followed in one round before it ends with a message (PROTOCOLS.md §3 "Endless rounds …
 /// at a page cap").
 const MAX_PAGES: usize = 2_000;
+/// Single events of a new round held back for one larger transaction: each commit rewrites the
+/// index pages it touched, so a page (100 events) a transaction costs a first sync a third more.
+const HELD_MAX: usize = 2_000;
 /// The smallest page asked for after `504`s on links (PROTOCOLS.md §3 "retry, then shrink").
 const MIN_PAGE_SIZE: usize = 10;
 /// A window is re-based (a new full round) once "now" has moved this far from where it was
@@ -343,8 +347,77 @@ impl Round {
     }
 }
 
-/// A page as fetched: status, JSON body, the reply.
-type Fetched = (u16, Value, crate::sync::http::Response);
+/// A page as fetched: status, JSON body, the reply, its single events read.
+type Fetched = (u16, Value, crate::sync::http::Response, ReadAhead);
+
+/// A page's single events, each in the item format and read, by id (the last copy of each, with
+/// its position in the page).
+type ReadAhead = HashMap<String, (usize, String, ParsedCalendar)>;
+
+/// Writes and reads a page's single events: the CPU work of a page, done by the task that fetched
+/// it, while the page before is written to the cache.
+fn read_singles(status: u16, page: &Value) -> ReadAhead {
+    let mut out = HashMap::new();
+    if status != 200 {
+        return out;
+    }
+    for (i, v) in page["value"].as_array().into_iter().flatten().enumerate() {
+        let Some(id) = v.get("id").and_then(Value::as_str) else {
+            continue;
+        };
+        if v.get("@removed").is_some()
+            || matches!(
+                kind(v).as_str(),
+                "occurrence" | "exception" | "seriesmaster"
+            )
+        {
+            continue;
+        }
+        let one = std::slice::from_ref(v);
+        let raw = group_text(one, &[]);
+        let read = read_objects(one, &[], &raw);
+        out.insert(id.to_string(), (i, raw, read));
+    }
+    out
+}
+
+/// Pages fetched ahead of the one being applied.
+const PAGES_AHEAD: usize = 4;
+
+/// Fetches the round's pages from `url` on, following each nextLink, and hands each (its single
+/// events read) to the round; stops after an error, a page that is not a 200, the last page, or
+/// [`MAX_PAGES`], or when the round stops listening.
+async fn follow(
+    graph: Graph,
+    mut url: reqwest::Url,
+    page_size: usize,
+    round: tokio::sync::mpsc::Sender<Result<Fetched, SyncError>>,
+) {
+    for _ in 0..MAX_PAGES {
+        let fetched = match graph.get_json(url.clone(), page_size).await {
+            Ok((status, body, resp)) => {
+                let singles = read_singles(status, &body);
+                Ok((status, body, resp, singles))
+            }
+            Err(e) => Err(e),
+        };
+        let next = match &fetched {
+            Ok((200, body, _, _)) => body["@odata.nextLink"].as_str().map(|l| graph.link(l)),
+            _ => None,
+        };
+        if round.send(fetched).await.is_err() {
+            return;
+        }
+        match next {
+            Some(Ok(link)) => url = link,
+            Some(Err(e)) => {
+                let _ = round.send(Err(e)).await;
+                return;
+            }
+            None => return,
+        }
+    }
+}
 
 /// What a reply to a delta request means for the round.
 enum Reply {
@@ -361,9 +434,12 @@ fn read_reply(
     body: Value,
     resp: &crate::sync::http::Response,
 ) -> Result<Reply, SyncError> {
+    if status == 200 {
+        return Ok(Reply::Page(body));
+    }
+    // Only an error's body is read again for its code (a page is 1 MB of events).
     let error = ApiError::of(resp);
     match status {
-        200 => Ok(Reply::Page(body)),
         410 => Ok(Reply::Expired(error.words())),
         400 if error.is("InvalidDeltaToken")
             || error.is("ErrorInvalidIdMalformed")
@@ -426,23 +502,19 @@ async fn pull(
         let mut pages = 0;
         let mut previous: Option<Vec<String>> = None;
         let mut announced = false;
-        // The next page downloads while this one is applied (the server's time and ours
-        // overlap instead of taking turns); dropping the set cancels it.
-        let mut ahead: tokio::task::JoinSet<Result<Fetched, SyncError>> =
-            tokio::task::JoinSet::new();
-        let mut fetch_first = true;
+        // Pages download (and their events are read) on a task of their own, a few ahead of
+        // the one applied here: the server's time and ours overlap instead of taking turns.
+        // Dropping the set (a new round, an error) cancels it.
+        let (to_round, mut fetched) = tokio::sync::mpsc::channel(PAGES_AHEAD);
+        let mut pager = tokio::task::JoinSet::new();
+        pager.spawn(follow(graph.clone(), url.clone(), page_size, to_round));
+        // A new round's single events waiting for their transaction (see [`HELD_MAX`]).
+        let mut held = ChangeSet::default();
         loop {
-            let (status, body, resp) = if std::mem::take(&mut fetch_first) {
-                graph.get_json(url.clone(), page_size).await?
-            } else {
-                match ahead.join_next().await {
-                    Some(Ok(fetched)) => fetched?,
-                    Some(Err(e)) => {
-                        return Err(SyncError::Protocol(format!("a page fetch failed: {e}")));
-                    }
-                    None => return Err(SyncError::Protocol("a page fetch was lost".into())),
-                }
+            let Some(page) = fetched.recv().await else {
+                return Err(SyncError::Protocol("a page fetch was lost".into()));
             };
+            let (status, body, resp, mut singles) = page?;
             let page = match read_reply(status, body, &resp)? {
                 Reply::Page(page) => page,
                 Reply::Expired(words) if !restarted => {
@@ -507,18 +579,29 @@ async fn pull(
                 );
             }
             let next = page["@odata.nextLink"].as_str();
-            if let Some(next) = next.filter(|_| pages < MAX_PAGES) {
-                let (graph, url) = (graph.clone(), graph.link(next)?);
-                ahead.spawn(async move { graph.get_json(url, page_size).await });
+            // Removals are read against the cache, so what is held goes in before them.
+            if !held.upserts.is_empty() && items.iter().any(|v| v.get("@removed").is_some()) {
+                apply_then_let_go(store, state.id, std::mem::take(&mut held), report, events)?;
             }
-            let changes = fold(store, state.id, items, &mut round, report)?;
-            apply_page(store, state.id, &changes, report, events)?;
+            let changes = fold(store, state.id, items, &mut singles, &mut round, report)?;
+            if whole && changes.removals.is_empty() {
+                held.upserts.extend(changes.upserts);
+                if held.upserts.len() >= HELD_MAX || next.is_none() {
+                    apply_then_let_go(store, state.id, std::mem::take(&mut held), report, events)?;
+                }
+            } else {
+                if !held.upserts.is_empty() {
+                    apply_then_let_go(store, state.id, std::mem::take(&mut held), report, events)?;
+                }
+                apply_then_let_go(store, state.id, changes, report, events)?;
+            }
             if next.is_some() {
                 if pages >= MAX_PAGES {
                     return Err(SyncError::Protocol(format!(
                         "Microsoft Graph kept paging past {MAX_PAGES} pages: the round stopped, and the next run starts again from the last stored point"
                     )));
                 }
+                let_go((page, resp, singles));
                 continue;
             }
             let Some(delta) = page["@odata.deltaLink"].as_str() else {
@@ -552,12 +635,32 @@ async fn pull(
     }
 }
 
+/// Applies `changes`, then frees them on another thread: a page's events and texts are many
+/// small allocations, and freeing them is time the applying thread need not spend.
+fn apply_then_let_go(
+    store: &mut Store,
+    calendar: i64,
+    changes: ChangeSet,
+    report: &mut CalendarReport,
+    events: Option<&UnboundedSender<SyncEvent>>,
+) -> Result<(), SyncError> {
+    apply_page(store, calendar, &changes, report, events)?;
+    let_go(changes);
+    Ok(())
+}
+
+/// Drops `value` on a blocking thread (see [`apply_then_let_go`]).
+fn let_go<T: Send + 'static>(value: T) {
+    drop(tokio::task::spawn_blocking(move || drop(value)));
+}
+
 /// One page into the round: single events as upserts and removals to apply now (in page
 /// order, the last copy of an id winning), series members into the round.
 fn fold(
     store: &mut Store,
     calendar: i64,
     items: &[Value],
+    singles: &mut ReadAhead,
     round: &mut Round,
     report: &mut CalendarReport,
 ) -> Result<ChangeSet, SyncError> {
@@ -651,15 +754,25 @@ fn fold(
     let mut changes = ChangeSet::default();
     for id in order {
         match last.get(&id).copied().flatten() {
-            Some(v) => changes.upserts.push(FetchedItem {
-                href: id,
-                etag: v
-                    .get("@odata.etag")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                raw: group_text(std::slice::from_ref(v), &[]),
-                problem: None,
-            }),
+            Some(v) => {
+                // Read ahead when it is this very copy; written and read by the store otherwise.
+                let (raw, read) = match singles.remove(&id) {
+                    Some((i, raw, read)) if items.get(i).is_some_and(|w| std::ptr::eq(w, v)) => {
+                        (raw, Some(read))
+                    }
+                    _ => (group_text(std::slice::from_ref(v), &[]), None),
+                };
+                changes.upserts.push(FetchedItem {
+                    href: id,
+                    etag: v
+                        .get("@odata.etag")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                    raw,
+                    problem: None,
+                    read,
+                })
+            }
             None => changes.removals.push(id),
         }
     }
@@ -775,6 +888,7 @@ async fn rebuild_series(
                     .map(str::to_string),
                 raw: group_text(std::slice::from_ref(&master), &[]),
                 problem: None,
+                read: None,
             });
             store.set_graph_series(calendar, id, &[])?;
             continue;
@@ -886,6 +1000,7 @@ async fn rebuild_series(
                     etag,
                     raw: group_text(&group, &cancelled),
                     problem: None,
+                    read: None,
                 });
                 continue;
             }
@@ -898,6 +1013,7 @@ async fn rebuild_series(
             etag,
             raw: group_text(&group, &cancelled),
             problem: None,
+            read: None,
         });
     }
     Ok(out)

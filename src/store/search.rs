@@ -126,23 +126,24 @@ impl StoreReader {
             .map(|c| format!("e.{}", c.trim()))
             .collect();
         let columns = columns.join(", ");
+        // Only keys are kept of every match; the page's rows are read whole at the end.
         let sql = format!(
             "WITH m AS MATERIALIZED (
-                SELECT {columns}, e.series, e.start_key AS k FROM events_fts f
-                 CROSS JOIN events e ON e.id = f.rowid
+                SELECT e.id, e.start_key AS k, e.end_key AS ek, e.series IS NOT NULL AS s
+                  FROM events_fts f CROSS JOIN events e ON e.id = f.rowid
                  WHERE events_fts MATCH ?1 AND e.start_key < ?3
                    AND ((e.series IS NULL AND e.end_key >= ?2)
                      OR (e.series IS NOT NULL
-                         AND (e.series_end_key IS NULL OR e.series_end_key >= ?2))))
-             SELECT * FROM (SELECT {OCCURRENCE_COLUMNS}, NULL, k FROM m
-                WHERE series IS NULL AND end_key >= ?4 - {ZONE_SLACK_SECS}
-                ORDER BY k LIMIT ?5)
-             UNION ALL
-             SELECT * FROM (SELECT {OCCURRENCE_COLUMNS}, NULL, k FROM m
-                WHERE series IS NULL AND end_key < ?4 + {ZONE_SLACK_SECS}
-                ORDER BY k DESC LIMIT ?5)
-             UNION ALL
-             SELECT {OCCURRENCE_COLUMNS}, series, k FROM m WHERE series IS NOT NULL"
+                         AND (e.series_end_key IS NULL OR e.series_end_key >= ?2)))),
+             page AS (
+                SELECT * FROM (SELECT id, k FROM m WHERE NOT s AND ek >= ?4 - {ZONE_SLACK_SECS}
+                                ORDER BY k LIMIT ?5)
+                UNION ALL
+                SELECT * FROM (SELECT id, k FROM m WHERE NOT s AND ek < ?4 + {ZONE_SLACK_SECS}
+                                ORDER BY k DESC LIMIT ?5)
+                UNION ALL
+                SELECT id, k FROM m WHERE s)
+             SELECT {columns}, e.series, p.k FROM page p CROSS JOIN events e ON e.id = p.id"
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params![expr, lo, hi, now, page], |r| {

@@ -186,36 +186,30 @@ fn an_unknown_zone_and_a_bad_config_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("Mars/Base"));
 
+    // A config error names the file and line, with a fix, for a headless command too.
     let config = dir.path().join("config.toml");
-    std::fs::write(&config, "[ui]\nweek_start = \"monday\"\ncolour = \"red\"\n").unwrap();
-    let out = almanac(
-        dir.path(),
-        &["--config", config.to_str().unwrap(), "agenda"],
-    );
-    assert_eq!(out.status.code(), Some(2));
-    let err = text(&out.stderr);
-    assert!(
-        err.contains(&format!("{}:3:", config.display())),
-        "file and line: {err}"
-    );
-    assert!(err.contains("fix:"), "{err}");
-    assert!(
-        !err.contains("panicked") && !err.contains("backtrace"),
-        "{err}"
-    );
-
-    // A [keys] clash is a config error for a headless command too, naming both actions.
-    std::fs::write(&config, "[keys]\nkeep_both = \"m\"\n").unwrap();
-    let out = almanac(
-        dir.path(),
-        &["--config", config.to_str().unwrap(), "agenda"],
-    );
-    assert_eq!(out.status.code(), Some(2));
-    let err = text(&out.stderr);
-    assert!(
-        err.contains(&format!("{}:2:", config.display())),
-        "file and line: {err}"
-    );
+    let refused = |text: &str, line: usize| {
+        std::fs::write(&config, text).unwrap();
+        let out = almanac(
+            dir.path(),
+            &["--config", config.to_str().unwrap(), "agenda"],
+        );
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(
+            err.contains(&format!("{}:{line}:", config.display())),
+            "file and line: {err}"
+        );
+        assert!(err.contains("fix:"), "{err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("backtrace"),
+            "{err}"
+        );
+        err
+    };
+    refused("[ui]\nweek_start = \"monday\"\ncolour = \"red\"\n", 3);
+    // A [keys] clash names both actions.
+    let err = refused("[keys]\nkeep_both = \"m\"\n", 2);
     assert!(
         err.contains("keep_mine") && err.contains("keep_both"),
         "{err}"

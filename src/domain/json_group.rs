@@ -47,6 +47,23 @@ pub(crate) fn person_line(
     Some(format!("{line}:mailto:{address}"))
 }
 
+/// The ORGANIZER and ATTENDEE lines of an event object whose `organizer` is one person and
+/// `attendees` a list of them (Google's and Graph's shape), each person written by `person`.
+pub(crate) fn people_lines(
+    v: &serde_json::Value,
+    person: impl Fn(&str, &serde_json::Value) -> Option<String>,
+) -> Vec<String> {
+    let organizer = v.get("organizer").and_then(|o| person("ORGANIZER", o));
+    let attendees = v
+        .get("attendees")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .take(MAX_ATTENDEES)
+        .filter_map(|a| person("ATTENDEE", a));
+    organizer.into_iter().chain(attendees).collect()
+}
+
 /// A group written as iCalendar.
 #[derive(Debug, Default)]
 pub(crate) struct GroupText {

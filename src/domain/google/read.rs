@@ -11,7 +11,7 @@ use crate::domain::edit::lines::{one_line, time_line};
 use crate::domain::edit::wall_clock;
 use crate::domain::event::dates_of;
 use crate::domain::ical::{self, ItemError, Property, escape_text};
-use crate::domain::json_group::{GroupText, MAX_ATTENDEES, at, person_line};
+use crate::domain::json_group::{GroupText, at, people_lines, person_line};
 use crate::domain::time::{EventTime, When, ZoneMap};
 
 /// The group's JSON objects: an array of events, or (leniently) one event alone.
@@ -247,16 +247,7 @@ fn event_lines(
     {
         lines.push(format!("CLASS:{class}"));
     }
-    if let Some(line) = v.get("organizer").and_then(|o| person("ORGANIZER", o)) {
-        lines.push(line);
-    }
-    if let Some(list) = v.get("attendees").and_then(Value::as_array) {
-        lines.extend(
-            list.iter()
-                .take(MAX_ATTENDEES)
-                .filter_map(|a| person("ATTENDEE", a)),
-        );
-    }
+    lines.extend(people_lines(v, person));
     Ok((lines, start, end))
 }
 

@@ -11,7 +11,7 @@ use super::time::read_time;
 use super::{MAX_EVENTS, MAX_TEXT};
 use crate::domain::edit::lines::{one_line, time_line};
 use crate::domain::ical::escape_text;
-use crate::domain::json_group::{GroupText, MAX_ATTENDEES, at, person_line};
+use crate::domain::json_group::{GroupText, at, people_lines, person_line};
 use crate::domain::time::EventTime;
 use crate::domain::tz::{Zone, resolve};
 
@@ -328,16 +328,7 @@ fn event_lines(
         Some("confidential") => lines.push("CLASS:CONFIDENTIAL".into()),
         _ => {}
     }
-    if let Some(line) = v.get("organizer").and_then(|o| person("ORGANIZER", o)) {
-        lines.push(line);
-    }
-    if let Some(list) = v.get("attendees").and_then(Value::as_array) {
-        lines.extend(
-            list.iter()
-                .take(MAX_ATTENDEES)
-                .filter_map(|a| person("ATTENDEE", a)),
-        );
-    }
+    lines.extend(people_lines(v, person));
     let reminder_on = v
         .get("isReminderOn")
         .and_then(Value::as_bool)

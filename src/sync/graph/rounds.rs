@@ -384,28 +384,36 @@ fn read_singles(status: u16, page: &Value) -> ReadAhead {
 /// Pages fetched ahead of the one being applied.
 const PAGES_AHEAD: usize = 4;
 
-/// Fetches the round's pages from `url` on, following each nextLink, and hands each (its single
-/// events read) to the round; stops after an error, a page that is not a 200, the last page, or
-/// [`MAX_PAGES`], or when the round stops listening.
+/// A page on its way to the round: fetched, its single events being read on a blocking thread.
+type Reading = Result<tokio::task::JoinHandle<Fetched>, SyncError>;
+
+/// Fetches the round's pages from `url` on, following each nextLink, and hands each to the round
+/// in order while its single events are read on a thread of their own (so the next download, the
+/// reading and the round's writing all overlap); stops after an error, a page that is not a
+/// 200, the last page, or [`MAX_PAGES`], or when the round stops listening.
 async fn follow(
     graph: Graph,
     mut url: reqwest::Url,
     page_size: usize,
-    round: tokio::sync::mpsc::Sender<Result<Fetched, SyncError>>,
+    round: tokio::sync::mpsc::Sender<Reading>,
 ) {
     for _ in 0..MAX_PAGES {
-        let fetched = match graph.get_json(url.clone(), page_size).await {
-            Ok((status, body, resp)) => {
-                let singles = read_singles(status, &body);
-                Ok((status, body, resp, singles))
+        let (status, body, resp) = match graph.get_json(url.clone(), page_size).await {
+            Ok(fetched) => fetched,
+            Err(e) => {
+                let _ = round.send(Err(e)).await;
+                return;
             }
-            Err(e) => Err(e),
         };
-        let next = match &fetched {
-            Ok((200, body, _, _)) => body["@odata.nextLink"].as_str().map(|l| graph.link(l)),
+        let next = match status {
+            200 => body["@odata.nextLink"].as_str().map(|l| graph.link(l)),
             _ => None,
         };
-        if round.send(fetched).await.is_err() {
+        let reading = tokio::task::spawn_blocking(move || {
+            let singles = read_singles(status, &body);
+            (status, body, resp, singles)
+        });
+        if round.send(Ok(reading)).await.is_err() {
             return;
         }
         match next {
@@ -514,7 +522,9 @@ async fn pull(
             let Some(page) = fetched.recv().await else {
                 return Err(SyncError::Protocol("a page fetch was lost".into()));
             };
-            let (status, body, resp, mut singles) = page?;
+            let (status, body, resp, mut singles) = page?
+                .await
+                .map_err(|e| SyncError::Protocol(format!("reading a page failed: {e}")))?;
             let page = match read_reply(status, body, &resp)? {
                 Reply::Page(page) => page,
                 Reply::Expired(words) if !restarted => {

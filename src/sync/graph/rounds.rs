@@ -390,13 +390,15 @@ type Reading = Result<tokio::task::JoinHandle<Fetched>, SyncError>;
 /// Fetches the round's pages from `url` on, following each nextLink, and hands each to the round
 /// in order while its single events are read on a thread of their own (so the next download, the
 /// reading and the round's writing all overlap); stops after an error, a page that is not a
-/// 200, the last page, or [`MAX_PAGES`], or when the round stops listening.
+/// 200, the last page, a page that repeats the one before (the round then says so), or
+/// [`MAX_PAGES`], or when the round stops listening.
 async fn follow(
     graph: Graph,
     mut url: reqwest::Url,
     page_size: usize,
     round: tokio::sync::mpsc::Sender<Reading>,
 ) {
+    let mut previous: Option<Vec<String>> = None;
     for _ in 0..MAX_PAGES {
         let (status, body, resp) = match graph.get_json(url.clone(), page_size).await {
             Ok(fetched) => fetched,
@@ -405,8 +407,11 @@ async fn follow(
                 return;
             }
         };
+        let ids = page_ids(&body);
+        let repeat = !ids.is_empty() && previous.as_ref() == Some(&ids);
+        previous = Some(ids);
         let next = match status {
-            200 => body["@odata.nextLink"].as_str().map(|l| graph.link(l)),
+            200 if !repeat => body["@odata.nextLink"].as_str().map(|l| graph.link(l)),
             _ => None,
         };
         let reading = tokio::task::spawn_blocking(move || {
@@ -425,6 +430,17 @@ async fn follow(
             None => return,
         }
     }
+}
+
+/// The ids a page lists, in order (PROTOCOLS.md §3 "Endless rounds": a page that repeats the one
+/// before ends the round).
+fn page_ids(page: &Value) -> Vec<String> {
+    page["value"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.get("id").and_then(Value::as_str).map(str::to_string))
+        .collect()
 }
 
 /// What a reply to a delta request means for the round.
@@ -567,10 +583,7 @@ async fn pull(
                 ));
             };
             pages += 1;
-            let ids: Vec<String> = items
-                .iter()
-                .filter_map(|v| v.get("id").and_then(Value::as_str).map(str::to_string))
-                .collect();
+            let ids = page_ids(&page);
             // PROTOCOLS.md §3 "Endless rounds": a page that repeats the one before.
             if !ids.is_empty() && previous.as_ref() == Some(&ids) {
                 return Err(SyncError::Protocol(format!(

@@ -190,6 +190,43 @@ pub(crate) async fn watched(
     result
 }
 
+/// One calendar of a JSON remote (Google, Graph): its pending edits pushed first, then `pull`,
+/// timed and recorded. A write that fails for now stays queued and does not stop the pull (the
+/// person keeps seeing others' changes while their own edit waits); a server asking to wait, or
+/// a sign-in that is gone, ends the calendar's run there.
+pub(crate) async fn push_then_pull<R: super::remote::Remote + Sync>(
+    store: &mut Store,
+    remote: &R,
+    http: &super::http::Http,
+    state: &crate::store::CalendarSync,
+    strategy: &str,
+    events: Option<&UnboundedSender<SyncEvent>>,
+    pull: impl AsyncFnOnce(&mut Store, &mut CalendarReport) -> Result<(), SyncError>,
+) -> CalendarReport {
+    let clock = Stopwatch::start(http.counters.snapshot());
+    let mut report = CalendarReport {
+        calendar: state.name.clone(),
+        calendar_id: state.id,
+        strategy: strategy.to_string(),
+        ..CalendarReport::default()
+    };
+    if let Some(e) = super::push::push_into(
+        store,
+        remote,
+        state.id,
+        &state.remote_id,
+        &mut report,
+        events,
+    )
+    .await
+        && (e.retry_at().is_some() || matches!(e, SyncError::SignIn(_)))
+    {
+        return report;
+    }
+    let outcome = pull(store, &mut report).await;
+    clock.end_calendar(store, report, outcome, http.counters.snapshot(), events)
+}
+
 /// A run's clock and request counters, read when it starts and again when it ends.
 pub(crate) struct Stopwatch {
     started: Instant,

@@ -10,9 +10,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::api::{ApiError, Google};
 use super::groups::{fold_page, group_etag, objects};
 use crate::store::{ChangeSet, FetchedItem, RemoteCalendar, StateUpdate, Store};
-use crate::sync::push::push_into;
 use crate::sync::round::{
-    AccountReport, CalendarReport, Stopwatch, SyncOptions, apply_page, emit, now, watched,
+    AccountReport, CalendarReport, Stopwatch, SyncOptions, apply_page, emit, now, push_then_pull,
+    watched,
 };
 use crate::sync::{SyncError, SyncEvent};
 
@@ -322,39 +322,19 @@ async fn sync_calendar(
     full: bool,
     events: Option<&UnboundedSender<SyncEvent>>,
 ) -> CalendarReport {
-    let clock = Stopwatch::start(google.http.counters.snapshot());
-    let mut report = CalendarReport {
-        calendar: state.name.clone(),
-        calendar_id: state.id,
-        strategy: SYNC_TOKEN.to_string(),
-        ..CalendarReport::default()
-    };
-    // A write that fails for now stays queued and does not stop the pull: the person keeps
-    // seeing others' changes while their own edit waits.
-    if let Some(e) = push_into(
-        store,
-        google,
-        state.id,
-        &state.remote_id,
-        &mut report,
-        events,
-    )
-    .await
-        && (e.retry_at().is_some() || matches!(e, SyncError::SignIn(_)))
-    {
-        return report;
-    }
     let token = (!full && state.strategy.as_deref() == Some(SYNC_TOKEN))
         .then(|| state.sync_token.clone())
         .flatten();
-    let outcome = pull(store, google, state, token, events, &mut report).await;
-    clock.end_calendar(
+    push_then_pull(
         store,
-        report,
-        outcome,
-        google.http.counters.snapshot(),
+        google,
+        &google.http,
+        state,
+        SYNC_TOKEN,
         events,
+        async |store, report| pull(store, google, state, token, events, report).await,
     )
+    .await
 }
 
 /// The events round: every page applied as it comes, the next sync token stored with the last

@@ -15,9 +15,9 @@ use super::series::{self, kind, original_start};
 use crate::domain::ParsedCalendar;
 use crate::domain::graph::{group_parts, group_text, read_objects};
 use crate::store::{ChangeSet, FetchedItem, Member, RemoteCalendar, StateUpdate, Store};
-use crate::sync::push::push_into;
 use crate::sync::round::{
-    AccountReport, CalendarReport, Stopwatch, SyncOptions, apply_page, emit, now, watched,
+    AccountReport, CalendarReport, Stopwatch, SyncOptions, apply_page, emit, now, push_then_pull,
+    watched,
 };
 use crate::sync::{SyncError, SyncEvent};
 
@@ -204,35 +204,16 @@ async fn sync_calendar(
     full: bool,
     events: Option<&UnboundedSender<SyncEvent>>,
 ) -> CalendarReport {
-    let clock = Stopwatch::start(graph.http.counters.snapshot());
-    let mut report = CalendarReport {
-        calendar: state.name.clone(),
-        calendar_id: state.id,
-        strategy: DELTA.to_string(),
-        ..CalendarReport::default()
-    };
-    // A write that fails for now stays queued and does not stop the pull.
-    if let Some(e) = push_into(
+    push_then_pull(
         store,
         graph,
-        state.id,
-        &state.remote_id,
-        &mut report,
+        &graph.http,
+        state,
+        DELTA,
         events,
+        async |store, report| pull(store, graph, state, full, events, report).await,
     )
     .await
-        && (e.retry_at().is_some() || matches!(e, SyncError::SignIn(_)))
-    {
-        return report;
-    }
-    let outcome = pull(store, graph, state, full, events, &mut report).await;
-    clock.end_calendar(
-        store,
-        report,
-        outcome,
-        graph.http.counters.snapshot(),
-        events,
-    )
 }
 
 /// A window of the calendar: Unix seconds, `[start, end)`, at UTC midnights.

@@ -59,3 +59,44 @@ impl Drop for ServerGuard {
         self.0.abort();
     }
 }
+
+/// The Google and Graph emulators' last step: `malformed_next` (a 2xx JSON body cut in half and
+/// ended with `junk`, so no parser takes it) and `cut_next` (the full length promised, half sent),
+/// then the hyper response.
+pub(crate) fn finish_json(
+    status: u16,
+    headers: &[(&'static str, String)],
+    mut body: bytes::Bytes,
+    json: bool,
+    junk: &[u8],
+    malformed_next: &mut usize,
+    cut_next: &mut usize,
+) -> Response<super::caldav::ReplyBody> {
+    use super::caldav::ReplyBody;
+    if json && (200..300).contains(&status) && *malformed_next > 0 {
+        *malformed_next -= 1;
+        let mut broken = body.slice(..body.len() / 2).to_vec();
+        broken.extend_from_slice(junk);
+        body = bytes::Bytes::from(broken);
+    }
+    let mut builder = Response::builder().status(status);
+    for (name, value) in headers {
+        builder = builder.header(*name, value);
+    }
+    let reply_body = if body.is_empty() {
+        ReplyBody::Full(None)
+    } else if *cut_next > 0 {
+        *cut_next -= 1;
+        builder = builder.header("content-length", body.len().to_string());
+        let pause = Box::pin(tokio::time::sleep(Duration::from_millis(50)));
+        ReplyBody::Cut(Some(body.slice(..body.len() / 2)), pause)
+    } else {
+        ReplyBody::Full(Some(body))
+    };
+    builder.body(reply_body).unwrap_or_else(|_| {
+        // Only a bad header value gets here; answer 500 rather than panic.
+        let mut r = Response::new(ReplyBody::Full(None));
+        *r.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+        r
+    })
+}

@@ -311,37 +311,14 @@ fn authorized(st: &State, parts: &Parts) -> bool {
 /// Applies `malformed_next` and `cut_next` and builds the hyper response.
 fn finish(st: &mut State, reply: Reply) -> Response<ReplyBody> {
     let json = reply.is_json();
-    let Reply {
-        status,
-        headers,
-        mut body,
-    } = reply;
-    if json && (200..300).contains(&status) && st.switches.malformed_next > 0 {
-        st.switches.malformed_next -= 1;
-        // Half a document and a stray token: no parser takes it as well-formed JSON.
-        let mut broken = body.slice(..body.len() / 2).to_vec();
-        broken.extend_from_slice(b"\"value\": [{,]]");
-        body = Bytes::from(broken);
-    }
-    let mut builder = Response::builder().status(status);
-    for (name, value) in &headers {
-        builder = builder.header(*name, value);
-    }
-    let reply_body = if body.is_empty() {
-        ReplyBody::Full(None)
-    } else if st.switches.cut_next > 0 {
-        st.switches.cut_next -= 1;
-        // The full length is promised, half is sent: the client sees a truncated body.
-        builder = builder.header("content-length", body.len().to_string());
-        let pause = Box::pin(tokio::time::sleep(Duration::from_millis(50)));
-        ReplyBody::Cut(Some(body.slice(..body.len() / 2)), pause)
-    } else {
-        ReplyBody::Full(Some(body))
-    };
-    builder.body(reply_body).unwrap_or_else(|_| {
-        // Only a bad header value gets here; answer 500 rather than panic.
-        let mut r = Response::new(ReplyBody::Full(None));
-        *r.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
-        r
-    })
+    let sw = &mut st.switches;
+    super::super::serve::finish_json(
+        reply.status,
+        &reply.headers,
+        reply.body,
+        json,
+        b"\"value\": [{,]]",
+        &mut sw.malformed_next,
+        &mut sw.cut_next,
+    )
 }

@@ -691,6 +691,34 @@ pub(super) fn in_form_of(instance: When, form: &EventTime) -> EventTime {
     }
 }
 
+/// Fails unless `when` is the original start of an instance of the series among `events` that is
+/// still there (not cancelled): the check before a JSON remote's occurrence is edited or deleted.
+pub(super) fn check_instance_of(events: &[Event], when: When) -> Result<(), EditError> {
+    let master = events
+        .iter()
+        .find(|e| e.recurrence_id.is_none() && (e.rrule.is_some() || !e.rdates.is_empty()))
+        .ok_or_else(|| EditError::Invalid("the event does not repeat".into()))?;
+    let overrides: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.recurrence_id.is_some())
+        .collect();
+    let day = match when {
+        When::Date(d) => d,
+        When::Instant(t) => t.date_naive(),
+        When::Floating(t) => t.date(),
+    };
+    let found = SeriesSpec::from_events(master, &overrides)
+        .map(|spec| spec.instances(day, day))
+        .transpose()
+        .map_err(|e| EditError::Invalid(e.to_string()))?
+        .is_some_and(|list| list.iter().any(|i| i.recurrence_id == when));
+    if found {
+        Ok(())
+    } else {
+        Err(EditError::NoSuchEvent(describe(when)))
+    }
+}
+
 pub(super) fn describe(w: When) -> String {
     match w {
         When::Date(d) => d.format("%Y-%m-%d").to_string(),

@@ -12,7 +12,6 @@ use crate::domain::edit::{
     in_form_of, new_uid, wall_clock,
 };
 use crate::domain::event::Event;
-use crate::domain::series::SeriesSpec;
 use crate::domain::time::{EventTime, When};
 
 /// A new event id: 32 characters of `[0-9a-f]`, within Google's base32hex alphabet (`[a-v0-9]`),
@@ -352,27 +351,5 @@ fn check_instance(raw: &str, when: When) -> Result<(), EditError> {
         .into_iter()
         .flat_map(|i| i.events)
         .collect();
-    let master = events
-        .iter()
-        .find(|e| e.recurrence_id.is_none() && (e.rrule.is_some() || !e.rdates.is_empty()))
-        .ok_or_else(|| EditError::Invalid("the event does not repeat".into()))?;
-    let overrides: Vec<&Event> = events
-        .iter()
-        .filter(|e| e.recurrence_id.is_some())
-        .collect();
-    let day = match when {
-        When::Date(d) => d,
-        When::Instant(t) => t.date_naive(),
-        When::Floating(t) => t.date(),
-    };
-    let found = SeriesSpec::from_events(master, &overrides)
-        .map(|spec| spec.instances(day, day))
-        .transpose()
-        .map_err(|e| EditError::Invalid(e.to_string()))?
-        .is_some_and(|list| list.iter().any(|i| i.recurrence_id == when));
-    if found {
-        Ok(())
-    } else {
-        Err(EditError::NoSuchEvent(describe(when)))
-    }
+    crate::domain::edit::check_instance_of(&events, when)
 }

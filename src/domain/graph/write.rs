@@ -16,7 +16,6 @@ use crate::domain::edit::{
 };
 use crate::domain::event::Event;
 use crate::domain::recur::until_to_local;
-use crate::domain::series::SeriesSpec;
 use crate::domain::time::{EventTime, When};
 use crate::domain::windows_zones::to_windows;
 
@@ -384,29 +383,7 @@ fn check_instance(raw: &str, when: When) -> Result<(), EditError> {
         .into_iter()
         .flat_map(|i| i.events)
         .collect();
-    let master = events
-        .iter()
-        .find(|e| e.recurrence_id.is_none() && e.rrule.is_some())
-        .ok_or_else(|| EditError::Invalid("the event does not repeat".into()))?;
-    let overrides: Vec<&Event> = events
-        .iter()
-        .filter(|e| e.recurrence_id.is_some())
-        .collect();
-    let day = match when {
-        When::Date(d) => d,
-        When::Instant(t) => t.date_naive(),
-        When::Floating(t) => t.date(),
-    };
-    let found = SeriesSpec::from_events(master, &overrides)
-        .map(|spec| spec.instances(day, day))
-        .transpose()
-        .map_err(|e| EditError::Invalid(e.to_string()))?
-        .is_some_and(|list| list.iter().any(|i| i.recurrence_id == when));
-    if found {
-        Ok(())
-    } else {
-        Err(EditError::NoSuchEvent(describe(when)))
-    }
+    crate::domain::edit::check_instance_of(&events, when)
 }
 
 /// Properties of the original that a copy must not carry: they name the original on the server.

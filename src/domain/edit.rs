@@ -405,17 +405,7 @@ impl<'a> Resource<'a> {
     /// Fails unless `instance` is the original start of an instance of the series.
     fn check_instance(&self, uid: &str, master: &Event, instance: When) -> Result<(), EditError> {
         let overrides: Vec<&Event> = self.overrides().map(|(_, e)| e).collect();
-        let day = match instance {
-            When::Date(d) => d,
-            When::Instant(t) => t.date_naive(),
-            When::Floating(t) => t.date(),
-        };
-        let found = SeriesSpec::from_events(master, &overrides)
-            .map(|spec| spec.instances(day, day))
-            .transpose()
-            .map_err(|e| EditError::Invalid(e.to_string()))?
-            .is_some_and(|list| list.iter().any(|i| i.recurrence_id == instance));
-        if found {
+        if is_instance(master, &overrides, instance)? {
             Ok(())
         } else {
             Err(EditError::NoSuchEvent(format!(
@@ -702,21 +692,26 @@ pub(super) fn check_instance_of(events: &[Event], when: When) -> Result<(), Edit
         .iter()
         .filter(|e| e.recurrence_id.is_some())
         .collect();
+    if is_instance(master, &overrides, when)? {
+        Ok(())
+    } else {
+        Err(EditError::NoSuchEvent(describe(when)))
+    }
+}
+
+/// Whether `when` is the original start of an instance of `master`'s series, with `overrides`,
+/// that is still there (not cancelled).
+fn is_instance(master: &Event, overrides: &[&Event], when: When) -> Result<bool, EditError> {
     let day = match when {
         When::Date(d) => d,
         When::Instant(t) => t.date_naive(),
         When::Floating(t) => t.date(),
     };
-    let found = SeriesSpec::from_events(master, &overrides)
+    Ok(SeriesSpec::from_events(master, overrides)
         .map(|spec| spec.instances(day, day))
         .transpose()
         .map_err(|e| EditError::Invalid(e.to_string()))?
-        .is_some_and(|list| list.iter().any(|i| i.recurrence_id == when));
-    if found {
-        Ok(())
-    } else {
-        Err(EditError::NoSuchEvent(describe(when)))
-    }
+        .is_some_and(|list| list.iter().any(|i| i.recurrence_id == when)))
 }
 
 pub(super) fn describe(w: When) -> String {

@@ -226,6 +226,37 @@ fn a_click_selects_the_day_under_the_pointer() {
 }
 
 #[test]
+fn a_click_in_the_week_view_selects_the_day_and_the_hour_and_the_event_there() {
+    let day = d(2026, 11, 25);
+    let mut m = loaded(vec![occ("review", at(day, 14), at(day, 15))]);
+    update(&mut m, key(KeyCode::Char('w')));
+    // 120 columns: a 6-column gutter, then 7 columns of 114 / 7 each; Wednesday is the third.
+    let x = 6 + 114 * 2 / 7 + 3;
+    let grid = super::views::grid(&m, Rect::new(0, 0, 120, 40)).unwrap();
+    let y = grid.y + (14 - grid.top as u16) * grid.per_hour;
+    let click = |column, row| {
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    update(&mut m, click(x, y));
+    assert_eq!(m.selected, day);
+    assert_eq!(m.views.hour, 14);
+    assert_eq!(
+        m.selected_occurrence().map(|o| o.uid.to_string()),
+        Some("review".to_string())
+    );
+    // The header selects the day and keeps the hour; the gutter selects nothing.
+    update(&mut m, click(6 + 114 * 4 / 7 + 3, grid.header_y));
+    assert_eq!((m.selected, m.views.hour), (d(2026, 11, 27), 14));
+    update(&mut m, click(2, y));
+    assert_eq!(m.selected, d(2026, 11, 27));
+}
+
+#[test]
 fn loaded_text_is_made_safe_to_draw() {
     let day = d(2026, 11, 23);
     let mut evil = occ("x", at(day, 9), at(day, 10));

@@ -548,6 +548,11 @@ fn on_mouse(model: &mut Model, mouse: MouseEvent) -> Vec<Command> {
                 None => Vec::new(),
             }
         }
+        MouseEventKind::Down(MouseButton::Left)
+            if model.mode == Mode::Month && matches!(model.views.view, View::Week | View::Day) =>
+        {
+            views::click(model, mouse.column, mouse.row)
+        }
         MouseEventKind::ScrollDown if model.mode == Mode::Month => {
             on_action(model, Action::NextWeek)
         }

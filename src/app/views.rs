@@ -4,6 +4,7 @@
 //! detail pane and the editing keys act on the same occurrence whichever view is on screen.
 
 use chrono::{Duration, NaiveDate, Timelike};
+use ratatui::layout::Rect;
 
 use super::keymap::Action;
 use super::model::{LocalSpan, Model, Status};
@@ -513,6 +514,128 @@ pub fn day_hours(model: &Model, day: NaiveDate) -> Option<i64> {
     };
     let hours = (start(day + Duration::days(1))? - start(day)?).num_hours();
     (hours != 24).then_some(hours)
+}
+
+/// Where the parts of the week (or day) grid go on screen: the drawing and the mouse share it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grid {
+    pub days: Vec<NaiveDate>,
+    /// x of each day column's left edge (its `│`), plus the right edge.
+    pub cols: Vec<u16>,
+    pub gutter: Rect,
+    /// The line of the day headers; the all-day lanes and the separator (if any) follow it.
+    pub header_y: u16,
+    pub lanes: u16,
+    pub sep: bool,
+    /// First line of the hour rows, lines per hour, first hour, hours shown.
+    pub y: u16,
+    pub per_hour: u16,
+    pub top: u32,
+    pub shown: u32,
+    /// The day view's event list, right of the grid on a wide terminal.
+    pub side: Option<Rect>,
+}
+
+impl Grid {
+    /// Column `i`'s inner x and width.
+    pub fn col(&self, i: usize) -> (u16, u16) {
+        (
+            self.cols[i] + 1,
+            self.cols[i + 1].saturating_sub(self.cols[i] + 1),
+        )
+    }
+
+    pub fn bottom(&self) -> u16 {
+        self.y + self.per_hour * self.shown as u16
+    }
+
+    /// The grid line of a time of day (in lines from the first hour shown; may be outside).
+    pub fn line_of(&self, minutes: i64) -> i64 {
+        ((minutes - i64::from(self.top) * 60) * i64::from(self.per_hour)).div_euclid(60)
+    }
+
+    /// The day of the column under (`x`, `y`), and the hour when it is on the hour rows.
+    pub fn at(&self, x: u16, y: u16) -> Option<(NaiveDate, Option<u32>)> {
+        let i = (0..self.days.len()).find(|&i| x >= self.cols[i] && x < self.cols[i + 1])?;
+        if y < self.header_y || y >= self.gutter.bottom() {
+            return None;
+        }
+        let hour = (y >= self.y && y < self.bottom())
+            .then(|| self.top + u32::from((y - self.y) / self.per_hour.max(1)));
+        Some((self.days[i], hour.filter(|h| *h < 24)))
+    }
+}
+
+/// A left click on the week or day view: the day under it, and the hour when it is on the hour
+/// rows (the event there, if one, becomes the selected one).
+pub fn click(model: &mut Model, x: u16, y: u16) -> Vec<Command> {
+    let (w, h) = model.size;
+    let Some((day, hour)) = grid(model, Rect::new(0, 0, w, h)).and_then(|g| g.at(x, y)) else {
+        return Vec::new();
+    };
+    let mut out = select(model, day);
+    if let Some(hour) = hour {
+        out.extend(set_hour(model, hour));
+    }
+    out
+}
+
+/// The week (or day) grid for the screen `area` (title and status lines included); `None` when
+/// the terminal is too small to draw it.
+pub fn grid(model: &Model, area: Rect) -> Option<Grid> {
+    if area.height < 4 || area.width < 12 {
+        return None;
+    }
+    let day_view = model.views.view == View::Day;
+    let mut main = Rect {
+        y: area.y + 1,
+        height: area.height - 2,
+        ..area
+    };
+    let mut side = None;
+    if day_view && area.width >= super::layout::SIDE_PANE_FROM {
+        let side_w = (area.width / 4).clamp(30, 44);
+        main.width -= side_w;
+        side = Some(Rect {
+            x: main.right(),
+            width: side_w,
+            ..main
+        });
+    }
+    let days: Vec<NaiveDate> = if day_view {
+        vec![model.selected]
+    } else {
+        let first = week_of(model, model.selected);
+        (0..7).map(|i| first + Duration::days(i)).collect()
+    };
+    let gw: u16 = if main.width >= 60 { 6 } else { 3 };
+    let n = days.len() as u16;
+    let span = main.width.saturating_sub(gw);
+    let cols: Vec<u16> = (0..=n)
+        .map(|i| main.x + gw + (span as u32 * i as u32 / n as u32) as u16)
+        .collect();
+    let lanes = allday_lines(model, area.height);
+    let sep = area.height >= 20;
+    let (per_hour, shown) = grid_rows(model, area.height);
+    let y = main.y + 1 + lanes + u16::from(sep);
+    Some(Grid {
+        days,
+        cols,
+        gutter: Rect {
+            x: main.x,
+            y,
+            width: gw,
+            height: main.bottom().saturating_sub(y),
+        },
+        header_y: main.y,
+        lanes,
+        sep,
+        y,
+        per_hour,
+        top: follow(model.views.top, model.views.hour, shown),
+        shown,
+        side,
+    })
 }
 
 #[cfg(test)]

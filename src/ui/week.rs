@@ -2,7 +2,7 @@
 //! Hours are wall-clock hours in the display zone, so a 25-hour day shows its repeated hour once
 //! (its header says how long the day is).
 
-use chrono::{Duration, NaiveDate, NaiveTime, Timelike};
+use chrono::{NaiveDate, NaiveTime, Timelike};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -10,100 +10,26 @@ use ratatui::style::{Color, Modifier, Style};
 use super::text::{clock, fit, summary_label};
 use super::theme::Theme;
 use crate::app::Model;
-use crate::app::layout::SIDE_PANE_FROM;
-use crate::app::views::{self, View};
+use crate::app::views::{self, Grid};
 use crate::config::Clock;
-
-/// Where the parts of the grid go on screen.
-struct Grid {
-    days: Vec<NaiveDate>,
-    /// x of each day column's left edge (its `│`), plus the right edge.
-    cols: Vec<u16>,
-    gutter: Rect,
-    /// First line of the hour rows, lines per hour, first hour, hours shown.
-    y: u16,
-    per_hour: u16,
-    top: u32,
-    shown: u32,
-}
-
-impl Grid {
-    fn col(&self, i: usize) -> (u16, u16) {
-        (
-            self.cols[i] + 1,
-            self.cols[i + 1].saturating_sub(self.cols[i] + 1),
-        )
-    }
-
-    fn bottom(&self) -> u16 {
-        self.y + self.per_hour * self.shown as u16
-    }
-
-    /// The grid line of a time of day (in lines from the first hour shown; may be outside).
-    fn line_of(&self, minutes: i64) -> i64 {
-        ((minutes - i64::from(self.top) * 60) * i64::from(self.per_hour)).div_euclid(60)
-    }
-}
 
 /// Draws the week (or day) view below the title line and above the status line.
 pub fn draw(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
-    if area.height < 4 || area.width < 12 {
+    let Some(grid) = views::grid(model, area) else {
         return;
-    }
-    let day_view = model.views.view == View::Day;
-    let mut main = Rect {
-        y: area.y + 1,
-        height: area.height - 2,
-        ..area
     };
-    if day_view && area.width >= SIDE_PANE_FROM {
-        let side_w = (area.width / 4).clamp(30, 44);
-        main.width -= side_w;
-        let side = Rect {
-            x: main.right(),
-            width: side_w,
-            ..main
-        };
+    if let Some(side) = grid.side {
         super::day::draw_pane(model, side, buf, theme, true);
     }
-    let days: Vec<NaiveDate> = if day_view {
-        vec![model.selected]
-    } else {
-        let first = views::week_of(model, model.selected);
-        (0..7).map(|i| first + Duration::days(i)).collect()
-    };
-    let gw: u16 = if main.width >= 60 { 6 } else { 3 };
-    let n = days.len() as u16;
-    let span = main.width.saturating_sub(gw);
-    let cols: Vec<u16> = (0..=n)
-        .map(|i| main.x + gw + (span as u32 * i as u32 / n as u32) as u16)
-        .collect();
-    draw_header(model, &days, &cols, main.y, buf, theme);
-    let lanes = views::allday_lines(model, area.height);
-    draw_allday(model, &days, &cols, main.y + 1, lanes, buf, theme);
-    let sep = u16::from(area.height >= 20);
-    if sep == 1 {
-        let y = main.y + 1 + lanes;
-        for x in main.x..cols[n as usize] {
+    let (days, cols) = (&grid.days, &grid.cols);
+    draw_header(model, days, cols, grid.header_y, buf, theme);
+    draw_allday(model, days, cols, grid.header_y + 1, grid.lanes, buf, theme);
+    if grid.sep {
+        let y = grid.header_y + 1 + grid.lanes;
+        for x in grid.gutter.x..cols[days.len()] {
             buf[(x, y)].set_symbol("─").set_style(theme.border());
         }
     }
-    let (per_hour, shown) = views::grid_rows(model, area.height);
-    let y = main.y + 1 + lanes + sep;
-    let grid = Grid {
-        days,
-        cols,
-        gutter: Rect {
-            x: main.x,
-            y,
-            width: gw,
-            height: main.bottom().saturating_sub(y),
-        },
-        y,
-        per_hour,
-        top: views::follow(model.views.top, model.views.hour, shown),
-        shown,
-    };
     draw_hours(model, &grid, buf, theme);
     for i in 0..grid.days.len() {
         draw_column(model, &grid, i, buf, theme);

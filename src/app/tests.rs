@@ -257,6 +257,34 @@ fn a_click_in_the_week_view_selects_the_day_and_the_hour_and_the_event_there() {
 }
 
 #[test]
+fn a_click_on_the_agenda_selects_the_line_s_day_and_event() {
+    let (mon, wed) = (d(2026, 11, 23), d(2026, 11, 25));
+    let mut m = loaded(vec![
+        occ("standup", at(mon, 9), at(mon, 10)),
+        occ("early", at(wed, 8), at(wed, 9)),
+        occ("late", at(wed, 17), at(wed, 18)),
+    ]);
+    update(&mut m, key(KeyCode::Char('A')));
+    // Title on row 0; then Monday's heading and its event, Wednesday's heading and two events.
+    let click = |row| {
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: 10,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    update(&mut m, click(5));
+    assert_eq!(m.selected, wed);
+    assert_eq!(
+        m.selected_occurrence().map(|o| o.uid.to_string()),
+        Some("late".to_string())
+    );
+    update(&mut m, click(0));
+    assert_eq!(m.selected, wed, "the title line selects nothing");
+}
+
+#[test]
 fn loaded_text_is_made_safe_to_draw() {
     let day = d(2026, 11, 23);
     let mut evil = occ("x", at(day, 9), at(day, 10));

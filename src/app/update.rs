@@ -549,7 +549,8 @@ fn on_mouse(model: &mut Model, mouse: MouseEvent) -> Vec<Command> {
             }
         }
         MouseEventKind::Down(MouseButton::Left)
-            if model.mode == Mode::Month && matches!(model.views.view, View::Week | View::Day) =>
+            if model.mode == Mode::Month
+                && matches!(model.views.view, View::Week | View::Day | View::Agenda) =>
         {
             views::click(model, mouse.column, mouse.row)
         }

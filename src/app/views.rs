@@ -567,8 +567,12 @@ impl Grid {
 }
 
 /// A left click on the week or day view: the day under it, and the hour when it is on the hour
-/// rows (the event there, if one, becomes the selected one).
+/// rows (the event there, if one, becomes the selected one); on the agenda, the line's day and
+/// occurrence.
 pub fn click(model: &mut Model, x: u16, y: u16) -> Vec<Command> {
+    if model.views.view == View::Agenda {
+        return agenda_click(model, y);
+    }
     let (w, h) = model.size;
     let Some((day, hour)) = grid(model, Rect::new(0, 0, w, h)).and_then(|g| g.at(x, y)) else {
         return Vec::new();
@@ -578,6 +582,63 @@ pub fn click(model: &mut Model, x: u16, y: u16) -> Vec<Command> {
         out.extend(set_hour(model, hour));
     }
     out
+}
+
+/// One line of the agenda's list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgendaLine {
+    Day(NaiveDate),
+    /// The n-th occurrence of the day.
+    Item(NaiveDate, usize),
+    Empty(NaiveDate),
+}
+
+/// The agenda's lines from the selected day on (at least `height` of them, or up to the last
+/// loaded day), and the first one shown in a list `height` lines tall: the selected day's
+/// heading, unless that hides the selected occurrence.
+pub fn agenda_lines(model: &Model, height: usize) -> (Vec<AgendaLine>, usize) {
+    let mut lines = Vec::new();
+    let last = model.loaded.map_or(model.selected, |(_, to)| to);
+    let mut d = model.selected;
+    while d <= last && lines.len() < height + model.cursor + 1 {
+        let list = model.day_list(d);
+        if !list.is_empty() || d == model.selected || d == model.today {
+            lines.push(AgendaLine::Day(d));
+            if list.is_empty() {
+                lines.push(AgendaLine::Empty(d));
+            }
+            lines.extend((0..list.len()).map(|n| AgendaLine::Item(d, n)));
+        }
+        d += Duration::days(1);
+    }
+    let cursor = lines
+        .iter()
+        .position(|l| *l == AgendaLine::Item(model.selected, model.cursor))
+        .unwrap_or(0);
+    let first = cursor.saturating_sub(height.saturating_sub(1));
+    (lines, first)
+}
+
+/// A left click on the agenda: the day of the line under it, and its occurrence.
+fn agenda_click(model: &mut Model, y: u16) -> Vec<Command> {
+    let height = model.size.1.saturating_sub(2) as usize;
+    if y == 0 || height == 0 {
+        return Vec::new();
+    }
+    let (lines, first) = agenda_lines(model, height);
+    let row = usize::from(y - 1);
+    if row >= height {
+        return Vec::new();
+    }
+    match lines.get(first + row).copied() {
+        Some(AgendaLine::Day(day) | AgendaLine::Empty(day)) => select(model, day),
+        Some(AgendaLine::Item(day, n)) => {
+            let out = select(model, day);
+            model.cursor = n;
+            out
+        }
+        None => Vec::new(),
+    }
 }
 
 /// The week (or day) grid for the screen `area` (title and status lines included); `None` when

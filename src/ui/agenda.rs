@@ -1,7 +1,7 @@
 //! The agenda: the loaded occurrences as a list grouped by day, from the selected day on.
 //! Moving past either end reads further days (`app::views`), so it scrolls without end.
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -10,15 +10,7 @@ use super::day::span_label;
 use super::text::{fit, summary_label};
 use super::theme::Theme;
 use crate::app::Model;
-
-/// One line of the list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Line {
-    Day(NaiveDate),
-    /// The n-th occurrence of the day.
-    Item(NaiveDate, usize),
-    Empty(NaiveDate),
-}
+use crate::app::views::{self, AgendaLine as Line};
 
 /// Draws the list below the title line and above the status line.
 pub fn draw(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
@@ -30,13 +22,7 @@ pub fn draw(model: &Model, area: Rect, buf: &mut Buffer, theme: Theme) {
         height: area.height - 2,
         ..area
     };
-    let lines = lines_from(model, model.selected, body.height as usize);
-    // The selected day's heading is the first line unless that hides the selected occurrence.
-    let cursor = lines
-        .iter()
-        .position(|l| *l == Line::Item(model.selected, model.cursor))
-        .unwrap_or(0);
-    let first = cursor.saturating_sub(body.height as usize - 1);
+    let (lines, first) = views::agenda_lines(model, body.height as usize);
     let w = body.width as usize;
     for (k, line) in lines
         .iter()
@@ -113,23 +99,4 @@ fn draw_item(
         line.push_str(&format!(" · {}", occ.location));
     }
     buf.set_stringn(x, y, fit(&line, room), room, style);
-}
-
-/// The lines from `day` on, at least `want` of them or up to the last loaded day.
-fn lines_from(model: &Model, day: NaiveDate, want: usize) -> Vec<Line> {
-    let mut out = Vec::new();
-    let last = model.loaded.map_or(day, |(_, to)| to);
-    let mut d = day;
-    while d <= last && out.len() < want + model.cursor + 1 {
-        let list = model.day_list(d);
-        if !list.is_empty() || d == model.selected || d == model.today {
-            out.push(Line::Day(d));
-            if list.is_empty() {
-                out.push(Line::Empty(d));
-            }
-            out.extend((0..list.len()).map(|n| Line::Item(d, n)));
-        }
-        d += Duration::days(1);
-    }
-    out
 }

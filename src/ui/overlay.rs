@@ -62,7 +62,7 @@ pub fn draw_help(keymap: &Keymap, scroll: u16, area: Rect, buf: &mut Buffer, the
         theme.dim(),
     ));
     lines.push(Line::styled(
-        "Mouse: click a day (and an hour in week, day); the wheel scrolls.",
+        "Mouse: click a day, an hour (week, day) or a line (agenda); the wheel scrolls.",
         theme.dim(),
     ));
     let rect = centered(area, 58, lines.len() as u16 + 2);

@@ -15,6 +15,16 @@ use crate::domain::{Calendar, EventDetail, Occurrence, When};
 /// Wall-clock keys differ from instants by at most the largest UTC offsets (−12 h … +14 h).
 pub(super) const ZONE_SLACK_SECS: i64 = 26 * 3600;
 
+/// The keys (UTC seconds of wall-clock or instant times) that can fall on the days `from..=to` in
+/// any display zone: the days' UTC bounds widened by [`ZONE_SLACK_SECS`] on each side.
+pub(super) fn key_range(from: NaiveDate, to: NaiveDate) -> (i64, i64) {
+    let midnight = |d: NaiveDate| d.and_time(NaiveTime::MIN).and_utc().timestamp();
+    (
+        midnight(from) - ZONE_SLACK_SECS,
+        midnight(to + Duration::days(1)) + ZONE_SLACK_SECS,
+    )
+}
+
 /// A read connection to the cache.
 pub struct StoreReader {
     pub(super) conn: Connection,
@@ -36,6 +46,16 @@ impl StoreReader {
     }
 
     /// Every calendar, in id order.
+    /// The ids of the calendars the person hid: their events stay out of every view and search.
+    pub(super) fn hidden_calendars(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(self
+            .calendars()?
+            .into_iter()
+            .filter(|c| c.hidden)
+            .map(|c| c.id)
+            .collect())
+    }
+
     pub fn calendars(&self) -> Result<Vec<Calendar>, StoreError> {
         calendars(&self.conn)
     }
@@ -68,18 +88,8 @@ impl StoreReader {
         display: &Tz,
     ) -> Result<Vec<Occurrence>, StoreError> {
         self.truncated.borrow_mut().clear();
-        let lo = from.and_time(NaiveTime::MIN).and_utc().timestamp() - ZONE_SLACK_SECS;
-        let hi = (to + Duration::days(1))
-            .and_time(NaiveTime::MIN)
-            .and_utc()
-            .timestamp()
-            + ZONE_SLACK_SECS;
-        let hidden: Vec<i64> = self
-            .calendars()?
-            .into_iter()
-            .filter(|c| c.hidden)
-            .map(|c| c.id)
-            .collect();
+        let (lo, hi) = key_range(from, to);
+        let hidden = self.hidden_calendars()?;
         let sql = format!(
             "SELECT {OCCURRENCE_COLUMNS} FROM events INDEXED BY events_short
               WHERE series IS NULL AND long = 0 AND start_key >= ?1 - {SHORT_SPAN_SECS}

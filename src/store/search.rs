@@ -6,11 +6,11 @@
 //! (schema migrations 12 and 14). A search matches events; what it returns are their occurrences in a range of
 //! days, nearest to a given instant first.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rusqlite::{Transaction, params};
 
-use super::reader::{OCCURRENCE_COLUMNS, ZONE_SLACK_SECS, occurrence_from_row};
+use super::reader::{OCCURRENCE_COLUMNS, ZONE_SLACK_SECS, key_range, occurrence_from_row};
 use super::{StoreError, StoreReader};
 use crate::domain::format::read_item;
 use crate::domain::series::SeriesSpec;
@@ -102,18 +102,8 @@ impl StoreReader {
             return Ok(Vec::new());
         };
         let (from, to) = (query.from, query.to);
-        let lo = from.and_time(NaiveTime::MIN).and_utc().timestamp() - ZONE_SLACK_SECS;
-        let hi = (to + Duration::days(1))
-            .and_time(NaiveTime::MIN)
-            .and_utc()
-            .timestamp()
-            + ZONE_SLACK_SECS;
-        let hidden: Vec<i64> = self
-            .calendars()?
-            .into_iter()
-            .filter(|c| c.hidden)
-            .map(|c| c.id)
-            .collect();
+        let (lo, hi) = key_range(from, to);
+        let hidden = self.hidden_calendars()?;
         // Single events: only the `limit` nearest on each side of `around` by key (twice that,
         // for the zone slack of wall-clock keys), so a common word costs a page, not every match.
         // Series are few; each is expanded over the days and sorted with the rest.

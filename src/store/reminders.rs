@@ -248,39 +248,14 @@ impl Store {
                     (calendar_id, uid, rid, alarm_index, alarm_at, state, changed_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, 'fired', ?6)",
             )?;
-            for r in due(&tx, now_s - MISSED_WINDOW_SECS, now_s, now_s)? {
-                let k = &r.key;
-                if fresh.execute(params![
-                    k.calendar_id,
-                    k.uid,
-                    k.rid,
-                    k.alarm_index,
-                    k.alarm_at,
-                    now_s
-                ])? == 1
-                {
-                    claimed.push(r);
-                }
-            }
+            let missed_or_due = due(&tx, now_s - MISSED_WINDOW_SECS, now_s, now_s)?;
+            claim(&mut fresh, missed_or_due, now_s, &mut claimed)?;
             let mut woken = tx.prepare_cached(
                 "UPDATE reminder_state SET state = 'fired', again_at = NULL, changed_at = ?6
                   WHERE calendar_id = ?1 AND uid = ?2 AND rid = ?3 AND alarm_index = ?4
                     AND alarm_at = ?5 AND state = 'snoozed'",
             )?;
-            for r in snoozed_due(&tx, now_s)? {
-                let k = &r.key;
-                if woken.execute(params![
-                    k.calendar_id,
-                    k.uid,
-                    k.rid,
-                    k.alarm_index,
-                    k.alarm_at,
-                    now_s
-                ])? == 1
-                {
-                    claimed.push(r);
-                }
-            }
+            claim(&mut woken, snoozed_due(&tx, now_s)?, now_s, &mut claimed)?;
         }
         tx.commit()?;
         claimed.sort_by_key(|r| r.alarm_at);
@@ -473,4 +448,22 @@ fn snoozed_due(conn: &Connection, now: i64) -> Result<Vec<Reminder>, StoreError>
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([now], |r| reminder_from_row(r, ReminderKind::Snoozed))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Runs `stmt` (its parameters: a reminder's key, then `now`) for each of `list`; the reminders
+/// whose row it wrote are this process's to show (another process claimed the others first).
+fn claim(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    list: Vec<Reminder>,
+    now: i64,
+    claimed: &mut Vec<Reminder>,
+) -> Result<(), StoreError> {
+    for r in list {
+        let k = &r.key;
+        let params = params![k.calendar_id, k.uid, k.rid, k.alarm_index, k.alarm_at, now];
+        if stmt.execute(params)? == 1 {
+            claimed.push(r);
+        }
+    }
+    Ok(())
 }

@@ -2,7 +2,10 @@
 //! write at once: imports, sync pages, hidden calendars, and caches made before the index existed.
 
 use almanac::domain::read_calendar;
-use almanac::store::{ChangeSet, FetchedItem, RemoteCalendar, SearchQuery, Store, StoreReader};
+#[path = "support/server_cache.rs"]
+mod server_cache;
+
+use almanac::store::{ChangeSet, FetchedItem, SearchQuery, Store, StoreReader};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
@@ -189,21 +192,7 @@ fn hidden_calendars_are_left_out() {
 
 #[test]
 fn an_event_changed_or_deleted_by_a_sync_is_found_or_gone_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
-    let acc = store.account("home", "caldav", "http://h/", 0).unwrap();
-    store
-        .reconcile_calendars(
-            acc.id,
-            &[RemoteCalendar {
-                remote_id: "http://h/cal/work/".into(),
-                name: "Work".into(),
-                color: None,
-                components: vec!["VEVENT".into()],
-            }],
-        )
-        .unwrap();
-    let cal = store.calendar_syncs(acc.id).unwrap()[0].id;
+    let (_dir, mut store, cal) = server_cache::work_calendar();
     let reader = store.reader().unwrap();
     let page = |summary: &str| ChangeSet {
         upserts: vec![FetchedItem {

@@ -1,7 +1,10 @@
 //! Local edits in the cache: staged in one transaction, shown at once and marked, folded when the
 //! same event is edited again, never overwritten or removed by a pull, and settled by `resolve`.
 
-use almanac::store::{ChangeSet, FetchedItem, Keep, LocalEdit, PendingOp, RemoteCalendar, Store};
+#[path = "support/server_cache.rs"]
+mod server_cache;
+
+use almanac::store::{ChangeSet, FetchedItem, Keep, LocalEdit, PendingOp, Store};
 use chrono::NaiveDate;
 
 fn event(uid: &str, summary: &str) -> String {
@@ -22,21 +25,7 @@ fn fetched(href: &str, etag: &str, raw: String) -> FetchedItem {
 
 /// A cache with one server calendar holding e1 (etag "1").
 fn setup() -> (tempfile::TempDir, Store, i64) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
-    let acc = store.account("home", "caldav", "http://h/", 0).unwrap();
-    store
-        .reconcile_calendars(
-            acc.id,
-            &[RemoteCalendar {
-                remote_id: "http://h/cal/work/".into(),
-                name: "Work".into(),
-                color: None,
-                components: vec!["VEVENT".into()],
-            }],
-        )
-        .unwrap();
-    let cal = store.calendar_syncs(acc.id).unwrap()[0].id;
+    let (dir, mut store, cal) = server_cache::work_calendar();
     let page = ChangeSet {
         upserts: vec![fetched("/cal/work/e1.ics", "\"1\"", event("e1", "Server"))],
         ..ChangeSet::default()

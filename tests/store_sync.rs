@@ -1,7 +1,11 @@
 //! What sync writes: calendars as the server lists them, pages of changes with their token in one
 //! transaction, unreadable items kept raw, pending edits never removed.
 
-use almanac::store::{ChangeSet, FetchedItem, RemoteCalendar, StateUpdate, Store};
+#[path = "support/server_cache.rs"]
+mod server_cache;
+
+use almanac::store::{ChangeSet, FetchedItem, StateUpdate};
+use server_cache::{remote, work_calendar as setup};
 
 fn event(uid: &str, summary: &str) -> String {
     format!(
@@ -17,26 +21,6 @@ fn item(href: &str, etag: &str, raw: String) -> FetchedItem {
         problem: None,
         read: None,
     }
-}
-
-fn remote(id: &str, name: &str) -> RemoteCalendar {
-    RemoteCalendar {
-        remote_id: format!("http://h/cal/{id}/"),
-        name: name.into(),
-        color: None,
-        components: vec!["VEVENT".into()],
-    }
-}
-
-fn setup() -> (tempfile::TempDir, Store, i64) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
-    let acc = store.account("home", "caldav", "http://h/", 0).unwrap();
-    store
-        .reconcile_calendars(acc.id, &[remote("work", "Work")])
-        .unwrap();
-    let cal = store.calendar_syncs(acc.id).unwrap()[0].id;
-    (dir, store, cal)
 }
 
 #[test]

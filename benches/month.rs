@@ -26,6 +26,10 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
+#[path = "support/vocabulary.rs"]
+mod vocabulary;
+use vocabulary::WORDS;
+
 const SIZES: [usize; 2] = [10_000, 100_000];
 /// The day the app is opened on (as `ALMANAC_TODAY=2026-11-23`).
 const TODAY: (i32, u32, u32) = (2026, 11, 23);
@@ -70,24 +74,6 @@ const ZONES: [(Option<&str>, f64); 4] = [
     (Some("America/New_York"), 0.20),
     (Some("Asia/Tokyo"), 0.10),
     (None, 0.10),
-];
-const WORDS: [&str; 16] = [
-    "Standup",
-    "Review",
-    "Planning",
-    "Lunch",
-    "Dentist",
-    "Sync",
-    "Retro",
-    "Call",
-    "Workshop",
-    "Interview",
-    "Gym",
-    "Dinner",
-    "1:1",
-    "Demo",
-    "Budget",
-    "Offsite",
 ];
 const PLACES: [&str; 6] = [
     "Room 4.12",

@@ -16,27 +16,13 @@ use chrono::{Duration, NaiveDate};
 use chrono_tz::Tz;
 use criterion::{Criterion, criterion_group, criterion_main};
 
+#[path = "support/vocabulary.rs"]
+mod vocabulary;
+use vocabulary::WORDS;
+
 const EVENTS: usize = 100_000;
 const SPAN_DAYS: u64 = 4 * 365;
 const DISPLAY_ZONE: Tz = chrono_tz::Europe::Berlin;
-const WORDS: [&str; 16] = [
-    "Standup",
-    "Review",
-    "Planning",
-    "Lunch",
-    "Dentist",
-    "Sync",
-    "Retro",
-    "Call",
-    "Workshop",
-    "Interview",
-    "Gym",
-    "Dinner",
-    "1:1",
-    "Demo",
-    "Budget",
-    "Offsite",
-];
 const PEOPLE: [&str; 8] = [
     "Ana Lima",
     "Priya Nair",

@@ -64,59 +64,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The server runs as a coprocess (commands on its stdin, answers on its stdout); wait for its
-# `ready URL` line.
-coproc SRV { exec "$GRAPH_SERVER" "$EVENTS" "$WORK/graph" 2>"$WORK/graph.err"; }
-SERVER_PID=$SRV_PID
-# Copies of the coprocess's pipes: its own are not inherited by subshells ($(ask ...)).
-exec {TO_SERVER}>&"${SRV[1]}" {FROM_SERVER}<&"${SRV[0]}"
+# shellcheck source=benches/coproc.sh
+source "$ROOT/benches/coproc.sh"
 log "graph: seeding $EVENTS events (examples/graph_server.rs)"
-IFS= read -r line <&"$FROM_SERVER" || { cat "$WORK/graph.err" >&2; exit 1; }
-[[ $line == "ready "* ]] || { echo "graph server: $line" >&2; exit 1; }
-SERVER_URL=${line#ready }
-log "graph server ready: $SERVER_URL"
+start_server graph "$GRAPH_SERVER" "$EVENTS" "$WORK/graph"
 CFG=$WORK/graph/config.toml
-
-# ask COMMAND: sends one command line, prints the answer lines before `ok`; fails on `error`.
-ask() {
-  local line
-  printf '%s\n' "$1" >&"$TO_SERVER"
-  while IFS= read -r line <&"$FROM_SERVER"; do
-    case $line in
-      ok) return 0 ;;
-      error*) echo "server: $line (after: $1)" >&2; return 1 ;;
-      *) printf '%s\n' "$line" ;;
-    esac
-  done
-  echo "server: no answer to $1" >&2
-  return 1
-}
-
-# sync_round PART RUN DATA: one `sync --json`, timed; appends a row to $ROWS with the server's
-# count of the round's requests (asked with `count`, after a `reset` by the caller).
-sync_round() {
-  local part=$1 run=$2 data=$3 t0 t1 server_count
-  t0=$EPOCHREALTIME
-  /usr/bin/time -f '%U %S' -o "$WORK/cpu" \
-    "$BIN" --config "$CFG" --data-dir "$data" sync --json >"$WORK/sync.json" 2>"$WORK/sync.err" \
-    || { cat "$WORK/sync.err" >&2; echo "sync failed ($part)" >&2; exit 1; }
-  t1=$EPOCHREALTIME
-  server_count=$(ask count | awk '/^requests/ {print $2}')
-  python3 - "$part" "$run" "$t0" "$t1" "$server_count" "$WORK/sync.json" "$WORK/cpu" >>"$ROWS" <<'EOF'
-import json, sys
-part, run, t0, t1, server, path, cpu = sys.argv[1:]
-cpu = sum(float(x) for x in open(cpu).read().split()[-2:])
-accounts = json.load(open(path))
-a = accounts[0]
-if a.get("error"):
-    sys.exit(f"{part}: {a['error']}")
-c = a["calendars"][0]
-if c.get("error"):
-    sys.exit(f"{part}: {c['error']}")
-print("\t".join(str(x) for x in [part, run, f"{float(t1) - float(t0):.4f}", a["requests"], server,
-      a["bytes"], c["duration_ms"], c["added"], c["changed"], c["removed"], f"{cpu:.2f}"]))
-EOF
-}
 
 # The URLs of a round, links' tokens masked (they name the round and the time they were made)
 # and sorted (masters are fetched four at a time, in any order).
@@ -130,7 +82,7 @@ for run in $(seq 0 "$RUNS"); do # run 0: a warm-up of each, not counted
   data=$WORK/graph/first-$run
   token=$(ask "login $data" | awk '/^token/ {print $2}')
   ask reset
-  sync_round first "$run" "$data"
+  sync_round first "$run" "$CFG" "$data"
   ask log | awk '$1 == "req" {print $4}' >"$WORK/urls-$run"
   if [ "$run" = 0 ]; then
     prefer=$(ask prefer | sed -n 's/^prefer //p')
@@ -162,13 +114,13 @@ awk '{print $1}' "$WORK/urls-0" | sed -E 's/\?.*//; s#/v1.0/me/events/[^/]+#/v1.
 data=$WORK/graph/first-0
 for run in $(seq 1 "$RUNS"); do
   ask reset
-  sync_round nochange "$run" "$data"
+  sync_round nochange "$run" "$CFG" "$data"
 done
 for k in $K_LIST; do
   for run in $(seq 1 "$RUNS"); do
     ask "change $k"
     ask reset
-    sync_round "k=$k" "$run" "$data"
+    sync_round "k=$k" "$run" "$CFG" "$data"
     if [ "$run" = 1 ]; then
       ask log | awk '$1 == "req" {print $4}' | sed -E 's/\?.*//; s#/v1.0/me/events/[^/]+#/v1.0/me/events/{id}#; s#/calendars/[^/]+/#/calendars/{id}/#' \
         | sort | uniq -c | sed "s/^/  k=$k: /" >&2

@@ -373,8 +373,9 @@ type Reading = Result<tokio::task::JoinHandle<Fetched>, SyncError>;
 /// Fetches the round's pages from `url` on, following each nextLink, and hands each to the round
 /// in order while its single events are read on a thread of their own (so the next download, the
 /// reading and the round's writing all overlap); stops after an error, a page that is not a
-/// 200, the last page, a page that repeats the one before (the round then says so), or
-/// [`MAX_PAGES`], or when the round stops listening.
+/// 200, the last page, or [`MAX_PAGES`], or when the round stops listening. A page that repeats
+/// the one before is not handed on: the round gets an error saying so (PROTOCOLS.md §3 "Endless
+/// rounds … stop when a page repeats the previous one's ids").
 async fn follow(
     graph: Graph,
     mut url: reqwest::Url,
@@ -382,7 +383,7 @@ async fn follow(
     round: tokio::sync::mpsc::Sender<Reading>,
 ) {
     let mut previous: Option<Vec<String>> = None;
-    for _ in 0..MAX_PAGES {
+    for pages in 1..=MAX_PAGES {
         let (status, body, resp) = match graph.get_json(url.clone(), page_size).await {
             Ok(fetched) => fetched,
             Err(e) => {
@@ -391,10 +392,17 @@ async fn follow(
             }
         };
         let ids = page_ids(&body);
-        let repeat = !ids.is_empty() && previous.as_ref() == Some(&ids);
+        if !ids.is_empty() && previous.as_ref() == Some(&ids) {
+            let _ = round
+                .send(Err(SyncError::Protocol(format!(
+                    "Microsoft Graph sent the same page twice (after {pages} pages): the round stopped, and the next run starts again from the last stored point"
+                ))))
+                .await;
+            return;
+        }
         previous = Some(ids);
         let next = match status {
-            200 if !repeat => body["@odata.nextLink"].as_str().map(|l| graph.link(l)),
+            200 => body["@odata.nextLink"].as_str().map(|l| graph.link(l)),
             _ => None,
         };
         let reading = tokio::task::spawn_blocking(move || {
@@ -507,7 +515,6 @@ async fn pull(
         let mut round = Round::default();
         let url = first;
         let mut pages = 0;
-        let mut previous: Option<Vec<String>> = None;
         let mut announced = false;
         // Pages download (and their events are read) on a task of their own, a few ahead of
         // the one applied here: the server's time and ours overlap instead of taking turns.
@@ -566,14 +573,6 @@ async fn pull(
                 ));
             };
             pages += 1;
-            let ids = page_ids(&page);
-            // PROTOCOLS.md §3 "Endless rounds": a page that repeats the one before.
-            if !ids.is_empty() && previous.as_ref() == Some(&ids) {
-                return Err(SyncError::Protocol(format!(
-                    "Microsoft Graph sent the same page twice (after {pages} pages): the round stopped, and the next run starts again from the last stored point"
-                )));
-            }
-            previous = Some(ids);
             if !announced && !items.is_empty() {
                 announced = true;
                 emit(

@@ -22,6 +22,12 @@ use almanac::sync::google::auth;
 use chrono::{Local, NaiveDate, Utc};
 use clap::Parser;
 
+/// mimalloc: a sync's pages are hundreds of thousands of small JSON values and strings, made on
+/// one thread and freed on another. With it a first Graph sync of 10,000 events used a fifth less
+/// CPU than with the system allocator (0.85 s to 0.68 s, benches/README.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let started = Instant::now();
     let cli = match Cli::try_parse() {

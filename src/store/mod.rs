@@ -4,6 +4,7 @@
 //! sync page and the token that covers it) is one transaction, so a crash never leaves half of it.
 
 mod calendar_list;
+mod checkpoint;
 mod graph;
 mod items;
 mod pending;
@@ -64,6 +65,9 @@ pub const DB_FILE: &str = "almanac.sqlite3";
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Copies the WAL back into the database beside the writer (declared after `conn`, which
+    /// holds the other end of its channel and so is closed first).
+    _checkpoints: checkpoint::Checkpointer,
 }
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
@@ -90,8 +94,13 @@ impl Store {
         // large (see sync::engine), and a small cache spills their dirty pages to the WAL before
         // the commit. It grows only as far as it is used.
         conn.pragma_update(None, "cache_size", -32 * 1024)?;
+        let checkpoints = checkpoint::Checkpointer::start(&path, &mut conn)?;
         schema::migrate(&mut conn)?;
-        Ok(Store { conn, path })
+        Ok(Store {
+            conn,
+            path,
+            _checkpoints: checkpoints,
+        })
     }
 
     /// Where the database file lives.

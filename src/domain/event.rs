@@ -369,19 +369,9 @@ fn read_event(
             .map(in_default_zone)
             .map_err(at(p))?,
         (None, Some(d)) => start.after(d),
-        (None, None) => match &start {
-            EventTime::Date(_) => start.shifted(Duration::days(1)),
-            other => other.clone(),
-        },
+        (None, None) => default_end(&start),
     };
-    let end = match (&start, end) {
-        // DTEND before DTSTART is nonsense; read it as an event of no length rather than lose it.
-        (s, e) if e.normalise() < s.normalise() && !matches!(s, EventTime::Date(_)) => s.clone(),
-        (EventTime::Date(d), e) if e.normalise() <= When::Date(*d) => {
-            EventTime::Date(*d + Duration::days(1))
-        }
-        (_, e) => e,
-    };
+    let end = sane_end(&start, end);
     let recurrence_id = comp
         .property("RECURRENCE-ID")
         .map(|p| EventTime::from_property_in(p, zones).map_err(at(p)))
@@ -425,21 +415,45 @@ fn read_event(
     })
 }
 
+/// RFC 5545's end for an event with neither DTEND nor DURATION: a day after a date, else the
+/// start.
+pub(crate) fn default_end(start: &EventTime) -> EventTime {
+    match start {
+        EventTime::Date(_) => start.shifted(Duration::days(1)),
+        other => other.clone(),
+    }
+}
+
+/// The end as read: an end before the start is nonsense, read as an event of no length rather
+/// than lost (a day, for an all-day event).
+pub(crate) fn sane_end(start: &EventTime, end: EventTime) -> EventTime {
+    match (start, end) {
+        (s, e) if e.normalise() < s.normalise() && !matches!(s, EventTime::Date(_)) => s.clone(),
+        (EventTime::Date(d), e) if e.normalise() <= When::Date(*d) => {
+            EventTime::Date(*d + Duration::days(1))
+        }
+        (_, e) => e,
+    }
+}
+
 /// Each ATTENDEE as "Name address" (either part may be missing).
 fn attendees(comp: &Component) -> Vec<String> {
     comp.properties_named("ATTENDEE")
-        .map(|p| {
-            let value = p.value.trim();
-            let address = value
-                .get(..7)
-                .filter(|s| s.eq_ignore_ascii_case("mailto:"))
-                .map_or(value, |_| &value[7..]);
-            match p.param("CN") {
-                Some(cn) if !cn.is_empty() => format!("{cn} {address}"),
-                _ => address.to_string(),
-            }
-        })
+        .map(|p| attendee_text(&p.value, p.param("CN")))
         .collect()
+}
+
+/// An attendee for search, from an ATTENDEE value (`mailto:…`) and its CN.
+pub(crate) fn attendee_text(value: &str, cn: Option<&str>) -> String {
+    let value = value.trim();
+    let address = value
+        .get(..7)
+        .filter(|s| s.eq_ignore_ascii_case("mailto:"))
+        .map_or(value, |_| &value[7..]);
+    match cn {
+        Some(cn) if !cn.is_empty() => format!("{cn} {address}"),
+        _ => address.to_string(),
+    }
 }
 
 /// Every value of every `name` property (RDATE, EXDATE): comma lists of DATE, DATE-TIME or PERIOD

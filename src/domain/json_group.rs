@@ -16,13 +16,28 @@ pub(crate) const MAX_ATTENDEES: usize = 1_000;
 
 /// An ORGANIZER or ATTENDEE line (`name`) for `address` with its display name and further
 /// parameters (`PARTSTAT=ACCEPTED`); `None` for an empty address. Server text is cut to one line,
-/// and characters that would end the parameter or the value are dropped.
+/// and characters that would end the parameter or the value are dropped ([`person_parts`]).
 pub(crate) fn person_line(
     name: &str,
     address: &str,
     cn: Option<&str>,
     params: &[&str],
 ) -> Option<String> {
+    let (address, cn) = person_parts(address, cn)?;
+    let mut line = name.to_string();
+    if let Some(cn) = cn {
+        line.push_str(&format!(";CN=\"{cn}\""));
+    }
+    for p in params {
+        line.push(';');
+        line.push_str(p);
+    }
+    Some(format!("{line}:mailto:{address}"))
+}
+
+/// A person's address and display name as [`person_line`] writes them: one line each, without
+/// the characters that would end a parameter or the value, bounded; `None` for an empty address.
+pub(crate) fn person_parts(address: &str, cn: Option<&str>) -> Option<(String, Option<String>)> {
     let address: String = one_line(address)
         .chars()
         .filter(|c| !matches!(c, '"' | ';' | ':' | ',' | ' '))
@@ -31,20 +46,14 @@ pub(crate) fn person_line(
     if address.is_empty() {
         return None;
     }
-    let mut line = name.to_string();
-    if let Some(cn) = cn {
-        let cn: String = one_line(cn)
+    let cn = cn.map(|cn| {
+        one_line(cn)
             .chars()
             .filter(|c| *c != '"')
             .take(256)
-            .collect();
-        line.push_str(&format!(";CN=\"{cn}\""));
-    }
-    for p in params {
-        line.push(';');
-        line.push_str(p);
-    }
-    Some(format!("{line}:mailto:{address}"))
+            .collect()
+    });
+    Some((address, cn))
 }
 
 /// The ORGANIZER and ATTENDEE lines of an event object whose `organizer` is one person and

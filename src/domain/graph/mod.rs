@@ -22,11 +22,13 @@ mod body;
 mod item;
 mod read;
 pub mod recurrence;
+mod single;
 pub mod time;
 mod write;
 
 pub use body::{create_body, is_read_only, patch_body};
 pub use item::{PREFIX, group_etag, group_id, group_parts, group_text, group_uid};
+pub use single::read_single;
 pub use write::{
     as_new_event, as_new_event_with_uid, delete_occurrence, edit_group, graph_zone_name, new_event,
 };

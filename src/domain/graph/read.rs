@@ -258,12 +258,25 @@ struct EventLines {
     notes: Vec<String>,
 }
 
-fn event_lines(
-    v: &Value,
-    series: Option<&Value>,
-    uid: &str,
-    recurrence_id: Option<&EventTime>,
-) -> Result<EventLines, String> {
+/// What an event object says that the cache shows, read once: the iCalendar lines are written
+/// from it, and a single event is read straight from it ([`super::single`]).
+pub(super) struct EventFields {
+    pub start: EventTime,
+    /// The end, when it can be read and is of the start's kind (a date for a date).
+    pub end: Option<EventTime>,
+    /// Notes on guesses made (a time read as UTC for want of a zone).
+    pub notes: Vec<String>,
+    /// Subject, location and body: cut to [`MAX_TEXT`], control characters dropped, absent
+    /// when blank.
+    pub summary: Option<String>,
+    pub location: Option<String>,
+    pub description: Option<String>,
+    pub cancelled: bool,
+    /// Minutes before the start of its reminder, when it is on.
+    pub reminder: Option<i64>,
+}
+
+pub(super) fn event_fields(v: &Value, series: Option<&Value>) -> Result<EventFields, String> {
     let all_day = is_all_day(v);
     let zones = zones_of(v, series);
     let mut notes = Vec::new();
@@ -278,6 +291,39 @@ fn event_lines(
         .and_then(|e| event_time(e, all_day, &zones).ok())
         .map(|(e, _)| e)
         .filter(|e| matches!(e, EventTime::Date(_)) == matches!(start, EventTime::Date(_)));
+    let text = |value: Option<&Value>| {
+        value
+            .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty())
+            .map(clip)
+            .filter(|s| !s.is_empty())
+    };
+    let reminder_on = v
+        .get("isReminderOn")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    Ok(EventFields {
+        start,
+        end,
+        notes,
+        summary: text(v.get("subject")),
+        location: text(v.get("location").and_then(|l| l.get("displayName"))),
+        description: text(v.get("body").and_then(|b| b.get("content"))),
+        cancelled: is_cancelled(v),
+        reminder: v
+            .get("reminderMinutesBeforeStart")
+            .and_then(Value::as_i64)
+            .filter(|m| reminder_on && (0..=60 * 24 * 366).contains(m)),
+    })
+}
+
+fn event_lines(
+    v: &Value,
+    series: Option<&Value>,
+    uid: &str,
+    recurrence_id: Option<&EventTime>,
+) -> Result<EventLines, String> {
+    let f = event_fields(v, series)?;
     let mut lines = vec![format!("UID:{uid}")];
     if let Some(stamp) = str_of(v, "lastModifiedDateTime").and_then(stamp) {
         lines.push(format!("DTSTAMP:{stamp}"));
@@ -289,27 +335,21 @@ fn event_lines(
     if let Some(rid) = recurrence_id {
         lines.push(time_line("RECURRENCE-ID", Vec::new(), rid));
     }
-    lines.push(time_line("DTSTART", Vec::new(), &start));
-    if let Some(end) = &end {
+    lines.push(time_line("DTSTART", Vec::new(), &f.start));
+    if let Some(end) = &f.end {
         lines.push(time_line("DTEND", Vec::new(), end));
     }
     let texts = [
-        ("SUMMARY", v.get("subject")),
-        (
-            "LOCATION",
-            v.get("location").and_then(|l| l.get("displayName")),
-        ),
-        ("DESCRIPTION", v.get("body").and_then(|b| b.get("content"))),
+        ("SUMMARY", &f.summary),
+        ("LOCATION", &f.location),
+        ("DESCRIPTION", &f.description),
     ];
-    for (name, value) in texts {
-        if let Some(text) = value
-            .and_then(Value::as_str)
-            .filter(|s| !s.trim().is_empty())
-        {
-            lines.push(format!("{name}:{}", escape_text(&clip(text))));
+    for (name, text) in texts {
+        if let Some(text) = text {
+            lines.push(format!("{name}:{}", escape_text(text)));
         }
     }
-    if is_cancelled(v) {
+    if f.cancelled {
         lines.push("STATUS:CANCELLED".into());
     }
     match str_of(v, "showAs").map(str::to_ascii_lowercase).as_deref() {
@@ -329,15 +369,7 @@ fn event_lines(
         _ => {}
     }
     lines.extend(people_lines(v, person));
-    let reminder_on = v
-        .get("isReminderOn")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    if let Some(minutes) = v
-        .get("reminderMinutesBeforeStart")
-        .and_then(Value::as_i64)
-        .filter(|m| reminder_on && (0..=60 * 24 * 366).contains(m))
-    {
+    if let Some(minutes) = f.reminder {
         lines.extend([
             "BEGIN:VALARM".to_string(),
             "ACTION:DISPLAY".into(),
@@ -348,9 +380,9 @@ fn event_lines(
     }
     Ok(EventLines {
         lines,
-        start,
-        end,
-        notes,
+        start: f.start,
+        end: f.end,
+        notes: f.notes,
     })
 }
 

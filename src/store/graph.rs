@@ -39,25 +39,30 @@ impl Store {
         Ok(())
     }
 
-    /// Replaces what is known of `series`' members with `members` (its instances as listed).
+    /// Replaces what is known of each series' members with the members given (its instances
+    /// as listed), in one transaction.
     pub fn set_graph_series(
         &mut self,
         calendar: i64,
-        series: &str,
-        members: &[Member],
+        series: &[(String, Vec<Member>)],
     ) -> Result<(), StoreError> {
+        if series.is_empty() {
+            return Ok(());
+        }
         let tx = self.conn.transaction()?;
-        tx.execute(
-            "DELETE FROM graph_members WHERE calendar_id = ?1 AND series = ?2",
-            params![calendar, series],
-        )?;
         {
-            let mut stmt = tx.prepare_cached(
+            let mut forget = tx.prepare_cached(
+                "DELETE FROM graph_members WHERE calendar_id = ?1 AND series = ?2",
+            )?;
+            let mut put = tx.prepare_cached(
                 "INSERT OR REPLACE INTO graph_members (calendar_id, id, series, original_start)
                  VALUES (?1, ?2, ?3, ?4)",
             )?;
-            for m in members {
-                stmt.execute(params![calendar, m.id, series, m.original_start])?;
+            for (id, members) in series {
+                forget.execute(params![calendar, id])?;
+                for m in members {
+                    put.execute(params![calendar, m.id, id, m.original_start])?;
+                }
             }
         }
         tx.commit()?;
@@ -100,8 +105,8 @@ impl Store {
     /// Forgets every member of series that are no longer in the cache.
     pub fn prune_graph_members(&mut self, calendar: i64) -> Result<(), StoreError> {
         self.conn.execute(
-            "DELETE FROM graph_members WHERE calendar_id = ?1
-             AND series NOT IN (SELECT href FROM items WHERE calendar_id = ?1)",
+            "DELETE FROM graph_members WHERE calendar_id = ?1 AND NOT EXISTS
+               (SELECT 1 FROM items i WHERE i.calendar_id = ?1 AND i.href = graph_members.series)",
             [calendar],
         )?;
         Ok(())
@@ -138,7 +143,7 @@ mod tests {
         );
         assert_eq!(store.graph_member(cal, "aak=").unwrap(), None);
         store
-            .set_graph_series(cal, "S1", &[m("C", "S1", 30)])
+            .set_graph_series(cal, &[("S1".into(), vec![m("C", "S1", 30)])])
             .unwrap();
         assert_eq!(store.graph_member(cal, "AAk=").unwrap(), None);
         assert_eq!(

@@ -369,6 +369,15 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The hrefs of every item the cache holds for `calendar` (read from the index alone).
+    pub fn item_hrefs(&self, calendar: i64) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT href FROM items WHERE calendar_id = ?1")?;
+        let rows = stmt.query_map([calendar], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Applies one page of changes and the state that covers it, in one transaction. A removal of an
     /// item with a local edit waiting to be pushed is left for the push to settle.
     pub fn apply(
@@ -576,7 +585,15 @@ fn upsert_fetched(
             &owned
         }
     };
-    let events: Vec<_> = parsed.items.iter().flat_map(|i| i.events.clone()).collect();
+    // An item's events, borrowed when (as almost always) the text held one item.
+    let joined: Vec<crate::domain::Event>;
+    let events: &[crate::domain::Event] = match parsed.items.as_slice() {
+        [one] => &one.events,
+        many => {
+            joined = many.iter().flat_map(|i| i.events.clone()).collect();
+            &joined
+        }
+    };
     let uid = parsed.items.first().map(|i| i.uid.clone());
     let error = if let Some(problem) = &item.problem {
         Some(problem.clone())
@@ -634,7 +651,7 @@ fn upsert_fetched(
     };
     match error {
         Some(reason) => applied.unreadable.push((item.href.clone(), reason)),
-        None => insert_events(tx, id, calendar, &events)?,
+        None => insert_events(tx, id, calendar, events)?,
     }
     Ok(())
 }

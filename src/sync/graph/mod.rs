@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+mod masters;
 pub mod rounds;
 pub mod series;
 pub mod write;

@@ -13,9 +13,10 @@ use serde_json::Value;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::api::{ApiError, Graph, PAGE_SIZE};
+use super::masters::{self, Masters};
 use super::series::{self, kind, original_start};
 use crate::domain::ParsedCalendar;
-use crate::domain::graph::{group_parts, group_text, read_objects};
+use crate::domain::graph::{group_parts, group_text, read_objects, read_single};
 use crate::store::{ChangeSet, FetchedItem, Member, RemoteCalendar, StateUpdate, Store};
 use crate::sync::round::{
     AccountReport, CalendarReport, Stopwatch, SyncOptions, apply_page, emit, now, push_then_pull,
@@ -31,6 +32,9 @@ const MAX_PAGES: usize = 2_000;
 /// Single events of a new round held back for one larger transaction: each commit rewrites the
 /// index pages it touched, so a page (100 events) a transaction costs a first sync a third more.
 const HELD_MAX: usize = 2_000;
+/// Held single events are written early, while the next page is still on its way, once this
+/// many wait: the waiting is then used, and the last page finds little left to write.
+const HELD_MIN: usize = 300;
 /// The smallest page asked for after `504`s on links (PROTOCOLS.md §3 "retry, then shrink").
 const MIN_PAGE_SIZE: usize = 10;
 /// A window is re-based (a new full round) once "now" has moved this far from where it was
@@ -319,6 +323,8 @@ struct Round {
     series: HashMap<String, Touched>,
     /// Series in the order first met.
     order: Vec<String>,
+    /// Their masters as fetched (see [`Masters`]), once the pages are done.
+    masters: masters::Fetched,
 }
 
 impl Round {
@@ -358,7 +364,7 @@ fn read_singles(status: u16, page: &Value) -> ReadAhead {
         }
         let one = std::slice::from_ref(v);
         let raw = group_text(one, &[]);
-        let read = read_objects(one, &[], &raw);
+        let read = read_single(v, &raw).unwrap_or_else(|| read_objects(one, &[], &raw));
         out.insert(id.to_string(), (i, raw, read));
     }
     out
@@ -367,8 +373,36 @@ fn read_singles(status: u16, page: &Value) -> ReadAhead {
 /// Pages fetched ahead of the one being applied.
 const PAGES_AHEAD: usize = 4;
 
-/// A page on its way to the round: fetched, its single events being read on a blocking thread.
-type Reading = Result<tokio::task::JoinHandle<Fetched>, SyncError>;
+/// A page on its way to the round: fetched, being parsed and its single events read on a
+/// blocking thread.
+type Reading = Result<tokio::task::JoinHandle<Result<Fetched, SyncError>>, SyncError>;
+
+/// What the pager needs of a page before it asks for the next one, read without building the
+/// page (a page is 1 MB of events; building it is left to a blocking thread).
+#[derive(serde::Deserialize)]
+struct Skim {
+    #[serde(rename = "@odata.nextLink")]
+    next: Option<String>,
+    #[serde(default)]
+    value: Vec<SkimItem>,
+}
+
+#[derive(serde::Deserialize)]
+struct SkimItem {
+    id: Option<String>,
+}
+
+/// A page's JSON, as [`Graph::get_json`] reads it (`Null` for anything but a 200).
+fn page_json(status: u16, resp: &crate::sync::http::Response) -> Result<Value, SyncError> {
+    if status != 200 {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(&resp.body).map_err(|e| {
+        SyncError::Protocol(format!(
+            "Microsoft Graph sent a reply that is not JSON: {e}"
+        ))
+    })
+}
 
 /// Fetches the round's pages from `url` on, following each nextLink, and hands each to the round
 /// in order while its single events are read on a thread of their own (so the next download, the
@@ -384,14 +418,42 @@ async fn follow(
 ) {
     let mut previous: Option<Vec<String>> = None;
     for pages in 1..=MAX_PAGES {
-        let (status, body, resp) = match graph.get_json(url.clone(), page_size).await {
-            Ok(fetched) => fetched,
+        let req = crate::sync::http::Request::new("GET", url.clone());
+        let resp = match graph.send(req, page_size).await {
+            Ok(resp) => resp,
             Err(e) => {
                 let _ = round.send(Err(e)).await;
                 return;
             }
         };
-        let ids = page_ids(&body);
+        let status = resp.status.as_u16();
+        // The link and the ids from a skim; a page the skim cannot read (odd items) is built
+        // here instead, and its error, if any, goes to the round.
+        let skim = match status {
+            200 => serde_json::from_slice::<Skim>(&resp.body).ok(),
+            _ => Some(Skim {
+                next: None,
+                value: Vec::new(),
+            }),
+        };
+        let (next, ids, built) = match skim {
+            Some(skim) => (
+                skim.next,
+                skim.value.into_iter().filter_map(|i| i.id).collect(),
+                None,
+            ),
+            None => match page_json(status, &resp) {
+                Ok(body) => (
+                    body["@odata.nextLink"].as_str().map(str::to_string),
+                    page_ids(&body),
+                    Some(body),
+                ),
+                Err(e) => {
+                    let _ = round.send(Err(e)).await;
+                    return;
+                }
+            },
+        };
         if !ids.is_empty() && previous.as_ref() == Some(&ids) {
             let _ = round
                 .send(Err(SyncError::Protocol(format!(
@@ -401,13 +463,14 @@ async fn follow(
             return;
         }
         previous = Some(ids);
-        let next = match status {
-            200 => body["@odata.nextLink"].as_str().map(|l| graph.link(l)),
-            _ => None,
-        };
+        let next = next.map(|l| graph.link(&l));
         let reading = tokio::task::spawn_blocking(move || {
+            let body = match built {
+                Some(body) => body,
+                None => page_json(status, &resp)?,
+            };
             let singles = read_singles(status, &body);
-            (status, body, resp, singles)
+            Ok((status, body, resp, singles))
         });
         if round.send(Ok(reading)).await.is_err() {
             return;
@@ -522,15 +585,24 @@ async fn pull(
         let (to_round, mut fetched) = tokio::sync::mpsc::channel(PAGES_AHEAD);
         let mut pager = tokio::task::JoinSet::new();
         pager.spawn(follow(graph.clone(), url.clone(), page_size, to_round));
+        // Masters are fetched as their series appear, beside the pages.
+        let masters = Masters::start(graph);
+        let mut asked = 0;
         // A new round's single events waiting for their transaction (see [`HELD_MAX`]).
         let mut held = ChangeSet::default();
+        // The next page, when taken from the channel early to see whether it is ready.
+        let mut peeked: Option<Reading> = None;
         loop {
-            let Some(page) = fetched.recv().await else {
-                return Err(SyncError::Protocol("a page fetch was lost".into()));
+            let page = match peeked.take() {
+                Some(page) => page,
+                None => fetched
+                    .recv()
+                    .await
+                    .ok_or_else(|| SyncError::Protocol("a page fetch was lost".into()))?,
             };
             let (status, body, resp, mut singles) = page?
                 .await
-                .map_err(|e| SyncError::Protocol(format!("reading a page failed: {e}")))?;
+                .map_err(|e| SyncError::Protocol(format!("reading a page failed: {e}")))??;
             let page = match read_reply(status, body, &resp)? {
                 Reply::Page(page) => page,
                 Reply::Expired(words) if !restarted => {
@@ -588,10 +660,27 @@ async fn pull(
             if !held.upserts.is_empty() && items.iter().any(|v| v.get("@removed").is_some()) {
                 apply_then_let_go(store, state.id, std::mem::take(&mut held), report, events)?;
             }
-            let changes = fold(store, state.id, items, &mut singles, &mut round, report)?;
+            let changes = fold(
+                store,
+                state.id,
+                items,
+                &mut singles,
+                &mut round,
+                whole,
+                report,
+            )?;
+            for id in &round.order[asked..] {
+                masters.ask(id, cached_etag(store, state.id, id)?);
+            }
+            asked = round.order.len();
             if whole && changes.removals.is_empty() {
                 held.upserts.extend(changes.upserts);
-                if held.upserts.len() >= HELD_MAX || next.is_none() {
+                // Written when enough is held, or while the next page is not here yet (so
+                // the last page does not find a backlog), and at the last page.
+                if held.upserts.len() >= HELD_MAX
+                    || (held.upserts.len() >= HELD_MIN && !next_is_ready(&mut fetched, &mut peeked))
+                    || next.is_none()
+                {
                     apply_then_let_go(store, state.id, std::mem::take(&mut held), report, events)?;
                 }
             } else {
@@ -615,12 +704,13 @@ async fn pull(
                 ));
             };
             graph.link(delta)?;
+            round.masters = masters.finish().await?;
             let mut last =
-                rebuild_series(store, graph, state.id, window, whole, &round, report).await?;
+                rebuild_series(store, graph, state.id, window, whole, &mut round, report).await?;
             if whole {
                 let mut gone: Vec<String> = store
-                    .item_etags(state.id)?
-                    .into_keys()
+                    .item_hrefs(state.id)?
+                    .into_iter()
                     .filter(|id| !round.seen.contains(id))
                     .collect();
                 gone.sort();
@@ -637,6 +727,22 @@ async fn pull(
             store.prune_graph_members(state.id)?;
             return Ok(());
         }
+    }
+}
+
+/// Whether the page after this one has been fetched and read, so the round would not wait for
+/// it; a page taken from `fetched` to see is kept in `peeked`.
+fn next_is_ready(
+    fetched: &mut tokio::sync::mpsc::Receiver<Reading>,
+    peeked: &mut Option<Reading>,
+) -> bool {
+    if peeked.is_none() {
+        *peeked = fetched.try_recv().ok();
+    }
+    match peeked {
+        Some(Ok(reading)) => reading.is_finished(),
+        Some(Err(_)) => true,
+        None => false,
     }
 }
 
@@ -667,6 +773,7 @@ fn fold(
     items: &[Value],
     singles: &mut ReadAhead,
     round: &mut Round,
+    whole: bool,
     report: &mut CalendarReport,
 ) -> Result<ChangeSet, SyncError> {
     let mut order: Vec<String> = Vec::new();
@@ -755,7 +862,11 @@ fn fold(
             }
         }
     }
-    store.put_graph_members(calendar, &members)?;
+    // A new round replaces every series' members at its end (`rebuild_series`); only an
+    // incremental one needs them now, for removals in later rounds.
+    if !whole {
+        store.put_graph_members(calendar, &members)?;
+    }
     let mut changes = ChangeSet::default();
     for id in order {
         match last.get(&id).copied().flatten() {
@@ -797,6 +908,14 @@ fn is_cached_master(store: &Store, calendar: i64, id: &str) -> Result<bool, Sync
         .is_some_and(|k| k == "seriesmaster"))
 }
 
+/// The etag of the copy of `id` the cache holds, if any.
+fn cached_etag(store: &Store, calendar: i64, id: &str) -> Result<Option<String>, SyncError> {
+    Ok(store
+        .item_raws(calendar, &[id.to_string()])?
+        .get(id)
+        .and_then(|raw| crate::domain::graph::group_etag(raw)))
+}
+
 /// Rebuilds every series the round touched: its master fetched once (404 = the series is
 /// gone), its instances listed when the master is new or changed in an incremental round, or
 /// when the cached series cannot explain what was listed. Returns the changes, to be applied
@@ -807,7 +926,7 @@ async fn rebuild_series(
     calendar: i64,
     window: Window,
     whole: bool,
-    round: &Round,
+    round: &mut Round,
     report: &mut CalendarReport,
 ) -> Result<ChangeSet, SyncError> {
     let mut out = ChangeSet::default();
@@ -815,38 +934,22 @@ async fn rebuild_series(
         return Ok(out);
     }
     let cached = store.item_raws(calendar, &round.order)?;
-    // Masters are fetched up to four at a time (the client's limit per mailbox).
-    let mut fetches = tokio::task::JoinSet::new();
-    for (i, id) in round.order.iter().enumerate() {
-        let etag = cached
-            .get(id)
-            .and_then(|raw| crate::domain::graph::group_etag(raw));
-        let (graph, url) = (graph.clone(), graph.url(&["me", "events", id], &[]));
-        fetches.spawn(async move {
-            let mut req = crate::sync::http::Request::new("GET", url);
-            if let Some(etag) = etag {
-                req = req.header("if-none-match", etag);
-            }
-            (i, graph.send(req, PAGE_SIZE).await)
-        });
-    }
-    let mut masters: Vec<Option<Result<crate::sync::http::Response, SyncError>>> =
-        (0..round.order.len()).map(|_| None).collect();
-    while let Some(done) = fetches.join_next().await {
-        let (i, resp) =
-            done.map_err(|e| SyncError::Protocol(format!("a master fetch failed: {e}")))?;
-        masters[i] = Some(resp);
-    }
-    for (id, fetched) in round.order.iter().zip(masters) {
+    // What each series' members are now, written in one transaction at the end.
+    let mut listed_members: Vec<(String, Vec<Member>)> = Vec::new();
+    for id in &round.order {
         let touched = &round.series[id];
-        let resp = fetched.unwrap_or_else(|| Err(SyncError::Protocol("no reply".into())))?;
+        let resp = round.masters.remove(id).unwrap_or_else(|| {
+            Err(SyncError::Protocol(format!(
+                "{id}: the series master was not fetched"
+            )))
+        })?;
         let held = cached.get(id).and_then(|raw| group_parts(raw));
         let (master, changed) = match resp.status.as_u16() {
             404 | 410 => {
                 if cached.contains_key(id) {
                     out.removals.push(id.clone());
                 }
-                store.set_graph_series(calendar, id, &[])?;
+                listed_members.push((id.clone(), Vec::new()));
                 continue;
             }
             304 => match held.as_ref().and_then(|(events, _)| events.first()) {
@@ -895,7 +998,7 @@ async fn rebuild_series(
                 problem: None,
                 read: None,
             });
-            store.set_graph_series(calendar, id, &[])?;
+            listed_members.push((id.clone(), Vec::new()));
             continue;
         }
         let etag = master
@@ -1010,7 +1113,7 @@ async fn rebuild_series(
                 continue;
             }
         };
-        store.set_graph_series(calendar, id, &members)?;
+        listed_members.push((id.clone(), members));
         let mut group = vec![master];
         group.extend(exceptions);
         out.upserts.push(FetchedItem {
@@ -1021,7 +1124,30 @@ async fn rebuild_series(
             read: None,
         });
     }
+    store.set_graph_series(calendar, &listed_members)?;
+    out.upserts = read_on_two_threads(std::mem::take(&mut out.upserts)).await?;
     Ok(out)
+}
+
+/// Reads each item, half of them on each of two blocking threads, so the store does not read
+/// them one after another on the round's thread.
+async fn read_on_two_threads(mut items: Vec<FetchedItem>) -> Result<Vec<FetchedItem>, SyncError> {
+    let read = |mut items: Vec<FetchedItem>| {
+        for item in &mut items {
+            item.read = Some(crate::domain::graph::read_group(&item.raw));
+        }
+        items
+    };
+    let second = items.split_off(items.len() / 2);
+    let (first, second) = tokio::join!(
+        tokio::task::spawn_blocking(move || read(items)),
+        tokio::task::spawn_blocking(move || read(second)),
+    );
+    let fail =
+        |e: tokio::task::JoinError| SyncError::Protocol(format!("reading series failed: {e}"));
+    let mut items = first.map_err(fail)?;
+    items.extend(second.map_err(fail)?);
+    Ok(items)
 }
 
 /// The series' instances in the window (`/instances`: cancelled ones are not listed), as

@@ -69,6 +69,27 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets the members `ids` (whatever series they were of), in one transaction.
+    pub fn forget_graph_members(
+        &mut self,
+        calendar: i64,
+        ids: &[String],
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        {
+            let mut forget =
+                tx.prepare_cached("DELETE FROM graph_members WHERE calendar_id = ?1 AND id = ?2")?;
+            for id in ids {
+                forget.execute(params![calendar, id])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// The member known by `id`, if any.
     pub fn graph_member(&self, calendar: i64, id: &str) -> Result<Option<Member>, StoreError> {
         Ok(self

@@ -608,46 +608,46 @@ fn upsert_fetched(
     } else {
         None
     };
-    let existing: Option<(i64, bool)> = tx
+    // A new item is inserted at once (a first sync's every item); only when the href is taken
+    // is the cached one looked up and replaced.
+    let inserted = tx
         .prepare_cached(
-            "SELECT i.id, EXISTS (SELECT 1 FROM pending p WHERE p.calendar_id = ?1 AND p.href = ?2)
-               FROM items i WHERE i.calendar_id = ?1 AND i.href = ?2",
+            "INSERT INTO items (calendar_id, href, uid, etag, raw, parse_error, updated_at, confirmed_at, format)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)
+             ON CONFLICT (calendar_id, href) DO NOTHING",
         )?
-        .query_row(params![calendar, item.href], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let id = match existing {
-        Some((id, pending)) => {
-            tx.prepare_cached(
-                "UPDATE items SET uid = ?2, etag = ?3, raw = ?4, parse_error = ?5, updated_at = ?6,
-                        confirmed_at = ?6 WHERE id = ?1",
+        .execute(params![calendar, item.href, uid, item.etag, item.raw, error, now, format.as_str()])?;
+    let id = if inserted == 1 {
+        applied.added += 1;
+        tx.last_insert_rowid()
+    } else {
+        let (id, pending): (i64, bool) = tx
+            .prepare_cached(
+                "SELECT i.id, EXISTS (SELECT 1 FROM pending p WHERE p.calendar_id = ?1 AND p.href = ?2)
+                   FROM items i WHERE i.calendar_id = ?1 AND i.href = ?2",
             )?
-            .execute(params![id, uid, item.etag, item.raw, error, now])?;
-            if pending {
-                // The item keeps the server's copy; the view keeps the local edit until its push
-                // settles (a changed server copy makes that push a conflict). An open conflict
-                // shows the server's latest, so "keep theirs" never goes back in time.
-                tx.prepare_cached(
-                    "UPDATE conflicts SET remote_etag = ?3, remote_raw = ?4
-                      WHERE calendar_id = ?1 AND href = ?2 AND resolved_at IS NULL",
-                )?
-                .execute(params![calendar, item.href, item.etag, item.raw])?;
-                applied.changed += 1;
-                return Ok(());
-            }
-            tx.prepare_cached("DELETE FROM events WHERE item_id = ?1")?
-                .execute([id])?;
+            .query_row(params![calendar, item.href], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        tx.prepare_cached(
+            "UPDATE items SET uid = ?2, etag = ?3, raw = ?4, parse_error = ?5, updated_at = ?6,
+                    confirmed_at = ?6 WHERE id = ?1",
+        )?
+        .execute(params![id, uid, item.etag, item.raw, error, now])?;
+        if pending {
+            // The item keeps the server's copy; the view keeps the local edit until its push
+            // settles (a changed server copy makes that push a conflict). An open conflict
+            // shows the server's latest, so "keep theirs" never goes back in time.
+            tx.prepare_cached(
+                "UPDATE conflicts SET remote_etag = ?3, remote_raw = ?4
+                  WHERE calendar_id = ?1 AND href = ?2 AND resolved_at IS NULL",
+            )?
+            .execute(params![calendar, item.href, item.etag, item.raw])?;
             applied.changed += 1;
-            id
+            return Ok(());
         }
-        None => {
-            tx.prepare_cached(
-                "INSERT INTO items (calendar_id, href, uid, etag, raw, parse_error, updated_at, confirmed_at, format)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
-            )?
-            .execute(params![calendar, item.href, uid, item.etag, item.raw, error, now, format.as_str()])?;
-            applied.added += 1;
-            tx.last_insert_rowid()
-        }
+        tx.prepare_cached("DELETE FROM events WHERE item_id = ?1")?
+            .execute([id])?;
+        applied.changed += 1;
+        id
     };
     match error {
         Some(reason) => applied.unreadable.push((item.href.clone(), reason)),

@@ -660,15 +660,7 @@ async fn pull(
             if !held.upserts.is_empty() && items.iter().any(|v| v.get("@removed").is_some()) {
                 apply_then_let_go(store, state.id, std::mem::take(&mut held), report, events)?;
             }
-            let changes = fold(
-                store,
-                state.id,
-                items,
-                &mut singles,
-                &mut round,
-                whole,
-                report,
-            )?;
+            let changes = fold(store, state.id, items, &mut singles, &mut round, report)?;
             for id in &round.order[asked..] {
                 masters.ask(id, cached_etag(store, state.id, id)?);
             }
@@ -773,7 +765,6 @@ fn fold(
     items: &[Value],
     singles: &mut ReadAhead,
     round: &mut Round,
-    whole: bool,
     report: &mut CalendarReport,
 ) -> Result<ChangeSet, SyncError> {
     let mut order: Vec<String> = Vec::new();
@@ -862,11 +853,9 @@ fn fold(
             }
         }
     }
-    // A new round replaces every series' members at its end (`rebuild_series`); only an
-    // incremental one needs them now, for removals in later rounds.
-    if !whole {
-        store.put_graph_members(calendar, &members)?;
-    }
+    // Members go in as their pages come (while the next page downloads); a new round's end
+    // takes out those it no longer lists (`rebuild_series`).
+    store.put_graph_members(calendar, &members)?;
     let mut changes = ChangeSet::default();
     for id in order {
         match last.get(&id).copied().flatten() {
@@ -934,8 +923,11 @@ async fn rebuild_series(
         return Ok(out);
     }
     let cached = store.item_raws(calendar, &round.order)?;
-    // What each series' members are now, written in one transaction at the end.
+    // What each series' members are now, written in one transaction at the end: the series
+    // listed by /instances or gone; those the round listed itself went in page by page, and
+    // only the members it no longer lists go.
     let mut listed_members: Vec<(String, Vec<Member>)> = Vec::new();
+    let mut unlisted: Vec<String> = Vec::new();
     for id in &round.order {
         let touched = &round.series[id];
         let resp = round.masters.remove(id).unwrap_or_else(|| {
@@ -1010,29 +1002,29 @@ async fn rebuild_series(
         // A whole round names every occurrence in the window; one that named none of this
         // series (a server listing masters instead), or only with guessed times, leaves it to
         // /instances.
-        let listed: Option<Vec<(String, i64, Option<Value>)>> =
-            if whole && !touched.members.is_empty() && !touched.guessed {
-                Some(
-                    touched
-                        .members
+        let from_round = whole && !touched.members.is_empty() && !touched.guessed;
+        let listed: Option<Vec<(String, i64, Option<Value>)>> = if from_round {
+            Some(
+                touched
+                    .members
+                    .iter()
+                    .map(|(mid, (t, ex))| (mid.clone(), *t, ex.clone()))
+                    .collect(),
+            )
+        } else {
+            let explained = held.as_ref().is_some_and(|(events, _)| {
+                touched.occurrences.iter().all(|o| {
+                    !events
                         .iter()
-                        .map(|(mid, (t, ex))| (mid.clone(), *t, ex.clone()))
-                        .collect(),
-                )
+                        .any(|e| e.get("id").and_then(Value::as_str) == Some(o))
+                })
+            });
+            if whole || changed || held.is_none() || !explained || touched.guessed {
+                Some(instances(graph, id, window).await?)
             } else {
-                let explained = held.as_ref().is_some_and(|(events, _)| {
-                    touched.occurrences.iter().all(|o| {
-                        !events
-                            .iter()
-                            .any(|e| e.get("id").and_then(Value::as_str) == Some(o))
-                    })
-                });
-                if whole || changed || held.is_none() || !explained || touched.guessed {
-                    Some(instances(graph, id, window).await?)
-                } else {
-                    None
-                }
-            };
+                None
+            }
+        };
         let (exceptions, cancelled, members) = match listed {
             Some(list) => {
                 let (expected, all_day) = match series::expansion(&master, window.start, window.end)
@@ -1113,7 +1105,17 @@ async fn rebuild_series(
                 continue;
             }
         };
-        listed_members.push((id.clone(), members));
+        if from_round {
+            unlisted.extend(
+                store
+                    .graph_members_of(calendar, id)?
+                    .into_iter()
+                    .filter(|m| !touched.members.contains_key(&m.id))
+                    .map(|m| m.id),
+            );
+        } else {
+            listed_members.push((id.clone(), members));
+        }
         let mut group = vec![master];
         group.extend(exceptions);
         out.upserts.push(FetchedItem {
@@ -1125,6 +1127,7 @@ async fn rebuild_series(
         });
     }
     store.set_graph_series(calendar, &listed_members)?;
+    store.forget_graph_members(calendar, &unlisted)?;
     out.upserts = read_on_two_threads(std::mem::take(&mut out.upserts)).await?;
     Ok(out)
 }

@@ -1,16 +1,22 @@
-//! The WAL is copied back into the database on a thread of its own. SQLite's automatic
-//! checkpoint runs inside the commit that crosses its threshold: on the writer's thread, with two
-//! fsyncs, in the middle of a sync (a first sync of 10,000 events met eight of them, 65 ms of
-//! waiting). Here the writer's commits only wake a thread with its own connection, which runs a
-//! passive checkpoint (it never blocks the writer or a reader) while the writer goes on.
+//! The WAL is copied back into the database on a thread of its own, when the writer is quiet.
+//! SQLite's automatic checkpoint runs inside the commit that crosses its threshold: on the
+//! writer's thread, with two fsyncs, in the middle of a sync (a first sync of 10,000 events met
+//! eight of them, 65 ms of waiting). Here a commit past the threshold only wakes a thread with
+//! its own connection; it waits until no commit has come for [`QUIET`] (a sync's burst of
+//! commits is not copied while it runs, competing with it for a core and the disk), or until
+//! the WAL is past [`MAX_WAL_PAGES`] (a writer that never pauses), and runs a passive
+//! checkpoint, which never blocks the writer or a reader.
 //!
 //! Durability does not change: in WAL mode a commit is durable once it is in the WAL; a
-//! checkpoint only moves pages into the database file, and one cut short by a crash is redone
-//! from the WAL. For the same reason neither connection checkpoints when it closes: the next
-//! writer's commits wake the thread again, and readers read through the WAL meanwhile.
+//! checkpoint only moves pages into the database file, and one cut short by a crash or an exit
+//! is redone from the WAL. So neither connection checkpoints when it closes (exit never waits on
+//! an fsync); a WAL left large is copied once the next process's writer is quiet.
 
 use std::path::Path;
-use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, SyncSender, sync_channel};
+use std::time::Duration;
 
 use rusqlite::Connection;
 use rusqlite::config::DbConfig;
@@ -19,6 +25,10 @@ use super::{StoreError, configure};
 
 /// WAL frames (pages) after which a commit wakes the checkpoint: SQLite's own default.
 const CHECKPOINT_PAGES: i32 = 1000;
+/// How long the writer must have been quiet before the WAL is copied.
+const QUIET: Duration = Duration::from_millis(250);
+/// WAL frames (64 MB of 4 KB pages) past which the copy starts without waiting for quiet.
+const MAX_WAL_PAGES: i32 = 16_000;
 
 /// The checkpoint thread. It ends when the writer's connection (which holds the only other
 /// sender) and this are dropped; it is not waited for, so closing never waits on an fsync.
@@ -33,12 +43,25 @@ impl Checkpointer {
         let own = Connection::open(path)?;
         configure(&own)?;
         own.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
-        // One wake-up waiting is enough: a checkpoint copies every frame committed before it.
+        // One wake-up waiting is enough: a checkpoint copies every frame committed before it,
+        // and the waiting below only needs to know that commits still come.
         let (wake, woken) = sync_channel::<()>(1);
+        // The WAL's frames after the writer's last commit.
+        let frames = Arc::new(AtomicI32::new(0));
+        let seen = frames.clone();
         let started = std::thread::Builder::new()
             .name("almanac-checkpoint".into())
             .spawn(move || {
                 while woken.recv().is_ok() {
+                    // Wait for the writer to be quiet (or the WAL too large); a writer that
+                    // closes meanwhile leaves the copy to the next one.
+                    loop {
+                        match woken.recv_timeout(QUIET) {
+                            Ok(()) if seen.load(Ordering::Relaxed) < MAX_WAL_PAGES => continue,
+                            Ok(()) | Err(RecvTimeoutError::Timeout) => break,
+                            Err(RecvTimeoutError::Disconnected) => return,
+                        }
+                    }
                     // Not checkpointing is never an error: the WAL keeps everything meanwhile.
                     let _ = own.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
                 }
@@ -50,11 +73,20 @@ impl Checkpointer {
         let hook = wake.clone();
         // Replaces SQLite's automatic checkpoint (which is itself a WAL hook).
         writer.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: i32| {
+            frames.store(pages, Ordering::Relaxed);
             if pages >= CHECKPOINT_PAGES {
                 let _ = hook.try_send(());
             }
             Ok(())
         }))?;
+        // A WAL a process left large (it closed before the writer was quiet) is copied once
+        // this one's writer is.
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let left = std::fs::metadata(&wal).map_or(0, |m| m.len());
+        if left > CHECKPOINT_PAGES as u64 * 4096 {
+            let _ = wake.try_send(());
+        }
         Ok(Checkpointer { _wake: wake })
     }
 }

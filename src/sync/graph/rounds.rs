@@ -1,10 +1,13 @@
 //! A Graph account's round: its calendars listed whole, then per calendar (one after another:
 //! PROTOCOLS.md §3 "sync an account's calendars one at a time") its pending edits, then a delta
-//! round over the calendar's window. Pages are fetched (and their single events read) a few ahead
-//! on tasks of their own; single events are applied in page order, page by page in an
-//! incremental round and up to [`HELD_MAX`] to a transaction in a new one; series are rebuilt at
-//! the end of the round from their masters (and instances when a master changed); the deltaLink
-//! is stored with the last page. PROTOCOLS.md §3 "Rounds", "Items, removals, series".
+//! round over the calendar's window. Pages are fetched a few ahead on a task of its own (which
+//! reads only each page's link and ids before asking for the next), built and their single
+//! events read on blocking threads; single events are applied in page order, page by page in an
+//! incremental round and [`HELD_MIN`] to [`HELD_MAX`] to a transaction in a new one; a series'
+//! master is fetched beside the pages once the series appears ([`masters`]), and series are
+//! rebuilt at the end of the round from their masters (and instances when a master changed);
+//! the deltaLink is stored with the last page. PROTOCOLS.md §3 "Rounds", "Items, removals,
+//! series".
 
 use std::collections::{HashMap, HashSet};
 

@@ -27,27 +27,42 @@ use super::{StoreError, configure};
 const CHECKPOINT_PAGES: i32 = 1000;
 /// How long the writer must have been quiet before the WAL is copied.
 const QUIET: Duration = Duration::from_millis(250);
-/// WAL frames (64 MB of 4 KB pages) past which the copy starts without waiting for quiet.
-const MAX_WAL_PAGES: i32 = 16_000;
+/// WAL frames (64 MB of 4 KB pages) past which the copy starts without waiting for quiet, and
+/// the writer copies (and empties) the WAL itself when it closes: processes too short to see a
+/// quiet moment (a cron job's syncs) still keep the WAL bounded.
+pub(super) const MAX_WAL_PAGES: i32 = 16_000;
 
 /// The checkpoint thread. It ends when the writer's connection (which holds the only other
 /// sender) and this are dropped; it is not waited for, so closing never waits on an fsync.
 pub(super) struct Checkpointer {
     _wake: SyncSender<()>,
+    /// The WAL's frames after the writer's last commit (at first, what a process left).
+    frames: Arc<AtomicI32>,
+    /// Frames past which the WAL is copied at once ([`MAX_WAL_PAGES`]).
+    cap: i32,
 }
 
 impl Checkpointer {
     /// Starts the thread and makes `writer`'s commits wake it (instead of checkpointing
     /// themselves). Where no thread can be started, SQLite's own checkpoint stays.
-    pub(super) fn start(path: &Path, writer: &mut Connection) -> Result<Checkpointer, StoreError> {
+    pub(super) fn start(
+        path: &Path,
+        writer: &mut Connection,
+        cap: i32,
+    ) -> Result<Checkpointer, StoreError> {
         let own = Connection::open(path)?;
         configure(&own)?;
         own.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
         // One wake-up waiting is enough: a checkpoint copies every frame committed before it,
         // and the waiting below only needs to know that commits still come.
         let (wake, woken) = sync_channel::<()>(1);
-        // The WAL's frames after the writer's last commit.
-        let frames = Arc::new(AtomicI32::new(0));
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        let left = std::fs::metadata(&wal).map_or(0, |m| m.len());
+        let page: i64 = writer.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        // A frame is a page and its 24-byte header.
+        let left_frames = (left / (page.max(512) as u64 + 24)).min(i32::MAX as u64) as i32;
+        let frames = Arc::new(AtomicI32::new(left_frames));
         let seen = frames.clone();
         let started = std::thread::Builder::new()
             .name("almanac-checkpoint".into())
@@ -55,10 +70,10 @@ impl Checkpointer {
                 while woken.recv().is_ok() {
                     // Wait for the writer to be quiet (or the WAL too large); a writer that
                     // closes meanwhile leaves the copy to the next one.
-                    loop {
+                    while seen.load(Ordering::Relaxed) < cap {
                         match woken.recv_timeout(QUIET) {
-                            Ok(()) if seen.load(Ordering::Relaxed) < MAX_WAL_PAGES => continue,
-                            Ok(()) | Err(RecvTimeoutError::Timeout) => break,
+                            Ok(()) => continue,
+                            Err(RecvTimeoutError::Timeout) => break,
                             Err(RecvTimeoutError::Disconnected) => return,
                         }
                     }
@@ -66,14 +81,22 @@ impl Checkpointer {
                     let _ = own.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
                 }
             });
+        let this = |wake| Checkpointer {
+            _wake: wake,
+            frames: frames.clone(),
+            cap,
+        };
         if started.is_err() {
-            return Ok(Checkpointer { _wake: wake });
+            // SQLite's own checkpoint stays; never "large" here.
+            frames.store(0, Ordering::Relaxed);
+            return Ok(this(wake));
         }
         writer.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
         let hook = wake.clone();
         // Replaces SQLite's automatic checkpoint (which is itself a WAL hook).
+        let count = frames.clone();
         writer.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages: i32| {
-            frames.store(pages, Ordering::Relaxed);
+            count.store(pages, Ordering::Relaxed);
             if pages >= CHECKPOINT_PAGES {
                 let _ = hook.try_send(());
             }
@@ -81,13 +104,15 @@ impl Checkpointer {
         }))?;
         // A WAL a process left large (it closed before the writer was quiet) is copied once
         // this one's writer is.
-        let mut wal = path.as_os_str().to_owned();
-        wal.push("-wal");
-        let left = std::fs::metadata(&wal).map_or(0, |m| m.len());
-        if left > CHECKPOINT_PAGES as u64 * 4096 {
+        if left_frames >= CHECKPOINT_PAGES {
             let _ = wake.try_send(());
         }
-        Ok(Checkpointer { _wake: wake })
+        Ok(this(wake))
+    }
+
+    /// Whether the WAL is past the cap: the writer then copies it as it closes.
+    pub(super) fn wal_is_large(&self) -> bool {
+        self.frames.load(Ordering::Relaxed) >= self.cap
     }
 }
 
@@ -130,5 +155,42 @@ mod tests {
             .query_row("SELECT count(*) FROM filler", [], |r| r.get(0))
             .unwrap();
         assert_eq!(rows, 12 * 256);
+    }
+
+    #[test]
+    fn a_wal_past_its_cap_is_emptied_when_the_writer_closes() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = dir.path().join(format!("{DB_FILE}-wal"));
+        let fill = |store: &mut Store| {
+            for _ in 0..4 {
+                let tx = store.conn.transaction().unwrap();
+                for _ in 0..256 {
+                    tx.execute("INSERT INTO filler VALUES (randomblob(4096))", [])
+                        .unwrap();
+                }
+                tx.commit().unwrap();
+            }
+        };
+        // Under the cap, closing leaves the WAL (a short process never waits on a copy).
+        let mut store = Store::open_with_wal_cap(dir.path(), 100_000).unwrap();
+        store
+            .conn
+            .execute_batch("CREATE TABLE filler (x BLOB)")
+            .unwrap();
+        fill(&mut store);
+        drop(store);
+        assert!(std::fs::metadata(&wal).unwrap().len() > 1_000 * 4096);
+        // Past it (a process that opens a large WAL, writes and closes at once), closing copies
+        // and empties it.
+        let mut store = Store::open_with_wal_cap(dir.path(), 500).unwrap();
+        fill(&mut store);
+        drop(store);
+        assert_eq!(std::fs::metadata(&wal).map_or(0, |m| m.len()), 0);
+        let store = Store::open(dir.path()).unwrap();
+        let rows: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM filler", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 8 * 256);
     }
 }

@@ -67,7 +67,30 @@ pub struct Store {
     path: PathBuf,
     /// Copies the WAL back into the database beside the writer (declared after `conn`, which
     /// holds the other end of its channel and so is closed first).
-    _checkpoints: checkpoint::Checkpointer,
+    checkpoints: checkpoint::Checkpointer,
+}
+
+impl Drop for Store {
+    /// A WAL past its cap is copied and emptied as the writer closes (see `checkpoint`). While
+    /// the checkpoint thread is copying it, or a reader holds it, this waits two seconds at
+    /// most (a rare wait: the WAL is past 64 MB); after that the WAL is left for next time.
+    fn drop(&mut self) {
+        if !self.checkpoints.wal_is_large() {
+            return;
+        }
+        // Readers are waited for briefly, not for the usual 5 s.
+        let _ = self.conn.busy_timeout(Duration::from_millis(100));
+        let until = std::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            let busy: Result<i64, _> =
+                self.conn
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0));
+            if !matches!(busy, Ok(1)) || std::time::Instant::now() > until {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
@@ -79,6 +102,12 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
 impl Store {
     /// Opens (creating if needed) the cache in `data_dir` and migrates it to the current schema.
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with_wal_cap(data_dir, checkpoint::MAX_WAL_PAGES)
+    }
+
+    /// [`Store::open`], with the WAL size (in frames) past which it is copied at once and on
+    /// close.
+    fn open_with_wal_cap(data_dir: &Path, wal_cap: i32) -> Result<Store, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|source| StoreError::CreateDir {
             path: data_dir.to_path_buf(),
             source,
@@ -94,12 +123,12 @@ impl Store {
         // large (see sync::engine), and a small cache spills their dirty pages to the WAL before
         // the commit. It grows only as far as it is used.
         conn.pragma_update(None, "cache_size", -32 * 1024)?;
-        let checkpoints = checkpoint::Checkpointer::start(&path, &mut conn)?;
+        let checkpoints = checkpoint::Checkpointer::start(&path, &mut conn, wal_cap)?;
         schema::migrate(&mut conn)?;
         Ok(Store {
             conn,
             path,
-            _checkpoints: checkpoints,
+            checkpoints,
         })
     }
 

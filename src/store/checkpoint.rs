@@ -122,18 +122,13 @@ mod tests {
 
     use super::super::{DB_FILE, Store};
 
-    #[test]
-    fn the_wal_is_copied_into_the_database_by_the_thread_and_nothing_is_lost() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path()).unwrap();
-        let db = dir.path().join(DB_FILE);
-        let before = std::fs::metadata(&db).unwrap().len();
+    /// Writes `commits` commits of 256 pages (1 MB) each into a `filler` table.
+    fn fill(store: &mut Store, commits: usize) {
         store
             .conn
-            .execute_batch("CREATE TABLE filler (x BLOB)")
+            .execute_batch("CREATE TABLE IF NOT EXISTS filler (x BLOB)")
             .unwrap();
-        // 12 MB in 12 commits: 3,000 pages, past the threshold three times over.
-        for _ in 0..12 {
+        for _ in 0..commits {
             let tx = store.conn.transaction().unwrap();
             for _ in 0..256 {
                 tx.execute("INSERT INTO filler VALUES (randomblob(4096))", [])
@@ -141,6 +136,23 @@ mod tests {
             }
             tx.commit().unwrap();
         }
+    }
+
+    fn rows(store: &Store) -> i64 {
+        store
+            .conn
+            .query_row("SELECT count(*) FROM filler", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_wal_is_copied_into_the_database_by_the_thread_and_nothing_is_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let db = dir.path().join(DB_FILE);
+        let before = std::fs::metadata(&db).unwrap().len();
+        // 12 MB in 12 commits: 3,000 pages, past the threshold three times over.
+        fill(&mut store, 12);
         // The writer's commits never checkpoint (SQLite's own checkpoint is replaced): pages
         // reach the database file only through the thread.
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -149,48 +161,24 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         drop(store);
-        let store = Store::open(dir.path()).unwrap();
-        let rows: i64 = store
-            .conn
-            .query_row("SELECT count(*) FROM filler", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(rows, 12 * 256);
+        assert_eq!(rows(&Store::open(dir.path()).unwrap()), 12 * 256);
     }
 
     #[test]
     fn a_wal_past_its_cap_is_emptied_when_the_writer_closes() {
         let dir = tempfile::tempdir().unwrap();
         let wal = dir.path().join(format!("{DB_FILE}-wal"));
-        let fill = |store: &mut Store| {
-            for _ in 0..4 {
-                let tx = store.conn.transaction().unwrap();
-                for _ in 0..256 {
-                    tx.execute("INSERT INTO filler VALUES (randomblob(4096))", [])
-                        .unwrap();
-                }
-                tx.commit().unwrap();
-            }
-        };
         // Under the cap, closing leaves the WAL (a short process never waits on a copy).
         let mut store = Store::open_with_wal_cap(dir.path(), 100_000).unwrap();
-        store
-            .conn
-            .execute_batch("CREATE TABLE filler (x BLOB)")
-            .unwrap();
-        fill(&mut store);
+        fill(&mut store, 4);
         drop(store);
         assert!(std::fs::metadata(&wal).unwrap().len() > 1_000 * 4096);
         // Past it (a process that opens a large WAL, writes and closes at once), closing copies
         // and empties it.
         let mut store = Store::open_with_wal_cap(dir.path(), 500).unwrap();
-        fill(&mut store);
+        fill(&mut store, 4);
         drop(store);
         assert_eq!(std::fs::metadata(&wal).map_or(0, |m| m.len()), 0);
-        let store = Store::open(dir.path()).unwrap();
-        let rows: i64 = store
-            .conn
-            .query_row("SELECT count(*) FROM filler", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(rows, 8 * 256);
+        assert_eq!(rows(&Store::open(dir.path()).unwrap()), 8 * 256);
     }
 }

@@ -1,6 +1,7 @@
 //! Series masters fetched while a round's pages are still coming. The round names a series the
 //! first time one of its members (or its master) appears in a page; its master is then fetched
-//! (once: PROTOCOLS.md §3 "fetch the master once per series seen") beside the pages instead of
+//! once (PROTOCOLS.md §3 "on an unknown series or any change in a known one, GET the master
+//! (404 = series gone)"; issue 13 "fetch the series master once") beside the pages instead of
 //! after the last one, so the round's end finds them fetched.
 
 use std::collections::{HashMap, VecDeque};
@@ -12,8 +13,9 @@ use super::api::{Graph, MAX_IN_FLIGHT, PAGE_SIZE};
 use crate::sync::SyncError;
 use crate::sync::http::{Request, Response};
 
-/// Master fetches in flight while pages are being fetched: the pager keeps the other requests
-/// of the mailbox's [`MAX_IN_FLIGHT`]. After the last page, all of them.
+/// Master fetches in flight while pages are being fetched: with the pager's one request this
+/// stays under the mailbox's [`MAX_IN_FLIGHT`] (PROTOCOLS.md §4: the emulator answers 429 past 4
+/// in flight per mailbox). After the last page, all of them.
 const BESIDE_PAGES: usize = 2;
 
 /// A master's reply (or why there is none), by the series' id.
